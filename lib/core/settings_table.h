@@ -1,0 +1,70 @@
+/*
+ * settings_table.h - every VEGA_* setting, one line each.
+ *
+ * VG_SETTING(ID, NAME, TYPE, DEFAULT, MIN, MAX, CHOICES, SECRET, HELP)
+ *   TYPE     STRING, INT, BOOL or ENUM
+ *   MIN/MAX  inclusive range for INT
+ *   CHOICES  "a|b|c" for ENUM, NULL otherwise
+ *   SECRET   1 when `vega-maintenance config` must redact the value
+ *
+ * Included by settings.h (the enum of ids) and settings.c (the table), so
+ * the two can never disagree.  The README's configuration table is produced
+ * from this list by `vega-maintenance config --markdown`; a test fails when
+ * the README and this list differ.
+ */
+VG_SETTING(DATA_DIR, "VEGA_DATA_DIR", STRING, "./data", 0, 0, NULL, 0,
+    "Directory for local state: JSON store, local blobs, temporary files")
+VG_SETTING(PERSISTENCE_BACKEND, "VEGA_PERSISTENCE_BACKEND", ENUM, "json", 0, 0, "json|postgres", 0,
+    "Where metadata lives: JSON files under VEGA_DATA_DIR, or Postgres")
+VG_SETTING(DATABASE_URL, "VEGA_DATABASE_URL", STRING, "", 0, 0, NULL, 1,
+    "libpq connection string or URI; required with the postgres backend")
+VG_SETTING(DB_CONNECT_TIMEOUT_SECONDS, "VEGA_DB_CONNECT_TIMEOUT_SECONDS", INT, "5", 1, 300, NULL, 0,
+    "Seconds to wait for a Postgres connection before answering 503")
+VG_SETTING(MIGRATIONS_DIR, "VEGA_MIGRATIONS_DIR", STRING, "", 0, 0, NULL, 0,
+    "Directory holding the NNN_name.sql migrations (empty: the sql/ directory installed with Vega)")
+VG_SETTING(FILE_STORAGE_BACKEND, "VEGA_FILE_STORAGE_BACKEND", ENUM, "local", 0, 0, "local|s3", 0,
+    "Where snapshots and artifacts live: directories under VEGA_DATA_DIR, or S3")
+VG_SETTING(S3_SOURCE_BUCKET, "VEGA_S3_SOURCE_BUCKET", STRING, "", 0, 0, NULL, 0,
+    "S3 bucket for source snapshots (s3 storage)")
+VG_SETTING(S3_ARTIFACTS_BUCKET, "VEGA_S3_ARTIFACTS_BUCKET", STRING, "", 0, 0, NULL, 0,
+    "S3 bucket for scan artifacts (s3 storage)")
+VG_SETTING(SCAN_EXECUTION_MODE, "VEGA_SCAN_EXECUTION_MODE", ENUM, "thread", 0, 0, "thread|external|sqs", 0,
+    "How a new scan is dispatched: runner started by the API host, left for a worker, or queued on SQS")
+VG_SETTING(SCAN_QUEUE_URL, "VEGA_SCAN_QUEUE_URL", STRING, "", 0, 0, NULL, 0,
+    "SQS queue URL (sqs dispatch)")
+VG_SETTING(SCAN_WORKER_EXECUTION_MODE, "VEGA_SCAN_WORKER_EXECUTION_MODE", ENUM, "local", 0, 0, "local|ecs", 0,
+    "How a worker runs a claimed scan: a local child process, or an ECS task")
+VG_SETTING(AUTH_PROVIDER, "VEGA_AUTH_PROVIDER", ENUM, "custom", 0, 0, "custom|cognito", 0,
+    "Who issues user tokens: built-in accounts, or a Cognito user pool")
+VG_SETTING(AUTH_SECRET, "VEGA_AUTH_SECRET", STRING, "", 0, 0, NULL, 1,
+    "HS256 key for access tokens of the custom provider")
+VG_SETTING(ACCESS_TOKEN_TTL_SECONDS, "VEGA_ACCESS_TOKEN_TTL_SECONDS", INT, "900", 60, 86400, NULL, 0,
+    "Lifetime of an access token")
+VG_SETTING(LOG_LEVEL, "VEGA_LOG_LEVEL", ENUM, "info", 0, 0, "debug|info|warn|error", 0,
+    "Least severe log level written to stderr")
+VG_SETTING(MAX_JSON_BODY_BYTES, "VEGA_MAX_JSON_BODY_BYTES", INT, "1048576", 1024, 67108864, NULL, 0,
+    "Largest JSON request body accepted (413 above)")
+VG_SETTING(MAX_SOURCE_BYTES, "VEGA_MAX_SOURCE_BYTES", INT, "2147483648", 1024, INT64_MAX, NULL, 0,
+    "Largest source archive accepted, compressed (413 above)")
+VG_SETTING(MAX_ARCHIVE_ENTRIES, "VEGA_MAX_ARCHIVE_ENTRIES", INT, "50000", 1, 10000000, NULL, 0,
+    "Most entries one archive may hold")
+VG_SETTING(MAX_ARCHIVE_FILE_BYTES, "VEGA_MAX_ARCHIVE_FILE_BYTES", INT, "104857600", 1, INT64_MAX, NULL, 0,
+    "Largest single file in an archive, uncompressed")
+VG_SETTING(MAX_ARCHIVE_UNCOMPRESSED_BYTES, "VEGA_MAX_ARCHIVE_UNCOMPRESSED_BYTES", INT, "5368709120", 1, INT64_MAX, NULL, 0,
+    "Most bytes one archive may expand to")
+VG_SETTING(MAX_ACTIVE_SCANS_PER_USER, "VEGA_MAX_ACTIVE_SCANS_PER_USER", INT, "4", 0, 100000, NULL, 0,
+    "Scans one user may have queued, claimed or running at once (0 = unlimited)")
+VG_SETTING(SCAN_RUNNING_STALE_SECONDS, "VEGA_SCAN_RUNNING_STALE_SECONDS", INT, "21600", 60, 604800, NULL, 0,
+    "A running scan older than this with no live runner is failed as stale")
+VG_SETTING(SCAN_HEARTBEAT_STALE_SECONDS, "VEGA_SCAN_HEARTBEAT_STALE_SECONDS", INT, "300", 5, 86400, NULL, 0,
+    "A running scan whose heartbeat is older than this with no live runner is failed as stale")
+VG_SETTING(SCAN_MAX_ATTEMPTS, "VEGA_SCAN_MAX_ATTEMPTS", INT, "3", 1, 100, NULL, 0,
+    "Claims of one scan before it is failed")
+VG_SETTING(WORKER_POLL_INTERVAL_SECONDS, "VEGA_WORKER_POLL_INTERVAL_SECONDS", INT, "2", 1, 3600, NULL, 0,
+    "Seconds a worker sleeps when it found no work")
+VG_SETTING(WORKER_HEARTBEAT_INTERVAL_SECONDS, "VEGA_WORKER_HEARTBEAT_INTERVAL_SECONDS", INT, "15", 1, 3600, NULL, 0,
+    "Seconds between a worker's heartbeats")
+VG_SETTING(WORKER_HEARTBEAT_TTL_SECONDS, "VEGA_WORKER_HEARTBEAT_TTL_SECONDS", INT, "60", 2, 86400, NULL, 0,
+    "A worker whose last heartbeat is older than this is shown as stale")
+VG_SETTING(ARTIFACT_RETENTION_DAYS, "VEGA_ARTIFACT_RETENTION_DAYS", INT, "30", 1, 36500, NULL, 0,
+    "Days scan artifacts are kept before cleanup removes them")
