@@ -1,0 +1,1 @@
+# bench/: build lines for this folder.

@@ -1,0 +1,1 @@
+# bin/: build lines for this folder.

@@ -1,0 +1,1 @@
+# cgi/: build lines for this folder.

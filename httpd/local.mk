@@ -1,0 +1,1 @@
+# httpd/: build lines for this folder.

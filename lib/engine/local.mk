@@ -1,0 +1,1 @@
+# lib/engine/: build lines for this folder.

@@ -1,0 +1,1 @@
+# lib/http/: build lines for this folder.

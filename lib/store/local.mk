@@ -1,0 +1,1 @@
+# lib/store/: build lines for this folder.

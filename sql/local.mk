@@ -1,0 +1,1 @@
+# sql/: build lines for this folder.

@@ -1,0 +1,1 @@
+# tests/: build lines for this folder.
