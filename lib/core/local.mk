@@ -7,6 +7,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/timeutil.c %reldir%/timeutil.h \
 	%reldir%/log.c %reldir%/log.h \
 	%reldir%/json.c %reldir%/json.h \
+	%reldir%/b64.c %reldir%/b64.h \
 	%reldir%/settings.c %reldir%/settings.h %reldir%/settings_table.h
 
 UNIT_TESTS += tests/unit/test_core

@@ -40,6 +40,8 @@ VG_SETTING(AUTH_SECRET, "VEGA_AUTH_SECRET", STRING, "", 0, 0, NULL, 1,
     "HS256 key for access tokens of the custom provider")
 VG_SETTING(ACCESS_TOKEN_TTL_SECONDS, "VEGA_ACCESS_TOKEN_TTL_SECONDS", INT, "900", 60, 86400, NULL, 0,
     "Lifetime of an access token")
+VG_SETTING(PASSWORD_SCRYPT_LOG_N, "VEGA_PASSWORD_SCRYPT_LOG_N", INT, "17", 10, 20, NULL, 0,
+    "scrypt work factor for new password hashes, as log2 N (17 is OWASP's; lower only for tests)")
 VG_SETTING(LOG_LEVEL, "VEGA_LOG_LEVEL", ENUM, "info", 0, 0, "debug|info|warn|error", 0,
     "Least severe log level written to stderr")
 VG_SETTING(MAX_JSON_BODY_BYTES, "VEGA_MAX_JSON_BODY_BYTES", INT, "1048576", 1024, 67108864, NULL, 0,

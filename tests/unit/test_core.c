@@ -2,6 +2,7 @@
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
+#include "core/b64.h"
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/id.h"
@@ -219,9 +220,38 @@ test_json(void)
 	json_decref(v);
 }
 
+static void
+test_b64(void)
+{
+	static const struct { const char *raw, *enc; } cases[] = {
+		{"", ""}, {"f", "Zg"}, {"fo", "Zm8"}, {"foo", "Zm9v"}, {"foob", "Zm9vYg"},
+		{"\xfb\xff", "-_8"},
+	};
+	static const char *const bad[] = {"Z", "Zm9v!", "Zh", "Zm9vY===", "a b"};
+	char enc[16];
+	unsigned char dec[16];
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		VT_EQ_INT(vg_b64url_encode((const unsigned char *)cases[i].raw,
+		    strlen(cases[i].raw), enc, sizeof enc), VG_OK, "encode");
+		VT_EQ_STR(enc, cases[i].enc, "encoded form");
+		VT_EQ_INT(vg_b64url_decode(cases[i].enc, dec, sizeof dec, &n), VG_OK, "decode");
+		VT_OK(n == strlen(cases[i].raw) && memcmp(dec, cases[i].raw, n) == 0, "round trip");
+	}
+	VT_EQ_INT(vg_b64url_decode("Zm9vYg==", dec, sizeof dec, &n), VG_OK, "padding accepted");
+	VT_EQ_INT(vg_b64url_decode("+/8", dec, sizeof dec, &n), VG_OK, "standard alphabet accepted");
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		VT_OK(vg_b64url_decode(bad[i], dec, sizeof dec, &n) == VG_ERR_INVALID, bad[i]);
+	VT_EQ_INT(vg_b64url_decode("Zm9vYmFy", dec, 3, &n), VG_ERR_TOO_LARGE, "output too small");
+	VT_EQ_INT(vg_b64url_encode((const unsigned char *)"foo", 3, enc, 4), VG_ERR_TOO_LARGE,
+	    "encode buffer too small");
+}
+
 int
 main(void)
 {
+	test_b64();
 	test_err_table();
 	test_buf();
 	test_str();

@@ -1,0 +1,5 @@
+# lib/auth: passwords, tokens, API keys, Cognito JWKS.
+lib_libvega_a_SOURCES += \
+	%reldir%/password.c %reldir%/password.h
+
+UNIT_TESTS += tests/unit/test_auth
