@@ -1,5 +1,6 @@
 # lib/auth: passwords, tokens, API keys, Cognito JWKS.
 lib_libvega_a_SOURCES += \
-	%reldir%/password.c %reldir%/password.h
+	%reldir%/password.c %reldir%/password.h \
+	%reldir%/jwt.c %reldir%/jwt.h
 
 UNIT_TESTS += tests/unit/test_auth

@@ -2,7 +2,14 @@
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include "auth/jwt.h"
 #include "auth/password.h"
+#include "core/b64.h"
 #include "core/settings.h"
 #include "vt.h"
 
@@ -67,10 +74,190 @@ test_password_malformed(void)
 	VT_EQ_INT(vg_password_hash(longpw, h), VG_ERR_INVALID, "overlong password refused");
 }
 
+/* PEM of a fresh key pair: the private key and the public key. */
+static void
+gen_pem(EVP_PKEY *pkey, char **priv, char **pub)
+{
+	BIO *b1 = BIO_new(BIO_s_mem()), *b2 = BIO_new(BIO_s_mem());
+	char *d;
+	long n;
+
+	PEM_write_bio_PrivateKey(b1, pkey, NULL, NULL, 0, NULL, NULL);
+	PEM_write_bio_PUBKEY(b2, pkey);
+	n = BIO_get_mem_data(b1, &d);
+	*priv = strndup(d, (size_t)n);
+	n = BIO_get_mem_data(b2, &d);
+	*pub = strndup(d, (size_t)n);
+	BIO_free(b1);
+	BIO_free(b2);
+}
+
+/* The public half of an RSA key as a JWK with the given kid. */
+static json_t *
+rsa_jwk(EVP_PKEY *pkey, const char *kid)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	unsigned char raw[1024];
+	char b64n[VG_B64_LEN(1024)], b64e[16];
+	int len;
+	json_t *jwk;
+
+	EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n);
+	EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e);
+	len = BN_bn2bin(n, raw);
+	vg_b64url_encode(raw, (size_t)len, b64n, sizeof b64n);
+	len = BN_bn2bin(e, raw);
+	vg_b64url_encode(raw, (size_t)len, b64e, sizeof b64e);
+	jwk = json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "RSA", "kid", kid, "alg", "RS256",
+	    "n", b64n, "e", b64e);
+	BN_free(n);
+	BN_free(e);
+	return jwk;
+}
+
+/* header.payload.signature from raw JSON texts, signature given. */
+static char *
+forge(const char *header, const char *payload, const char *sig)
+{
+	char h[512], p[512];
+	char *out = malloc(1200);
+
+	vg_b64url_encode((const unsigned char *)header, strlen(header), h, sizeof h);
+	vg_b64url_encode((const unsigned char *)payload, strlen(payload), p, sizeof p);
+	snprintf(out, 1200, "%s.%s.%s", h, p, sig);
+	return out;
+}
+
+static int
+verify_status(struct vg_jwt_key *key, const char *token, int64_t now)
+{
+	json_t *claims = NULL;
+	enum vg_err err = vg_jwt_verify(&key, 1, token, now, 30, &claims);
+
+	json_decref(claims);
+	return err;
+}
+
+static void
+test_jwt(void)
+{
+	const int64_t now = 1800000000;
+	const char *secret = "0123456789abcdef0123456789abcdef";
+	EVP_PKEY *rsa = EVP_RSA_gen(2048), *ec = EVP_EC_gen("P-256");
+	char *rsa_priv, *rsa_pub, *ec_priv, *ec_pub, *tok = NULL, *bad;
+	struct vg_jwt_key *hs, *rs_sign, *rs_pub, *rs_jwk, *es_sign, *es_pub, *hs_with_pem;
+	json_t *claims = json_pack("{s:s,s:I,s:I}", "sub", "u1", "exp", (json_int_t)(now + 600),
+	    "iat", (json_int_t)now), *got = NULL, *jwk;
+	char hdr_hs[64];
+	size_t i;
+
+	gen_pem(rsa, &rsa_priv, &rsa_pub);
+	gen_pem(ec, &ec_priv, &ec_pub);
+	vg_jwt_key_new(VG_JWT_HS256, secret, strlen(secret), NULL, &hs);
+	vg_jwt_key_new(VG_JWT_RS256, rsa_priv, strlen(rsa_priv), "k1", &rs_sign);
+	vg_jwt_key_new(VG_JWT_RS256, rsa_pub, strlen(rsa_pub), "k1", &rs_pub);
+	vg_jwt_key_new(VG_JWT_ES256, ec_priv, strlen(ec_priv), NULL, &es_sign);
+	vg_jwt_key_new(VG_JWT_ES256, ec_pub, strlen(ec_pub), NULL, &es_pub);
+	/* The attacker's view: the RSA public key used as an HMAC secret. */
+	vg_jwt_key_new(VG_JWT_HS256, rsa_pub, strlen(rsa_pub), "k1", &hs_with_pem);
+	jwk = rsa_jwk(rsa, "k1");
+	VT_EQ_INT(vg_jwt_key_from_jwk(jwk, &rs_jwk), VG_OK, "RSA key from JWK");
+
+	/* HS256 round trip and the time checks. */
+	VT_EQ_INT(vg_jwt_sign(hs, claims, &tok), VG_OK, "HS256 sign");
+	VT_EQ_INT(vg_jwt_verify(&hs, 1, tok, now, 30, &got), VG_OK, "HS256 verify");
+	VT_EQ_STR(json_string_value(json_object_get(got, "sub")), "u1", "claims returned");
+	json_decref(got);
+	VT_EQ_INT(verify_status(hs, tok, now + 600 + 31), VG_ERR_UNAUTHORIZED, "expired");
+	VT_EQ_INT(verify_status(hs, tok, now + 600 + 29), VG_OK, "within leeway");
+	VT_EQ_INT(verify_status(hs, tok, now - 31), VG_ERR_UNAUTHORIZED, "issued in the future");
+	VT_EQ_INT(verify_status(rs_pub, tok, now), VG_ERR_NOT_FOUND, "no key without kid");
+	free(tok);
+
+	/* RS256 through the JWK, ES256 with PEM. */
+	VT_EQ_INT(vg_jwt_sign(rs_sign, claims, &tok), VG_OK, "RS256 sign");
+	VT_EQ_INT(verify_status(rs_jwk, tok, now), VG_OK, "RS256 verified with the JWK key");
+	VT_EQ_INT(verify_status(rs_pub, tok, now), VG_OK, "RS256 verified with the PEM key");
+	VT_EQ_INT(verify_status(hs_with_pem, tok, now), VG_ERR_UNAUTHORIZED,
+	    "RS256 token refused by an HS256 key");
+	free(tok);
+	VT_EQ_INT(vg_jwt_sign(es_sign, claims, &tok), VG_OK, "ES256 sign");
+	VT_EQ_INT(verify_status(es_pub, tok, now), VG_OK, "ES256 verify");
+	VT_EQ_INT(verify_status(hs, tok, now), VG_ERR_UNAUTHORIZED, "ES256 token refused by HS256 key");
+	free(tok);
+
+	/* HS/RS confusion: HS256 signed with the RSA public key as secret. */
+	VT_EQ_INT(vg_jwt_sign(hs_with_pem, claims, &tok), VG_OK, "forge HS256 with the public key");
+	VT_EQ_INT(verify_status(rs_pub, tok, now), VG_ERR_UNAUTHORIZED, "HS/RS confusion refused");
+	VT_EQ_INT(verify_status(rs_jwk, tok, now), VG_ERR_UNAUTHORIZED, "HS/RS confusion refused (JWK)");
+	free(tok);
+
+	/* alg none, unknown kid, tampering, malformed. */
+	bad = forge("{\"alg\":\"none\"}", "{\"sub\":\"u1\",\"exp\":1800000600}", "x");
+	VT_EQ_INT(verify_status(hs, bad, now), VG_ERR_UNAUTHORIZED, "alg none refused");
+	free(bad);
+	bad = forge("{\"alg\":\"none\"}", "{\"sub\":\"u1\",\"exp\":1800000600}", "");
+	VT_EQ_INT(verify_status(hs, bad, now), VG_ERR_UNAUTHORIZED, "alg none, empty signature");
+	free(bad);
+	bad = forge("{\"alg\":\"RS256\",\"kid\":\"zz\"}", "{\"exp\":1800000600}", "AAAA");
+	VT_EQ_INT(verify_status(rs_jwk, bad, now), VG_ERR_NOT_FOUND, "unknown kid");
+	free(bad);
+	snprintf(hdr_hs, sizeof hdr_hs, "{\"alg\":\"HS256\"}");
+	bad = forge(hdr_hs, "{\"sub\":\"u1\"}", "AAAA");
+	VT_EQ_INT(verify_status(hs, bad, now), VG_ERR_UNAUTHORIZED, "bad signature");
+	free(bad);
+	json_object_del(claims, "exp");
+	vg_jwt_sign(hs, claims, &tok);
+	VT_EQ_INT(verify_status(hs, tok, now), VG_ERR_UNAUTHORIZED, "missing exp refused");
+	free(tok);
+	json_object_set_new(claims, "exp", json_integer(now + 600));
+	json_object_set_new(claims, "nbf", json_integer(now + 120));
+	vg_jwt_sign(hs, claims, &tok);
+	VT_EQ_INT(verify_status(hs, tok, now), VG_ERR_UNAUTHORIZED, "not yet valid");
+	{
+		static const char *const malformed[] = {
+			"", ".", "..", "a.b", "a.b.c.d", "!!!.e30.sig", "e30.!!!.sig",
+			"e30.e30.sig", "eyJhbGciOiJIUzI1NiJ9..sig",
+		};
+		char *cut = strndup(tok, strlen(tok) - 5);
+
+		VT_EQ_INT(verify_status(hs, cut, now + 200), VG_ERR_UNAUTHORIZED, "truncated signature");
+		free(cut);
+		for (i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+			VT_EQ_INT(verify_status(hs, malformed[i], now), VG_ERR_UNAUTHORIZED, malformed[i]);
+	}
+	free(tok);
+	{
+		char *huge = malloc(VG_JWT_MAX_LEN + 10);
+
+		memset(huge, 'a', VG_JWT_MAX_LEN + 9);
+		huge[VG_JWT_MAX_LEN + 9] = '\0';
+		VT_EQ_INT(verify_status(hs, huge, now), VG_ERR_UNAUTHORIZED, "oversized token");
+		free(huge);
+	}
+	json_decref(claims);
+	json_decref(jwk);
+	vg_jwt_key_free(hs);
+	vg_jwt_key_free(rs_sign);
+	vg_jwt_key_free(rs_pub);
+	vg_jwt_key_free(rs_jwk);
+	vg_jwt_key_free(es_sign);
+	vg_jwt_key_free(es_pub);
+	vg_jwt_key_free(hs_with_pem);
+	vg_jwt_key_free(NULL);
+	free(rsa_priv);
+	free(rsa_pub);
+	free(ec_priv);
+	free(ec_pub);
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+}
+
 int
 main(void)
 {
 	load_settings("10");
+	test_jwt();
 	test_password_roundtrip();
 	test_password_malformed();
 	return vt_done();
