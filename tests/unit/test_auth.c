@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include "auth/jwt.h"
 #include "auth/password.h"
+#include "auth/token.h"
 #include "core/b64.h"
 #include "core/settings.h"
 #include "vt.h"
@@ -253,10 +254,55 @@ test_jwt(void)
 	EVP_PKEY_free(ec);
 }
 
+static void
+test_tokens(void)
+{
+	static const struct { const char *in; int ok; const char *tok; } bearer[] = {
+		{"Bearer abc.def-ghi_jkl", 1, "abc.def-ghi_jkl"},
+		{"bearer   vgk_AAAA==", 1, "vgk_AAAA=="},
+		{"BEARER a+b/c~", 1, "a+b/c~"},
+		{"Bearer", 0, NULL}, {"Bearer ", 0, NULL}, {"Bearerabc", 0, NULL},
+		{"Basic dXNlcjpwYXNz", 0, NULL}, {"Bearer abc def", 0, NULL},
+		{"Bearer abc\tdef", 0, NULL}, {"Bearer ab=c", 0, NULL}, {"Bearer \"abc\"", 0, NULL},
+		{"Bearer abc\r\n", 0, NULL}, {"Bearer \xc3\xa9", 0, NULL}, {"", 0, NULL},
+		{" Bearer abc", 0, NULL},
+	};
+	char t1[VG_TOKEN_MAX], t2[VG_TOKEN_MAX], h1[VG_TOKEN_HASH_HEX], h2[VG_TOKEN_HASH_HEX];
+	const char *tok;
+	size_t i, len;
+	char *huge;
+
+	for (i = 0; i < sizeof bearer / sizeof bearer[0]; i++) {
+		enum vg_err e = vg_bearer_parse(bearer[i].in, &tok, &len);
+
+		VT_EQ_INT(e == VG_OK, bearer[i].ok, bearer[i].in);
+		if (bearer[i].ok)
+			VT_OK(len == strlen(bearer[i].tok) && memcmp(tok, bearer[i].tok, len) == 0,
+			    bearer[i].in);
+	}
+	VT_EQ_INT(vg_bearer_parse(NULL, &tok, &len), VG_ERR_UNAUTHORIZED, "no header");
+	huge = malloc(VG_BEARER_MAX + 16);
+	memcpy(huge, "Bearer ", 7);
+	memset(huge + 7, 'a', VG_BEARER_MAX + 1);
+	huge[VG_BEARER_MAX + 8] = '\0';
+	VT_EQ_INT(vg_bearer_parse(huge, &tok, &len), VG_ERR_UNAUTHORIZED, "oversized bearer");
+	free(huge);
+
+	VT_EQ_INT(vg_token_new(VG_TOKEN_PREFIX_API_KEY, t1, h1), VG_OK, "api key");
+	VT_EQ_INT(vg_token_new(VG_TOKEN_PREFIX_API_KEY, t2, h2), VG_OK, "second api key");
+	VT_OK(strncmp(t1, "vgk_", 4) == 0 && strlen(t1) == 47, "recognisable prefix, 256 bits");
+	VT_OK(strcmp(t1, t2) != 0 && strcmp(h1, h2) != 0, "keys differ");
+	VT_OK(strstr(h1, t1 + 4) == NULL && strlen(h1) == 64, "hash is not the key");
+	vg_token_hash(t1, h2);
+	VT_EQ_STR(h2, h1, "hash of the presented key matches the stored one");
+	VT_OK(vg_bearer_parse("Bearer vgk_x", &tok, &len) == VG_OK, "a key parses as a bearer");
+}
+
 int
 main(void)
 {
 	load_settings("10");
+	test_tokens();
 	test_jwt();
 	test_password_roundtrip();
 	test_password_malformed();
