@@ -1,1 +1,5 @@
-# bin/: build lines for this folder.
+# bin/: the programs that are not FastCGI roles.  One block per program.
+
+# vega-maintenance: migrate, config, ... (operator one-shots, in sbin).
+sbin_PROGRAMS += %reldir%/vega-maintenance
+%canon_reldir%_vega_maintenance_SOURCES = %reldir%/vega-maintenance.c

@@ -1,1 +1,14 @@
-# lib/store/: build lines for this folder.
+# lib/store: the metadata store (json and postgres backends), Postgres
+# access and the migration runner.
+lib_libvega_a_SOURCES += \
+	%reldir%/store.c %reldir%/store.h %reldir%/store_impl.h \
+	%reldir%/store_json.c %reldir%/store_pg.c \
+	%reldir%/jsondb.c %reldir%/jsondb.h \
+	%reldir%/pg.c %reldir%/pg.h \
+	%reldir%/migrate.c %reldir%/migrate.h
+
+# The contract suite runs against json here, and against a real Postgres
+# through store-postgres.e2e; migrate-postgres.e2e drives vega-maintenance.
+UNIT_TESTS += tests/unit/test_store
+E2E_TESTS += tests/e2e/store-postgres.e2e
+EXTRA_DIST += tests/e2e/store-postgres.e2e

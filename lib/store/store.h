@@ -28,6 +28,9 @@
 
 struct vg_store;
 
+/* Largest page a list call returns (limit is 1..VG_STORE_LIST_MAX). */
+#define VG_STORE_LIST_MAX 1000
+
 /* Open the backend chosen by the settings (vg_settings_load first).
  * Opening does not connect: a Postgres outage surfaces as
  * VG_ERR_UNAVAILABLE from the first call that needs the database.
@@ -59,9 +62,11 @@ struct vg_audit_event {
 };
 /* Append ev; fills ev->id and ev->at_us. */
 enum vg_err vg_store_audit_append(struct vg_store *s, struct vg_audit_event *ev);
-/* Newest first.  *items is a new JSON array of objects (id, at, actor_id,
- * action, target_type, target_id, request_id, client_ip, details);
- * *next_cursor is malloc'd, NULL at the end.  cursor may be NULL. */
+/* Newest first (ties by id).  *items is a new JSON array of objects (id,
+ * at, actor_id, action, target_type, target_id, request_id, client_ip,
+ * details); *next_cursor is malloc'd, NULL at the end.  cursor may be
+ * NULL.  limit outside 1..VG_STORE_LIST_MAX, or a cursor this store did
+ * not hand out, is VG_ERR_INVALID. */
 enum vg_err vg_store_audit_list(struct vg_store *s, const char *cursor,
     int limit, json_t **items, char **next_cursor);
 

@@ -1,0 +1,81 @@
+/*
+ * pg.h - Postgres access for the store: one cached connection per process,
+ * parameterized statements only, transactions, SQLSTATE mapping.
+ *
+ * The connection is opened lazily from VEGA_DATABASE_URL with connect_timeout
+ * VEGA_DB_CONNECT_TIMEOUT_SECONDS, so a database outage costs a caller at
+ * most that long and surfaces as VG_ERR_UNAVAILABLE.  A lost connection is
+ * dropped and the next call connects afresh; a statement that failed because
+ * the connection was lost is retried once on a new connection, but only when
+ * no transaction (and no pinned session state) was open, since replaying
+ * half a transaction on another session would be wrong.  After fork() a
+ * child never touches its parent's connection: it opens its own.
+ *
+ * Values reach the server only as parameters (PQexecParams), never inside
+ * the SQL text (DESIGN.md section 7).
+ */
+#ifndef VG_STORE_PG_H
+#define VG_STORE_PG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <libpq-fe.h>
+#include "core/err.h"
+
+/* The process's connection handle.  It lives for the whole process (the
+ * deliberate cache of DESIGN.md section 9) and survives reconnects, so a
+ * caller may keep the pointer. */
+struct vg_pg;
+
+/* The process's handle; never NULL.  Does not connect. */
+struct vg_pg *vg_pg_default(void);
+/* Connect now if not connected: VG_OK, or VG_ERR_UNAVAILABLE. */
+enum vg_err vg_pg_connect(struct vg_pg *db);
+/* Close the connection (tests, shutdown); the next call reconnects. */
+void vg_pg_disconnect(struct vg_pg *db);
+
+/*
+ * Run one parameterized statement.  params holds nparams NUL-terminated
+ * text values (an element may be NULL for SQL NULL).  On VG_OK, *out (when
+ * out is not NULL) is the result, freed by the caller with PQclear;
+ * otherwise *out is NULL and the error is mapped from the SQLSTATE
+ * (vg_pg_err_from_sqlstate), VG_ERR_UNAVAILABLE when the server cannot be
+ * reached.
+ */
+enum vg_err vg_pg_exec(struct vg_pg *db, const char *sql, int nparams,
+    const char *const *params, PGresult **out);
+/*
+ * Run a static multi-statement script with the simple query protocol.
+ * Only for migration files, which are fixed SQL shipped with Vega and carry
+ * no values; everything else goes through vg_pg_exec.  Never retried.
+ */
+enum vg_err vg_pg_exec_script(struct vg_pg *db, const char *script,
+    char *msg, size_t msglen);
+
+/* Transactions.  begin connects (or reconnects) when needed; a connection
+ * lost inside a transaction is reported as VG_ERR_UNAVAILABLE and the
+ * transaction is gone.  rollback is safe to call in any state. */
+enum vg_err vg_pg_tx_begin(struct vg_pg *db);
+enum vg_err vg_pg_tx_commit(struct vg_pg *db);
+void vg_pg_tx_rollback(struct vg_pg *db);
+/* Run fn(db, arg) inside BEGIN/COMMIT; rolled back when fn fails. */
+enum vg_err vg_pg_tx(struct vg_pg *db, enum vg_err (*fn)(struct vg_pg *db, void *arg),
+    void *arg);
+
+/*
+ * Pin the session: while pinned, a lost connection is never silently
+ * replaced, because the caller relies on session state (an advisory lock).
+ * Calls fail with VG_ERR_UNAVAILABLE until the caller unpins.
+ */
+void vg_pg_pin(struct vg_pg *db, bool pinned);
+
+/* The error a SQLSTATE stands for: 23505 -> VG_ERR_CONFLICT, class 08 and
+ * server shutdown -> VG_ERR_UNAVAILABLE, and so on (see pg.c's table). */
+enum vg_err vg_pg_err_from_sqlstate(const char *sqlstate);
+
+/* Readers for result cells.  text is NULL for SQL NULL (borrowed from
+ * res); the numeric readers give def for NULL or unparsable values. */
+const char *vg_pg_text(const PGresult *res, int row, int col);
+int64_t vg_pg_i64(const PGresult *res, int row, int col, int64_t def);
+
+#endif
