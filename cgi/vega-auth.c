@@ -1,0 +1,22 @@
+/*
+ * vega-auth.fcgi - the authentication API (/v1/auth/..., /v1/api-keys...).
+ * A route table and one call; the logic lives in lib/.  Every program
+ * also answers the shared health routes.
+ */
+#include "config.h"
+#include "http/http.h"
+
+static const struct vg_route routes[] = {
+	VG_HTTP_HEALTH_ROUTES,
+};
+
+static const struct vg_program program = {
+	.role = "auth",
+	VG_HTTP_ROUTES(routes),
+};
+
+int
+main(void)
+{
+	return vg_http_serve(&program);
+}

@@ -1,0 +1,24 @@
+/*
+ * vega-projects.fcgi - projects, repositories, snapshots and threat
+ * profiles (/v1/projects..., /v1/repositories..., /v1/snapshots...,
+ * /v1/threat-profiles...).
+ * A route table and one call; the logic lives in lib/.  Every program
+ * also answers the shared health routes.
+ */
+#include "config.h"
+#include "http/http.h"
+
+static const struct vg_route routes[] = {
+	VG_HTTP_HEALTH_ROUTES,
+};
+
+static const struct vg_program program = {
+	.role = "projects",
+	VG_HTTP_ROUTES(routes),
+};
+
+int
+main(void)
+{
+	return vg_http_serve(&program);
+}

@@ -1,0 +1,145 @@
+/* serve.c - the main loop: libfcgi's accept loop, or one plain CGI request. */
+#include "config.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+#include "core/log.h"
+#include "core/settings.h"
+#include "http/http_int.h"
+
+/* ---- FastCGI transport: one FCGX_Request ---- */
+
+static const char *
+fcgi_param(void *ctx, const char *name)
+{
+	FCGX_Request *r = ctx;
+
+	return FCGX_GetParam(name, r->envp);
+}
+
+static ssize_t
+fcgi_read(void *ctx, void *buf, size_t n)
+{
+	FCGX_Request *r = ctx;
+	int want = n > (size_t)(1 << 30) ? 1 << 30 : (int)n;
+	int got = FCGX_GetStr(buf, want, r->in);
+
+	if (got == 0 && FCGX_GetError(r->in) != 0)
+		return -1;
+	return got;
+}
+
+static int
+fcgi_write(void *ctx, const void *buf, size_t n)
+{
+	FCGX_Request *r = ctx;
+
+	while (n > 0) {
+		int chunk = n > (size_t)(1 << 30) ? 1 << 30 : (int)n;
+
+		if (FCGX_PutStr(buf, chunk, r->out) != chunk)
+			return -1;
+		buf = (const char *)buf + chunk;
+		n -= (size_t)chunk;
+	}
+	return 0;
+}
+
+static int
+fcgi_flush(void *ctx)
+{
+	FCGX_Request *r = ctx;
+
+	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
+}
+
+/* ---- plain CGI transport: environ, stdin, stdout ---- */
+
+static const char *
+cgi_param(void *ctx, const char *name)
+{
+	return getenv(name);
+}
+
+static ssize_t
+cgi_read(void *ctx, void *buf, size_t n)
+{
+	size_t got = fread(buf, 1, n, stdin);
+
+	if (got == 0 && ferror(stdin))
+		return -1;
+	return (ssize_t)got;
+}
+
+static int
+cgi_write(void *ctx, const void *buf, size_t n)
+{
+	return fwrite(buf, 1, n, stdout) == n ? 0 : -1;
+}
+
+static int
+cgi_flush(void *ctx)
+{
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+/*
+ * The accept loop.  FCGX_Accept_r finishes the previous request itself;
+ * each request gets a fresh request object in vg_http_handle, and the
+ * FCGX_Request is only the connection.
+ */
+static int
+serve_fcgi(const struct vg_program *p)
+{
+	FCGX_Request r;
+	struct vg_http_io io = {
+		.ctx = &r, .param = fcgi_param, .read = fcgi_read,
+		.write = fcgi_write, .flush = fcgi_flush, .bounded = true,
+	};
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
+		vg_log(VG_LOG_ERROR, "fcgi_init_failed", NULL);
+		return 1;
+	}
+	while (FCGX_Accept_r(&r) >= 0) {
+		vg_http_handle(p, &io);
+		FCGX_Finish_r(&r);
+	}
+	FCGX_Free(&r, 1);
+	return 0;
+}
+
+static int
+serve_cgi(const struct vg_program *p)
+{
+	struct vg_http_io io = {
+		.ctx = NULL, .param = cgi_param, .read = cgi_read,
+		.write = cgi_write, .flush = cgi_flush, .bounded = false,
+	};
+	enum vg_err err = vg_http_handle(p, &io);
+
+	if (fflush(stdout) != 0)
+		err = VG_ERR_IO;
+	return err == VG_OK ? 0 : 1;
+}
+
+int
+vg_http_serve(const struct vg_program *p)
+{
+	int status;
+
+	vg_settings_load_or_exit(p->role);
+	vg_log_init(p->role);
+	/* a client that hangs up must cost a write error, not the process */
+	signal(SIGPIPE, SIG_IGN);
+	if (p->init && p->init() != VG_OK) {
+		vg_log(VG_LOG_ERROR, "init_failed", NULL);
+		return 1;
+	}
+	status = FCGX_IsCGI() ? serve_cgi(p) : serve_fcgi(p);
+	vg_http_health_reset();
+	return status;
+}
