@@ -8,8 +8,11 @@
 CREATE TABLE scans (
 	id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
 	repository_id       uuid NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
-	-- A snapshot that scans refer to cannot be deleted under them.
-	snapshot_id         uuid NOT NULL REFERENCES snapshots (id) ON DELETE RESTRICT,
+	-- A snapshot (or profile version) that scans refer to cannot be
+	-- deleted under them.  NO ACTION rather than RESTRICT: the check runs
+	-- at the end of the statement, so deleting a whole repository, which
+	-- cascades to both its snapshots and its scans, still works.
+	snapshot_id         uuid NOT NULL REFERENCES snapshots (id) ON DELETE NO ACTION,
 	profile_id          uuid,
 	profile_version     integer,
 	created_by          uuid REFERENCES users (id) ON DELETE SET NULL,
@@ -43,7 +46,7 @@ CREATE TABLE scans (
 	created_at          timestamptz NOT NULL DEFAULT now(),
 	updated_at          timestamptz NOT NULL DEFAULT now(),
 	FOREIGN KEY (profile_id, profile_version)
-		REFERENCES threat_profile_versions (profile_id, version) ON DELETE RESTRICT,
+		REFERENCES threat_profile_versions (profile_id, version) ON DELETE NO ACTION,
 	CHECK ((profile_id IS NULL) = (profile_version IS NULL)),
 	CHECK (status NOT IN ('claimed', 'running')
 	       OR (lease_token IS NOT NULL AND claimed_at IS NOT NULL AND attempt >= 1)),

@@ -111,17 +111,24 @@ drop(struct vg_pg *db)
 static enum vg_err
 open_conn(struct vg_pg *db)
 {
-	char timeout[24];
-	const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name", NULL};
-	const char *vals[] = {vg_cfg_str(VG_SET_DATABASE_URL), timeout, "vega", NULL};
+	char timeout[24], user_timeout[32];
+	/* Keepalives and tcp_user_timeout bound how long a statement can hang
+	 * on a TCP connection whose server vanished (they do nothing on a Unix
+	 * socket, where the kernel reports the loss at once). */
+	const char *keys[] = {"dbname", "connect_timeout", "fallback_application_name",
+	    "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+	    "tcp_user_timeout", NULL};
+	const char *vals[] = {vg_cfg_str(VG_SET_DATABASE_URL), timeout, "vega",
+	    "1", "30", "10", "3", user_timeout, NULL};
 	PGconn *c;
 	char why[256];
 	char *nl;
+	int64_t secs = vg_cfg_int(VG_SET_DB_CONNECT_TIMEOUT_SECONDS);
 
-	snprintf(timeout, sizeof timeout, "%lld",
-	    (long long)vg_cfg_int(VG_SET_DB_CONNECT_TIMEOUT_SECONDS));
+	snprintf(timeout, sizeof timeout, "%lld", (long long)secs);
+	snprintf(user_timeout, sizeof user_timeout, "%lld", (long long)(secs * 1000 + 30000));
 	/* expand_dbname: the setting may be a URI or a key=value string; the
-	 * keys after it (our timeout) take precedence over its own. */
+	 * keys after it (our timeouts) take precedence over its own. */
 	c = PQconnectdbParams(keys, vals, 1);
 	if (!c)
 		return VG_ERR_NOMEM;

@@ -216,3 +216,67 @@ copy_sql() {
 	[[ "${lines[0]}" == "| Variable | Type | Default | Meaning |" ]]
 	[[ "$output" == *'`VEGA_MIGRATIONS_DIR`'* ]]
 }
+
+@test "the schema holds a scan's whole life and refuses impossible states" {
+	"$M" migrate >/dev/null
+	u=11111111-1111-4111-8111-111111111111 p=22222222-2222-4222-8222-222222222222
+	r=33333333-3333-4333-8333-333333333333 sn=44444444-4444-4444-8444-444444444444
+	tp=55555555-5555-4555-8555-555555555555 sc=66666666-6666-4666-8666-666666666666
+	digest=$(printf x | sha256sum | cut -d' ' -f1)
+	q "INSERT INTO users (id, email, groups, password_hash, password_salt, password_kdf, password_kdf_params)
+	   VALUES ('$u', 'Ada@Example.org', '{user,operator}', 'h', 's', 'scrypt', '{\"N\":131072,\"r\":8,\"p\":1}');
+	   INSERT INTO projects (id, name, owner_id) VALUES ('$p', 'p', '$u');
+	   INSERT INTO project_members (project_id, user_id, role) VALUES ('$p', '$u', 'owner');
+	   INSERT INTO repositories (id, project_id, name, source_type) VALUES ('$r', '$p', 'r', 'upload');
+	   INSERT INTO snapshots (id, repository_id, digest, storage_key, file_count, total_bytes)
+	   VALUES ('$sn', '$r', '$digest', 'snapshots/$digest.tar', 1, 1);
+	   UPDATE repositories SET ingest_status = 'ready', current_snapshot_id = '$sn' WHERE id = '$r';
+	   INSERT INTO threat_profiles (id, project_id, name, latest_version) VALUES ('$tp', '$p', 'web', 1);
+	   INSERT INTO threat_profile_versions (profile_id, version, content) VALUES ('$tp', 1, '{}');
+	   INSERT INTO scans (id, repository_id, snapshot_id, profile_id, profile_version, created_by, engine)
+	   VALUES ('$sc', '$r', '$sn', '$tp', 1, '$u', 'rules');
+	   UPDATE scans SET status = 'claimed', attempt = attempt + 1, lease_token = repeat('a', 32),
+	          claimed_at = now() WHERE id = '$sc' AND status = 'queued';
+	   INSERT INTO runner_jobs (scan_id, attempt, mode) VALUES ('$sc', 1, 'local');
+	   UPDATE scans SET status = 'running', started_at = now(), heartbeat_at = now() WHERE id = '$sc';
+	   INSERT INTO scan_events (scan_id, seq, type, payload) VALUES ('$sc', 1, 'scan_started', '{}');
+	   INSERT INTO findings (scan_id, repository_id, fingerprint, title, severity, cwe_ids, file_path,
+	          line_start, line_end, engine, first_scan_id, last_scan_id)
+	   VALUES ('$sc', '$r', 'fp-0123456789', 'SQL injection', 'high', '{89}', 'a.c', 3, 4, 'rules', '$sc', '$sc');
+	   INSERT INTO finding_triage (repository_id, fingerprint, status, reason, actor_id)
+	   VALUES ('$r', 'fp-0123456789', 'dismissed', 'test code', '$u');
+	   UPDATE scans SET status = 'completed', finished_at = now(), findings_count = 1, high_count = 1
+	   WHERE id = '$sc';"
+	[ "$(q "SELECT status FROM scans WHERE id = '$sc'")" = completed ]
+	# Refused: each must fail on its own.
+	bad=(
+		"INSERT INTO users (email) VALUES ('ada@example.ORG')"
+		"INSERT INTO users (email, groups) VALUES ('b@example.org', '{admin}')"
+		"INSERT INTO users (email, password_hash) VALUES ('c@example.org', 'h')"
+		"INSERT INTO project_members VALUES ('$p', '$u', 'boss')"
+		"INSERT INTO snapshots (repository_id, digest, storage_key) VALUES ('$r', '$digest', 'k')"
+		"INSERT INTO snapshots (repository_id, digest, storage_key) VALUES ('$r', 'XYZ', 'k')"
+		"UPDATE repositories SET ingest_status = 'failed' WHERE id = '$r'"
+		"INSERT INTO repositories (project_id, name, source_type) VALUES ('$p', 'g', 'git')"
+		"INSERT INTO scans (repository_id, snapshot_id, engine, status) VALUES ('$r', '$sn', 'rules', 'claimed')"
+		"INSERT INTO scans (repository_id, snapshot_id, engine, status) VALUES ('$r', '$sn', 'rules', 'done')"
+		"INSERT INTO scans (repository_id, snapshot_id, engine, profile_id, profile_version) VALUES ('$r', '$sn', 'rules', '$tp', 2)"
+		"INSERT INTO scan_events (scan_id, seq, type) VALUES ('$sc', 1, 'scan_log')"
+		"INSERT INTO scan_events (scan_id, seq, type) VALUES ('$sc', 2, 'scan_exploded')"
+		"INSERT INTO findings (scan_id, repository_id, fingerprint, title, severity, file_path, engine) VALUES ('$sc', '$r', 'fp-0123456789', 't', 'high', 'a.c', 'rules')"
+		"INSERT INTO findings (scan_id, repository_id, fingerprint, title, severity, file_path, engine) VALUES ('$sc', '$r', 'fp-9999999999', 't', 'severe', 'a.c', 'rules')"
+		"INSERT INTO runner_jobs (scan_id, attempt, mode) VALUES ('$sc', 1, 'local')"
+		"INSERT INTO workers (id, host, pid, version, started_at, last_heartbeat_at, state) VALUES (gen_random_uuid(), 'h', 1, 'v', now(), now(), 'napping')"
+		"DELETE FROM snapshots WHERE id = '$sn'"
+		"DELETE FROM users WHERE id = '$u'"
+	)
+	for s in "${bad[@]}"; do
+		if q "$s" 2>/dev/null; then echo "accepted: $s"; false; fi
+	done
+	# Deleting the repository takes its snapshots, scans, events and
+	# findings along, though a snapshot alone could not go; then the project.
+	q "DELETE FROM repositories WHERE id = '$r'"
+	q "DELETE FROM projects WHERE id = '$p'"
+	[ "$(q 'SELECT count(*) FROM scans') $(q 'SELECT count(*) FROM findings') $(q 'SELECT count(*) FROM scan_events')" = "0 0 0" ]
+	[ "$(q "SELECT count(*) FROM finding_triage")" -eq 0 ]
+}
