@@ -15,29 +15,41 @@ static const struct vg_store_ops *const backends[] = {
 	&vg_store_pg_ops,
 };
 
+/* The backend named want, or NULL. */
+static const struct vg_store_ops *
+find_backend(const char *want)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof backends / sizeof backends[0]; i++)
+		if (strcmp(backends[i]->name, want) == 0)
+			return backends[i];
+	return NULL;
+}
+
 enum vg_err
 vg_store_open(struct vg_store **out)
 {
 	const char *want = vg_cfg_str(VG_SET_PERSISTENCE_BACKEND);
+	const struct vg_store_ops *ops = find_backend(want);
 	struct vg_store *s = NULL;
 	enum vg_err err = VG_ERR_INVALID;
-	size_t i;
 
 	*out = NULL;
-	for (i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-		if (strcmp(backends[i]->name, want) != 0)
-			continue;
-		if (!(s = calloc(1, sizeof *s)))
-			return VG_ERR_NOMEM;
-		s->ops = backends[i];
-		if ((err = s->ops->open(s)) != VG_OK) {
-			free(s);
-			return err;
-		}
-		*out = s;
-		return VG_OK;
+	if (!ops) {
+		vg_log(VG_LOG_ERROR, "store_unknown_backend", "backend", want, NULL);
+		goto out;
 	}
-	vg_log(VG_LOG_ERROR, "store_unknown_backend", "backend", want, NULL);
+	err = VG_ERR_NOMEM;
+	if (!(s = calloc(1, sizeof *s)))
+		goto out;
+	s->ops = ops;
+	if ((err = ops->open(s)) != VG_OK)
+		goto out;
+	*out = s;
+	s = NULL;
+out:
+	free(s);
 	return err;
 }
 
