@@ -188,8 +188,18 @@ vg_settings_print_markdown(FILE *out)
 		const struct vg_setting_def *d = &defs[i];
 
 		fprintf(out, "| `%s` | %s", d->name, type_names[d->type]);
-		if (d->type == VG_TYPE_ENUM)
-			fprintf(out, " `%s`", d->choices);
+		if (d->type == VG_TYPE_ENUM) {
+			const char *c;
+
+			/* A bare '|' would end the table cell. */
+			fputs(" `", out);
+			for (c = d->choices; *c; c++) {
+				if (*c == '|')
+					fputc('\\', out);
+				fputc(*c, out);
+			}
+			fputc('`', out);
+		}
 		if (d->type == VG_TYPE_INT)
 			fprintf(out, " %lld..%lld", (long long)d->min, (long long)d->max);
 		fprintf(out, " | %s%s%s | %s%s |\n", *d->def ? "`" : "", *d->def ? d->def : "(empty)",
