@@ -5,3 +5,10 @@ lib_libvega_a_SOURCES += \
 	%reldir%/token.c %reldir%/token.h
 
 UNIT_TESTS += tests/unit/test_auth
+
+# Fuzz target for the Authorization header parser (see tests/unit/fuzz_driver.c).
+UNIT_TESTS += tests/unit/fuzz_bearer
+tests_unit_fuzz_bearer_SOURCES = %reldir%/fuzz_bearer.c tests/unit/fuzz_driver.c
+tests_unit_fuzz_bearer_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_FUZZ_CORPUS='"bearer"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/fixtures/fuzz/bearer
