@@ -1,1 +1,12 @@
-# bench/: build lines for this folder.
+# bench/: benchmarks that print ratios against a baseline measured in the
+# same run (never timed assertions inside tests).  `make bench` builds the
+# programs and the baseline, then runs every benchmark.
+check_PROGRAMS += %reldir%/minimal-fcgi
+%canon_reldir%_minimal_fcgi_SOURCES = %reldir%/minimal-fcgi.c
+%canon_reldir%_minimal_fcgi_LDADD = $(FCGI_LIBS)
+EXTRA_DIST += %reldir%/healthz.sh
+
+bench: all %reldir%/minimal-fcgi$(EXEEXT)
+	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
+		$(top_srcdir)/%reldir%/healthz.sh
+.PHONY: bench
