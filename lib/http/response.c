@@ -133,6 +133,8 @@ vg_http_send(struct vg_http_req *req, int status, const char *content_type,
 		vg_log(VG_LOG_ERROR, "double_response", "path", req->path, NULL);
 		return VG_ERR_INTERNAL;
 	}
+	if (content_type && !header_text_ok(content_type, false))
+		return vg_http_error(req, VG_ERR_INTERNAL, "bad Content-Type", NULL, NULL);
 	req->resp = VG_HTTP_RESP_DONE;
 	if (!content_type)
 		n = 0;
@@ -255,6 +257,8 @@ vg_http_stream_begin(struct vg_http_req *req, int status, const char *content_ty
 
 	if (req->resp != VG_HTTP_RESP_NONE)
 		return VG_ERR_INTERNAL;
+	if (content_type && !header_text_ok(content_type, false))
+		return vg_http_error(req, VG_ERR_INTERNAL, "bad Content-Type", NULL, NULL);
 	req->resp = VG_HTTP_RESP_STREAM;
 	if (content_type && vg_str_has_prefix(content_type, "text/event-stream"))
 		vg_http_add_header(req, "X-Accel-Buffering", "no");

@@ -118,7 +118,7 @@ answer_failure(struct vg_http_req *req, enum vg_err err)
 		vg_http_error(req, err, NULL, NULL, NULL);
 }
 
-/* Route, check the query and credentials, run the handler. */
+/* Route, check the credentials and the query, run the handler. */
 static void
 run(struct vg_http_req *req)
 {
@@ -133,12 +133,6 @@ run(struct vg_http_req *req)
 		return;
 	}
 	req->route = route;
-	err = vg_query_parse(req->query_string, strlen(req->query_string), &req->query, &why);
-	if (err) {
-		vg_http_fail(req, err, why, err == VG_ERR_INVALID ? "query" : NULL);
-		answer_failure(req, err);
-		return;
-	}
 	if (route->auth != VG_AUTH_NONE) {
 		if (!p->authenticate)
 			err = vg_http_fail(req, VG_ERR_UNAUTHORIZED, "authentication required", NULL);
@@ -149,6 +143,13 @@ run(struct vg_http_req *req)
 				answer_failure(req, err);
 			return;
 		}
+	}
+	/* after authentication: a stranger learns nothing from a 400 */
+	err = vg_query_parse(req->query_string, strlen(req->query_string), &req->query, &why);
+	if (err) {
+		vg_http_fail(req, err, why, err == VG_ERR_INVALID ? "query" : NULL);
+		answer_failure(req, err);
+		return;
 	}
 	err = route->handler(req);
 	if (vg_http_responded(req))

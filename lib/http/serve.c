@@ -87,9 +87,23 @@ cgi_flush(void *ctx)
 }
 
 /*
- * The accept loop.  FCGX_Accept_r finishes the previous request itself;
- * each request gets a fresh request object in vg_http_handle, and the
- * FCGX_Request is only the connection.
+ * SIGTERM (spawn-fcgi's supervisor, mod_fcgid retiring an idle process,
+ * systemd): between requests the process leaves at once; during one it
+ * finishes the request first, so no client sees a cut answer.
+ */
+static volatile sig_atomic_t in_request, stop_after_request;
+
+static void
+on_term(int sig)
+{
+	if (!in_request)
+		_exit(0);
+	stop_after_request = 1;
+}
+
+/*
+ * The accept loop.  Each request gets a fresh request object in
+ * vg_http_handle; the FCGX_Request is only the connection.
  */
 static int
 serve_fcgi(const struct vg_program *p)
@@ -100,13 +114,24 @@ serve_fcgi(const struct vg_program *p)
 		.write = fcgi_write, .flush = fcgi_flush, .bounded = true,
 	};
 
+	struct sigaction sa;
+
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
 		vg_log(VG_LOG_ERROR, "fcgi_init_failed", NULL);
 		return 1;
 	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;
+	sa.sa_flags = SA_RESTART;   /* a request in flight keeps its reads */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
 	while (FCGX_Accept_r(&r) >= 0) {
+		in_request = 1;
 		vg_http_handle(p, &io);
 		FCGX_Finish_r(&r);
+		in_request = 0;
+		if (stop_after_request)
+			break;
 	}
 	FCGX_Free(&r, 1);
 	return 0;

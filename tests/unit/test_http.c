@@ -6,8 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+#include "core/buf.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/settings.h"
@@ -1093,6 +1098,9 @@ test_auth(void)
 		{&auth_program, "/v1/ops/thing", "HTTP_AUTHORIZATION=Bearer user", 403, NULL},
 		{&auth_program, "/v1/ops/thing", "HTTP_AUTHORIZATION=Bearer op", 200, "op"},
 		{&auth_program, "/v1/items/x", NULL, 200, NULL},
+		/* credentials are checked before the query: 401, not 400 */
+		{&auth_program, "/v1/secure?a=%zz", NULL, 401, NULL},
+		{&auth_program, "/v1/secure?a=%zz", "HTTP_AUTHORIZATION=Bearer user", 400, NULL},
 	};
 	size_t i;
 
@@ -1180,6 +1188,249 @@ test_health(void)
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 		VT_EQ_INT(system(cmd), 0, "temp dir removed");
 	}
+}
+
+/* ---- the FastCGI transport, spoken to by a tiny client ---- */
+
+enum { FCGI_BEGIN = 1, FCGI_END = 3, FCGI_PARAMS = 4, FCGI_STDIN = 5, FCGI_STDOUT = 6 };
+
+/* Append one record (request id 1, no padding). */
+static void
+fcgi_record(struct vg_buf *b, int type, const void *p, size_t n)
+{
+	unsigned char h[8] = {1, (unsigned char)type, 0, 1,
+		(unsigned char)(n >> 8), (unsigned char)n, 0, 0};
+
+	vg_buf_append(b, h, sizeof h);
+	vg_buf_append(b, p, n);
+}
+
+static void
+fcgi_len(struct vg_buf *b, size_t n)
+{
+	unsigned char l[4] = {(unsigned char)((n >> 24) | 0x80), (unsigned char)(n >> 16),
+		(unsigned char)(n >> 8), (unsigned char)n};
+
+	if (n < 128)
+		vg_buf_append_char(b, (char)n);
+	else
+		vg_buf_append(b, l, 4);
+}
+
+/*
+ * One request over a fresh connection to the socket at path: params
+ * ("NAME=value", NULL-ended), then stdin data (n bytes).  The response's
+ * stdout goes to out (NUL-terminated).  Returns 0, or -1 on a protocol
+ * or connection failure.
+ */
+static int
+fcgi_request(const char *path, const char *const *params, const char *data, size_t n,
+    char *out, size_t outsz)
+{
+	static const unsigned char begin[8] = {0, 1, 0, 0, 0, 0, 0, 0};   /* responder */
+	struct sockaddr_un sa;
+	struct vg_buf req, pairs;
+	size_t i, on = 0;
+	int fd, rc = -1, ended = 0;
+
+	vg_buf_init(&req, 1 << 24);
+	vg_buf_init(&pairs, 1 << 16);
+	fcgi_record(&req, FCGI_BEGIN, begin, sizeof begin);
+	for (i = 0; params[i]; i++) {
+		const char *eq = strchr(params[i], '=');
+
+		fcgi_len(&pairs, (size_t)(eq - params[i]));
+		fcgi_len(&pairs, strlen(eq + 1));
+		vg_buf_append(&pairs, params[i], (size_t)(eq - params[i]));
+		vg_buf_append_str(&pairs, eq + 1);
+	}
+	fcgi_record(&req, FCGI_PARAMS, pairs.data, pairs.len);
+	fcgi_record(&req, FCGI_PARAMS, NULL, 0);
+	for (i = 0; i < n; i += 60000)
+		fcgi_record(&req, FCGI_STDIN, data + i, n - i < 60000 ? n - i : 60000);
+	fcgi_record(&req, FCGI_STDIN, NULL, 0);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		goto out;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    write(fd, req.data, req.len) != (ssize_t)req.len)
+		goto out_close;
+	while (!ended) {
+		unsigned char h[8], body[65536 + 256];
+		size_t len, got = 0;
+
+		for (got = 0; got < 8; ) {
+			ssize_t r = read(fd, h + got, 8 - got);
+
+			if (r <= 0)
+				goto out_close;
+			got += (size_t)r;
+		}
+		len = ((size_t)h[4] << 8 | h[5]) + h[6];
+		for (got = 0; got < len; ) {
+			ssize_t r = read(fd, body + got, len - got);
+
+			if (r <= 0)
+				goto out_close;
+			got += (size_t)r;
+		}
+		len -= h[6];
+		if (h[1] == FCGI_STDOUT && on + len < outsz) {
+			memcpy(out + on, body, len);
+			on += len;
+		}
+		ended = h[1] == FCGI_END;
+	}
+	rc = 0;
+out_close:
+	close(fd);
+out:
+	out[on] = '\0';
+	vg_buf_free(&req);
+	vg_buf_free(&pairs);
+	return rc;
+}
+
+/* Wait up to ms for pid; its wait status, or -1 when it is still running. */
+static int
+wait_for(pid_t pid, int ms)
+{
+	int status, i;
+
+	for (i = 0; i < ms / 10; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/*
+ * Serve the test program over real FastCGI: a child process with the
+ * listening socket on fd 0 runs vg_http_serve, exactly as spawn-fcgi
+ * starts a program.  Several requests reach the same process.
+ */
+static void
+test_fastcgi(void)
+{
+	static const struct {
+		const char *name, *method, *uri, *ctype, *clen, *body;
+		int status;
+		const char *want;
+	} cases[] = {
+		{"healthz", "GET", "/v1/healthz", NULL, NULL, "", 200,
+		    "\"role\":\"test\""},
+		{"captures", "GET", "/v1/projects/p/members/u", NULL, NULL, "", 200,
+		    "\"user_id\":\"u\""},
+		{"json body", "POST", "/v1/items", "application/json", "7", "{\"a\":1}", 201,
+		    "{\"got\":{\"a\":1}}"},
+		{"big json body", "POST", "/v1/items", "application/json", NULL, NULL, 201,
+		    "{\"got\":{\"k\":\""},
+		{"body longer than declared", "POST", "/v1/items", "application/json", "2",
+		    "{}  ", 413, "\"payload_too_large\""},
+		{"body shorter than declared", "POST", "/v1/items", "application/json", "20",
+		    "{}", 400, "\"field\":\"body\""},
+		{"declared over cap", "POST", "/v1/items", "application/json", "99999999", "{}",
+		    413, "\"payload_too_large\""},
+		{"unread body", "POST", "/v1/healthz", "application/json", "2", "{}", 405,
+		    "method_not_allowed"},
+		{"upload", "POST", "/v1/upload", NULL, "5", "hello", 200, "\"bytes\":5"},
+		{"stream", "GET", "/v1/stream", NULL, NULL, "", 200, "data: one\n\ndata: two\n\n"},
+		{"query", "GET", "/v1/items?q=a&q=b", NULL, NULL, "", 200, "\"q_count\":2"},
+		{"bad path", "GET", "/v1/items/%2F", NULL, NULL, "", 400, "\"field\":\"path\""},
+	};
+	char dir[] = "/tmp/vega-test-fcgi.XXXXXX", sock[64], first_id[64] = "";
+	struct sockaddr_un sa;
+	char *big = NULL;
+	size_t i, big_len = 200000;
+	int lfd = -1, status;
+	pid_t pid;
+
+	VT_OK(mkdtemp(dir) != NULL, "temp dir for the socket");
+	snprintf(sock, sizeof sock, "%s/s", dir);
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+	lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+	VT_OK(lfd >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    listen(lfd, 16) == 0, "listening socket");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int nul = open("/dev/null", O_WRONLY);
+
+		dup2(lfd, 0);
+		close(lfd);
+		dup2(nul, 1);   /* the TAP stream is the parent's */
+		dup2(nul, 2);
+		log_release();
+		setenv("VEGA_MAX_JSON_BODY_BYTES", "1048576", 1);
+		_exit(vg_http_serve(&test_program));
+	}
+	close(lfd);
+
+	/* a JSON body of 200000 bytes: several FastCGI records */
+	if ((big = malloc(big_len)) != NULL) {
+		memset(big, 'x', big_len);
+		memcpy(big, "{\"k\":\"", 6);
+		memcpy(big + big_len - 2, "\"}", 2);
+	}
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char m[64], u[256], qs[256], ct[128], cl[64], out[65536], cl_big[64];
+		const char *params[8];
+		size_t n = 0;
+		const char *body = cases[i].body ? cases[i].body : big;
+		size_t body_len = cases[i].body ? strlen(cases[i].body) : big_len;
+		char status_line[32];
+
+		snprintf(m, sizeof m, "REQUEST_METHOD=%s", cases[i].method);
+		snprintf(u, sizeof u, "REQUEST_URI=%s", cases[i].uri);
+		params[n++] = m;
+		params[n++] = u;
+		snprintf(qs, sizeof qs, "QUERY_STRING=%s",
+		    strchr(cases[i].uri, '?') ? strchr(cases[i].uri, '?') + 1 : "");
+		params[n++] = qs;
+		if (cases[i].ctype) {
+			snprintf(ct, sizeof ct, "CONTENT_TYPE=%s", cases[i].ctype);
+			params[n++] = ct;
+		}
+		if (cases[i].clen) {
+			snprintf(cl, sizeof cl, "CONTENT_LENGTH=%s", cases[i].clen);
+			params[n++] = cl;
+		} else if (!cases[i].body) {
+			snprintf(cl_big, sizeof cl_big, "CONTENT_LENGTH=%zu", big_len);
+			params[n++] = cl_big;
+		}
+		params[n] = NULL;
+		VT_EQ_INT(fcgi_request(sock, params, body, body ? body_len : 0, out, sizeof out), 0,
+		    cases[i].name);
+		snprintf(status_line, sizeof status_line, "Status: %d ", cases[i].status);
+		VT_OK(strncmp(out, status_line, strlen(status_line)) == 0, cases[i].name);
+		VT_OK(strstr(out, cases[i].want) != NULL, cases[i].name);
+		if (i == 0) {
+			const char *id = strstr(out, "X-Request-Id: ");
+
+			if (id)
+				snprintf(first_id, sizeof first_id, "%.36s", id + 14);
+		} else {
+			VT_OK(first_id[0] && !strstr(out, first_id), "a new request id per request");
+		}
+	}
+	free(big);
+	/* SIGTERM while idle: the process leaves at once, with status 0 */
+	kill(pid, SIGTERM);
+	status = wait_for(pid, 5000);
+	VT_OK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "SIGTERM ends the FastCGI process cleanly");
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	unlink(sock);
+	rmdir(dir);
 }
 
 /* ---- the cgi/ programs as plain CGI ---- */
@@ -1357,6 +1608,7 @@ main(void)
 	test_access_log();
 	test_auth();
 	test_health();
+	test_fastcgi();
 	test_cgi_programs();
 	vg_http_health_reset();
 	log_release();
