@@ -70,3 +70,15 @@ VG_SETTING(WORKER_HEARTBEAT_TTL_SECONDS, "VEGA_WORKER_HEARTBEAT_TTL_SECONDS", IN
     "A worker whose last heartbeat is older than this is shown as stale")
 VG_SETTING(ARTIFACT_RETENTION_DAYS, "VEGA_ARTIFACT_RETENTION_DAYS", INT, "30", 1, 36500, NULL, 0,
     "Days scan artifacts are kept before cleanup removes them")
+VG_SETTING(SCAN_ENGINE, "VEGA_SCAN_ENGINE", ENUM, "auto", 0, 0, "auto|rules", 0,
+    "Engine that audits a scan: rules (the offline rules auditor), or auto for the best one configured")
+VG_SETTING(RULES_DIR, "VEGA_RULES_DIR", STRING, "", 0, 0, NULL, 0,
+    "Directory of the rules auditor's JSON rule files (empty: the rules installed with Vega)")
+VG_SETTING(EXTRA_RULES_DIR, "VEGA_EXTRA_RULES_DIR", STRING, "", 0, 0, NULL, 0,
+    "Directory of additional JSON rule files; a rule with the id of a built-in one replaces it")
+VG_SETTING(ENGINE_MAX_FILE_BYTES, "VEGA_ENGINE_MAX_FILE_BYTES", INT, "1048576", 1024, 1073741824, NULL, 0,
+    "Largest file the engine audits; larger files are skipped and named in the scan's plan")
+VG_SETTING(ENGINE_MAX_COMPONENT_BYTES, "VEGA_ENGINE_MAX_COMPONENT_BYTES", INT, "8388608", 65536, INT64_MAX, NULL, 0,
+    "A component of the scan plan larger than this is split by its subfolders")
+VG_SETTING(ENGINE_MAX_FILES, "VEGA_ENGINE_MAX_FILES", INT, "200000", 1, 100000000, NULL, 0,
+    "Most files one scan audits; the rest are named as skipped in the plan")

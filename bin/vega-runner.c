@@ -1,0 +1,368 @@
+/*
+ * vega-runner - run one scan.
+ *
+ *   vega-runner --dir PATH [--profile FILE] [--sarif OUT] [--json OUT]
+ *               [--fail-on SEVERITY] [--engine NAME] [--rules DIR] ...
+ *
+ * The offline mode scans a directory without any server: it prints a
+ * summary, writes the reports it is asked for, and exits 0 when no finding
+ * is at or above --fail-on (default high), 1 when some are, 2 on a usage
+ * error, 3 when the scan itself could not run.  The server mode
+ * (vega-runner SCAN_ID) joins the mode table later.
+ */
+#include "config.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/log.h"
+#include "core/settings.h"
+#include "core/str.h"
+#include "engine/engine.h"
+#include "engine/report.h"
+
+#define EXIT_CLEAN 0
+#define EXIT_FINDINGS 1
+#define EXIT_USAGE 2
+#define EXIT_SCAN_FAILED 3
+
+struct args {
+	const char *dir, *profile, *sarif, *json, *engine, *rules, *extra_rules;
+	const char *fail_on;
+	int64_t max_file_bytes, top;
+	bool quiet, verbose, help, version;
+	const char *positional;
+};
+
+typedef enum vg_err (*opt_fn)(struct args *, const char *);
+
+static enum vg_err
+set_int(int64_t *dst, const char *v, int64_t min, int64_t max)
+{
+	return vg_str_to_i64(v, min, max, dst);
+}
+
+#define STR_SETTER(field) \
+	static enum vg_err set_##field(struct args *a, const char *v) { a->field = v; return VG_OK; }
+STR_SETTER(dir)
+STR_SETTER(profile)
+STR_SETTER(sarif)
+STR_SETTER(json)
+STR_SETTER(engine)
+STR_SETTER(rules)
+STR_SETTER(extra_rules)
+
+static enum vg_err
+set_fail_on(struct args *a, const char *v)
+{
+	enum vg_sev s;
+
+	if (strcmp(v, "none") != 0 && vg_sev_parse(v, &s) != VG_OK)
+		return VG_ERR_INVALID;
+	a->fail_on = v;
+	return VG_OK;
+}
+
+static enum vg_err
+set_max_file(struct args *a, const char *v)
+{
+	return set_int(&a->max_file_bytes, v, 1024, 1073741824);
+}
+
+static enum vg_err
+set_top(struct args *a, const char *v)
+{
+	return set_int(&a->top, v, 0, 100000);
+}
+
+static enum vg_err
+set_quiet(struct args *a, const char *v)
+{
+	a->quiet = true;
+	return VG_OK;
+}
+
+static enum vg_err
+set_verbose(struct args *a, const char *v)
+{
+	a->verbose = true;
+	return VG_OK;
+}
+
+static enum vg_err
+set_help(struct args *a, const char *v)
+{
+	a->help = true;
+	return VG_OK;
+}
+
+static enum vg_err
+set_version(struct args *a, const char *v)
+{
+	a->version = true;
+	return VG_OK;
+}
+
+static const struct option_entry {
+	const char *name;
+	const char *metavar;   /* NULL: a flag without a value */
+	opt_fn set;
+	const char *help;
+} options[] = {
+	{"--dir", "PATH", set_dir, "scan this directory offline (no server)"},
+	{"--profile", "FILE", set_profile, "threat profile (JSON: focus, out_of_scope, ...)"},
+	{"--sarif", "OUT", set_sarif, "write a SARIF 2.1.0 report"},
+	{"--json", "OUT", set_json, "write the JSON report (plan, coverage, findings)"},
+	{"--fail-on", "SEVERITY", set_fail_on,
+	    "exit 1 when a finding is at or above it: critical|high|medium|low|info|none (default high)"},
+	{"--engine", "NAME", set_engine, "engine to run: auto|rules (default VEGA_SCAN_ENGINE)"},
+	{"--rules", "DIR", set_rules, "rules directory (default VEGA_RULES_DIR or the installed rules)"},
+	{"--extra-rules", "DIR", set_extra_rules, "additional rules directory"},
+	{"--max-file-bytes", "N", set_max_file, "skip files larger than N bytes"},
+	{"--top", "N", set_top, "show the first N findings in the summary (default 20)"},
+	{"--quiet", NULL, set_quiet, "print nothing but errors"},
+	{"--verbose", NULL, set_verbose, "print engine events as JSON lines on stderr"},
+	{"--help", NULL, set_help, "show this help"},
+	{"--version", NULL, set_version, "show the version"},
+};
+
+static void
+usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: vega-runner --dir PATH [--profile FILE] [--sarif OUT] [--json OUT]\n"
+	    "                   [--fail-on SEVERITY] [options]\n\n");
+	for (i = 0; i < sizeof options / sizeof options[0]; i++) {
+		char left[40];
+
+		snprintf(left, sizeof left, "%s%s%s", options[i].name, options[i].metavar ? " " : "",
+		    options[i].metavar ? options[i].metavar : "");
+		fprintf(out, "  %-24s %s\n", left, options[i].help);
+	}
+	fprintf(out, "\nexit status: 0 clean, 1 findings at or above --fail-on, 2 usage error,"
+	    " 3 scan failed\n");
+}
+
+/* Parse argv through the option table; "--name=value" also works. */
+static int
+parse_args(int argc, char **argv, struct args *a)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i], *val = NULL, *eq;
+		size_t k, n;
+
+		if (arg[0] != '-' || arg[1] == '\0') {
+			if (a->positional) {
+				fprintf(stderr, "vega-runner: unexpected argument \"%s\"\n", arg);
+				return -1;
+			}
+			a->positional = arg;
+			continue;
+		}
+		eq = strchr(arg, '=');
+		n = eq ? (size_t)(eq - arg) : strlen(arg);
+		for (k = 0; k < sizeof options / sizeof options[0]; k++)
+			if (strlen(options[k].name) == n && strncmp(options[k].name, arg, n) == 0)
+				break;
+		if (k == sizeof options / sizeof options[0]) {
+			fprintf(stderr, "vega-runner: unknown option \"%.*s\"\n", (int)n, arg);
+			return -1;
+		}
+		if (options[k].metavar) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else {
+				fprintf(stderr, "vega-runner: %s needs %s\n", options[k].name, options[k].metavar);
+				return -1;
+			}
+		} else if (eq) {
+			fprintf(stderr, "vega-runner: %s takes no value\n", options[k].name);
+			return -1;
+		}
+		if (options[k].set(a, val) != VG_OK) {
+			fprintf(stderr, "vega-runner: invalid value for %s: \"%s\"\n", options[k].name,
+			    val ? val : "");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the offline mode -------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static bool
+cancelled(void *ctx)
+{
+	(void)ctx;
+	return stop_requested != 0;
+}
+
+static enum vg_err
+print_event(void *ctx, const struct vg_engine_event *ev)
+{
+	const struct args *a = ctx;
+
+	if (a->verbose) {
+		json_t *line = json_pack("{s:s, s:O}", "type", vg_event_type_name(ev->type),
+		    "payload", ev->payload);
+		char *s = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+
+		if (s)
+			fprintf(stderr, "%s\n", s);
+		free(s);
+		json_decref(line);
+	}
+	return VG_OK;
+}
+
+static int
+write_report(json_t *doc, const char *path, const char *what)
+{
+	if (!doc || vg_report_write(doc, path) != VG_OK) {
+		fprintf(stderr, "vega-runner: cannot write the %s report to %s\n", what, path);
+		json_decref(doc);
+		return -1;
+	}
+	json_decref(doc);
+	return 0;
+}
+
+static int
+run_offline(struct args *a)
+{
+	struct vg_profile *prof = NULL;
+	struct vg_engine_result *res = NULL;
+	struct vg_engine_sink sink = {a, print_event, NULL};
+	struct vg_engine_params p;
+	struct sigaction sa;
+	enum vg_sev fail_sev = VG_SEV_HIGH;
+	bool fail_none = false;
+	enum vg_err err;
+	int rc = EXIT_SCAN_FAILED;
+
+	if (a->fail_on) {
+		if (strcmp(a->fail_on, "none") == 0)
+			fail_none = true;
+		else
+			vg_sev_parse(a->fail_on, &fail_sev);
+	}
+	if (a->profile) {
+		err = vg_profile_load(a->profile, &prof);
+		if (err) {
+			fprintf(stderr, "vega-runner: cannot use the profile %s: %s\n", a->profile,
+			    err == VG_ERR_IO ? "cannot read it" : "not a valid profile");
+			return EXIT_USAGE;
+		}
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	memset(&p, 0, sizeof p);
+	p.root = a->dir;
+	p.profile = prof;
+	p.rules_dir = a->rules;
+	p.extra_rules_dir = a->extra_rules;
+	p.cancelled = cancelled;
+	p.sink = &sink;
+	p.limits.max_file_bytes = (uint64_t)a->max_file_bytes;
+	err = vg_engine_run(a->engine, &p, &res);
+	if (err == VG_ERR_NOT_FOUND && !res) {
+		fprintf(stderr, "vega-runner: unknown engine \"%s\"\n", a->engine ? a->engine : "");
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (!res) {
+		fprintf(stderr, "vega-runner: the scan could not start: %s\n", vg_err_message(err));
+		goto out;
+	}
+	if (a->json && write_report(vg_report_json(res), a->json, "JSON") < 0)
+		goto out;
+	if (a->sarif && write_report(vg_report_sarif(res), a->sarif, "SARIF") < 0)
+		goto out;
+	if (!a->quiet)
+		vg_report_summary(res, stdout, a->top >= 0 ? (size_t)a->top : 20);
+	if (err) {
+		fprintf(stderr, "vega-runner: scan %s: %s\n", res->cancelled ? "cancelled" : "failed",
+		    res->error ? res->error : vg_err_message(err));
+		goto out;
+	}
+	if (!fail_none && vg_report_count_at_least(res, fail_sev) > 0) {
+		if (!a->quiet)
+			printf("%zu finding%s at or above %s: failing.\n",
+			    vg_report_count_at_least(res, fail_sev),
+			    vg_report_count_at_least(res, fail_sev) == 1 ? "" : "s", vg_sev_name(fail_sev));
+		rc = EXIT_FINDINGS;
+	} else {
+		rc = EXIT_CLEAN;
+	}
+out:
+	vg_engine_result_free(res);
+	vg_profile_free(prof);
+	return rc;
+}
+
+/* ---- modes ------------------------------------------------------------- */
+
+static bool
+wants_offline(const struct args *a)
+{
+	return a->dir != NULL;
+}
+
+static const struct mode {
+	const char *name;
+	bool (*applies)(const struct args *);
+	int (*run)(struct args *);
+} modes[] = {
+	{"offline", wants_offline, run_offline},
+};
+
+int
+main(int argc, char **argv)
+{
+	struct args a;
+	size_t i;
+
+	memset(&a, 0, sizeof a);
+	a.top = -1;
+	if (parse_args(argc, argv, &a) < 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a.help) {
+		usage(stdout);
+		return EXIT_CLEAN;
+	}
+	if (a.version) {
+		printf("vega-runner %s\n", PACKAGE_VERSION);
+		return EXIT_CLEAN;
+	}
+	vg_settings_load_or_exit("vega-runner");
+	vg_log_init("runner");
+	if (a.positional && !a.dir) {
+		fprintf(stderr, "vega-runner: running a server scan (SCAN_ID) is not available in this "
+		    "build; use --dir PATH\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (modes[i].applies(&a))
+			return modes[i].run(&a);
+	usage(stderr);
+	return EXIT_USAGE;
+}
