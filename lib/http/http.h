@@ -99,7 +99,10 @@ struct vg_route {
  * principal with vg_http_set_principal, and returns VG_OK to let the
  * request through or an error (VG_ERR_UNAUTHORIZED, VG_ERR_FORBIDDEN,
  * VG_ERR_UNAVAILABLE...), which the framework answers unless the hook
- * answered itself.  Without a hook, such routes answer 401.
+ * answered itself.  Without a hook, such routes answer 401.  It runs
+ * before the query is parsed, so an unauthenticated client gets 401
+ * whatever else is wrong with its request; a 401 always carries
+ * WWW-Authenticate: Bearer.
  */
 typedef enum vg_err (*vg_http_auth_fn)(struct vg_http_req *req, enum vg_auth need);
 
@@ -269,8 +272,9 @@ enum vg_err vg_http_fail(struct vg_http_req *req, enum vg_err err,
 enum vg_err vg_http_send(struct vg_http_req *req, int status,
     const char *content_type, const void *body, size_t n);
 
-/* Add a response header before answering.  Names and values containing
- * CR, LF or NUL, or a full header block, are refused (VG_ERR_INVALID). */
+/* Add a response header before answering.  A name that is not a token or
+ * a value with CR, LF or other control characters is refused
+ * (VG_ERR_INVALID); past 8 KiB of added headers, VG_ERR_TOO_LARGE. */
 enum vg_err vg_http_add_header(struct vg_http_req *req, const char *name,
     const char *value);
 /* Seconds for Retry-After on a 429/503 (default 5 for 503, 60 for 429). */
