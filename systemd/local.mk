@@ -17,6 +17,7 @@ systemdsystemunit_DATA = \
 tmpfiles_DATA = %reldir%/tmpfiles/vega.conf
 sysusers_DATA = %reldir%/sysusers/vega.conf
 EXTRA_DIST += \
+	%reldir%/README.md \
 	%reldir%/vega-fcgi@.service.in \
 	%reldir%/vega-llm-proxy.service.in \
 	%reldir%/vega-worker.service.in \

@@ -29,6 +29,12 @@ ours() {
 	done
 }
 
+@test "no program wrote a sanitizer report or a crash during the run" {
+	local hits
+	hits=$(cat $(program_logs) | grep -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|Segmentation fault|double free' || true)
+	[ -z "$hits" ] || { echo "$hits" | head -20; false; }
+}
+
 @test "the stack's processes are found by pgrep while it runs" {
 	[ -n "$(ours)" ]
 	[ -n "$(vg_stack_pids)" ]

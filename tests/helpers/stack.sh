@@ -23,8 +23,9 @@
 #                       (default $VEGA_BUILDDIR/cgi)
 #   VG_STACK_PROCESSES  FastCGI processes per program (default 2)
 # The programs get the VEGA_* settings of the caller's environment and
-# nothing else (apart from PATH).  Before a postgres stack starts, the
-# migrations are applied with $VEGA_BUILDDIR/bin/vega-maintenance migrate.
+# nothing else (apart from PATH and the sanitizers' options).  Before a
+# postgres stack starts, the migrations are applied with
+# $VEGA_BUILDDIR/bin/vega-maintenance migrate.
 #
 # Every process started here has fd 3 closed: a bats test that restarts
 # the stack must not hand bats' TAP stream to a daemon, or bats would wait
@@ -55,7 +56,8 @@ vg_stack__user() {
 
 # Fill the array vg_stack__envv with NAME=value for every VEGA_* setting of
 # the environment (the test plumbing's own VEGA_SRCDIR, VEGA_BUILDDIR and
-# VEGA_TEST_* excluded).
+# VEGA_TEST_* excluded), and the sanitizers' options, so a sanitizer build
+# runs its programs as the caller asked.
 vg_stack__collect_env() {
 	local kv name
 	vg_stack__envv=()
@@ -63,7 +65,7 @@ vg_stack__collect_env() {
 		name=${kv%%=*}
 		case $name in
 		VEGA_SRCDIR | VEGA_BUILDDIR | VEGA_TEST_*) ;;
-		VEGA_*) vg_stack__envv+=("$kv") ;;
+		VEGA_* | ASAN_OPTIONS | UBSAN_OPTIONS | LSAN_OPTIONS) vg_stack__envv+=("$kv") ;;
 		esac
 	done < <(env -0)
 }
