@@ -25,31 +25,34 @@ CREATE INDEX audit_log_target_idx ON audit_log (target_type, target_id, at DESC)
 
 CREATE TABLE users (
 	id                   uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-	email                text NOT NULL
-	                     CHECK (length(email) BETWEEN 3 AND 320 AND position('@' IN email) > 1),
+	-- Stored lower-cased.  NULL only for accounts of an external identity
+	-- provider, whose access tokens do not carry an address.
+	email                text
+	                     CHECK (length(email) BETWEEN 3 AND 320 AND position('@' IN email) > 1
+	                        AND email = lower(email)),
 	display_name         text NOT NULL DEFAULT '' CHECK (length(display_name) <= 200),
 	groups               text[] NOT NULL DEFAULT '{user}'
 	                     CHECK (groups <@ ARRAY['root', 'operator', 'user']::text[]),
 	disabled             boolean NOT NULL DEFAULT false,
-	-- Built-in accounts: the hash, its salt and the KDF that made it with
-	-- its parameters, so the work factor can be raised for new hashes
-	-- while old ones still verify.  All NULL for accounts of an external
-	-- identity provider, which have cognito_sub instead.
-	password_hash        text CHECK (length(password_hash) <= 512),
-	password_salt        text CHECK (length(password_salt) <= 256),
-	password_kdf         text CHECK (password_kdf IN ('scrypt', 'pbkdf2-sha256')),
-	password_kdf_params  jsonb CHECK (jsonb_typeof(password_kdf_params) = 'object'),
+	-- Built-in accounts: the memory-hard hash in its encoded form, which
+	-- names the KDF and carries its parameters and salt beside the key
+	-- ("scrypt$<log2 N>$<r>$<p>$<salt>$<key>"), so the work factor can be
+	-- raised for new hashes while old ones still verify.  NULL for
+	-- accounts of an external identity provider, which have cognito_sub.
+	password_hash        text CHECK (length(password_hash) BETWEEN 16 AND 512
+	                        AND password_hash LIKE 'scrypt$%'),
 	password_changed_at  timestamptz,
 	cognito_sub          text UNIQUE CHECK (length(cognito_sub) BETWEEN 1 AND 128),
 	created_at           timestamptz NOT NULL DEFAULT now(),
 	updated_at           timestamptz NOT NULL DEFAULT now(),
 	last_login_at        timestamptz,
-	CHECK ((password_hash IS NULL) = (password_salt IS NULL)
-	   AND (password_hash IS NULL) = (password_kdf IS NULL)
-	   AND (password_hash IS NULL) = (password_kdf_params IS NULL))
+	CHECK (email IS NOT NULL OR cognito_sub IS NOT NULL),
+	CHECK ((password_hash IS NULL) = (password_changed_at IS NULL))
 );
 -- E-mail addresses are unique whatever their case.
-CREATE UNIQUE INDEX users_email_key ON users (lower(email));
+CREATE UNIQUE INDEX users_email_key ON users (email);
+-- Newest-first listing with (created_at, id) cursors.
+CREATE INDEX users_created_idx ON users (created_at DESC, id DESC);
 
 -- A login starts a family of refresh tokens; each use rotates the token.
 -- Presenting a rotated token again means it was stolen: the whole family
@@ -83,8 +86,8 @@ CREATE TABLE refresh_tokens (
 );
 CREATE INDEX refresh_tokens_family_idx ON refresh_tokens (family_id);
 
--- Long-lived keys for scripts.  The prefix is shown to the user and finds
--- the row; only the hash of the whole key is kept.
+-- Long-lived keys for scripts.  The prefix is shown to the user to tell
+-- keys apart; only the hash of the whole key is kept, and finds the row.
 CREATE TABLE api_keys (
 	id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
 	user_id      uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
@@ -98,3 +101,14 @@ CREATE TABLE api_keys (
 	CHECK (expires_at IS NULL OR expires_at > created_at)
 );
 CREATE INDEX api_keys_user_idx ON api_keys (user_id, created_at DESC);
+
+-- Failed logins counted per key: "acct-<sha256 of the address>" or
+-- "addr-<sha256 of the client address>" (hashes, so the table holds no
+-- addresses).  A window starts at the first failure; once failures reach
+-- the limit, attempts are refused until the window ends.
+CREATE TABLE login_throttle (
+	key               text PRIMARY KEY CHECK (length(key) BETWEEN 1 AND 128),
+	failures          integer NOT NULL CHECK (failures >= 0),
+	window_started_at timestamptz NOT NULL
+);
+CREATE INDEX login_throttle_window_idx ON login_throttle (window_started_at);

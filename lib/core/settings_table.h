@@ -37,11 +37,39 @@ VG_SETTING(SCAN_WORKER_EXECUTION_MODE, "VEGA_SCAN_WORKER_EXECUTION_MODE", ENUM, 
 VG_SETTING(AUTH_PROVIDER, "VEGA_AUTH_PROVIDER", ENUM, "custom", 0, 0, "custom|cognito", 0,
     "Who issues user tokens: built-in accounts, or a Cognito user pool")
 VG_SETTING(AUTH_SECRET, "VEGA_AUTH_SECRET", STRING, "", 0, 0, NULL, 1,
-    "HS256 key for access tokens of the custom provider")
+    "HS256 key for access tokens of the custom provider: at least 32 bytes, required with it (the programs refuse to start without)")
 VG_SETTING(ACCESS_TOKEN_TTL_SECONDS, "VEGA_ACCESS_TOKEN_TTL_SECONDS", INT, "900", 60, 86400, NULL, 0,
     "Lifetime of an access token")
 VG_SETTING(PASSWORD_SCRYPT_LOG_N, "VEGA_PASSWORD_SCRYPT_LOG_N", INT, "17", 10, 20, NULL, 0,
     "scrypt work factor for new password hashes, as log2 N (17 is OWASP's; lower only for tests)")
+VG_SETTING(REFRESH_TOKEN_TTL_SECONDS, "VEGA_REFRESH_TOKEN_TTL_SECONDS", INT, "1209600", 1, 31536000, NULL, 0,
+    "Lifetime of a refresh token; each refresh hands out a new one with a fresh lifetime")
+VG_SETTING(REFRESH_FAMILY_TTL_SECONDS, "VEGA_REFRESH_FAMILY_TTL_SECONDS", INT, "7776000", 1, 315360000, NULL, 0,
+    "Longest a login may be kept alive by refreshing; then the user logs in again")
+VG_SETTING(LOGIN_MAX_FAILURES, "VEGA_LOGIN_MAX_FAILURES", INT, "5", 1, 1000000, NULL, 0,
+    "Failed logins for one e-mail address within VEGA_LOGIN_THROTTLE_SECONDS before further attempts answer 429")
+VG_SETTING(LOGIN_MAX_FAILURES_PER_ADDRESS, "VEGA_LOGIN_MAX_FAILURES_PER_ADDRESS", INT, "50", 1, 1000000, NULL, 0,
+    "Failed logins from one client address within VEGA_LOGIN_THROTTLE_SECONDS before further attempts answer 429")
+VG_SETTING(LOGIN_THROTTLE_SECONDS, "VEGA_LOGIN_THROTTLE_SECONDS", INT, "900", 1, 86400, NULL, 0,
+    "Window in which failed logins are counted, and how long a throttled account or address waits")
+VG_SETTING(JWT_LEEWAY_SECONDS, "VEGA_JWT_LEEWAY_SECONDS", INT, "30", 0, 300, NULL, 0,
+    "Clock skew tolerated when checking exp, nbf and iat of access tokens")
+VG_SETTING(COGNITO_REGION, "VEGA_COGNITO_REGION", STRING, "", 0, 0, NULL, 0,
+    "AWS region of the Cognito user pool (cognito provider)")
+VG_SETTING(COGNITO_USER_POOL_ID, "VEGA_COGNITO_USER_POOL_ID", STRING, "", 0, 0, NULL, 0,
+    "Id of the Cognito user pool whose access tokens are accepted (cognito provider)")
+VG_SETTING(COGNITO_APP_CLIENT_ID, "VEGA_COGNITO_APP_CLIENT_ID", STRING, "", 0, 0, NULL, 0,
+    "App client id that access tokens must carry, and that login and refresh use (cognito provider)")
+VG_SETTING(COGNITO_APP_CLIENT_SECRET, "VEGA_COGNITO_APP_CLIENT_SECRET", STRING, "", 0, 0, NULL, 1,
+    "Secret of the app client, when it has one: login and refresh then send SECRET_HASH")
+VG_SETTING(COGNITO_ENDPOINT, "VEGA_COGNITO_ENDPOINT", STRING, "", 0, 0, NULL, 0,
+    "Base URL of the Cognito service (empty: https://cognito-idp.<region>.amazonaws.com); the issuer is <endpoint>/<pool id>")
+VG_SETTING(COGNITO_JWKS_TTL_SECONDS, "VEGA_COGNITO_JWKS_TTL_SECONDS", INT, "3600", 1, 604800, NULL, 0,
+    "How long the user pool's signing keys are cached before they are fetched again")
+VG_SETTING(COGNITO_JWKS_REFETCH_SECONDS, "VEGA_COGNITO_JWKS_REFETCH_SECONDS", INT, "60", 1, 86400, NULL, 0,
+    "Least time between two fetches of the signing keys caused by a token with an unknown key id")
+VG_SETTING(COGNITO_TIMEOUT_SECONDS, "VEGA_COGNITO_TIMEOUT_SECONDS", INT, "5", 1, 120, NULL, 0,
+    "Seconds to wait for Cognito (keys, InitiateAuth) before answering 503")
 VG_SETTING(LOG_LEVEL, "VEGA_LOG_LEVEL", ENUM, "info", 0, 0, "debug|info|warn|error", 0,
     "Least severe log level written to stderr")
 VG_SETTING(MAX_JSON_BODY_BYTES, "VEGA_MAX_JSON_BODY_BYTES", INT, "1048576", 1024, 67108864, NULL, 0,

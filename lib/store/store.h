@@ -86,4 +86,187 @@ enum vg_err vg_store_worker_upsert(struct vg_store *s, const struct vg_worker *w
 /* All workers, newest heartbeat first; *out is malloc'd (free()). */
 enum vg_err vg_store_worker_list(struct vg_store *s, struct vg_worker **out, size_t *count);
 
+/* ---- users ---- */
+
+/* Groups, as bits: a user holds any combination. */
+#define VG_GROUP_ROOT     1u
+#define VG_GROUP_OPERATOR 2u
+#define VG_GROUP_USER     4u
+#define VG_GROUP_ALL      (VG_GROUP_ROOT | VG_GROUP_OPERATOR | VG_GROUP_USER)
+
+#define VG_STORE_EMAIL_MAX 320
+#define VG_STORE_NAME_MAX 200
+#define VG_STORE_PASSWORD_HASH_MAX 512
+#define VG_STORE_SUB_MAX 128
+
+struct vg_user {
+	char id[VG_UUID_LEN + 1];          /* set by create */
+	char email[VG_STORE_EMAIL_MAX + 1];  /* lower-cased by create; "" when none */
+	char display_name[VG_STORE_NAME_MAX + 1];
+	unsigned groups;                   /* VG_GROUP_* bits, never 0 */
+	bool disabled;
+	/* The encoded password hash ("scrypt$..."), "" when none (accounts of
+	 * an external identity provider). */
+	char password_hash[VG_STORE_PASSWORD_HASH_MAX + 1];
+	char cognito_sub[VG_STORE_SUB_MAX + 1];   /* "" when none */
+	int64_t created_at_us;             /* set by create */
+	int64_t updated_at_us;             /* set by every change */
+	int64_t last_login_us;             /* 0: never */
+	int64_t password_changed_us;       /* 0: no password */
+};
+
+/* Group names <-> bits: "root", "operator", "user". */
+const char *vg_group_name(unsigned bit);
+/* The bit of a group name, 0 when unknown. */
+unsigned vg_group_bit(const char *name);
+/* The groups as a new JSON array of names, in a fixed order. */
+json_t *vg_groups_json(unsigned groups);
+
+/*
+ * Create u: fills id, created_at_us and updated_at_us, lower-cases the
+ * e-mail.  A user needs an e-mail or a cognito_sub, valid groups and, when
+ * it has a password hash, password_changed_us (0: now).  VG_ERR_CONFLICT
+ * when the e-mail or the sub belongs to another user.
+ */
+enum vg_err vg_store_user_create(struct vg_store *s, struct vg_user *u);
+/* Look a user up; VG_ERR_NOT_FOUND when none.  The e-mail is compared
+ * without regard to ASCII case. */
+enum vg_err vg_store_user_get(struct vg_store *s, const char *id, struct vg_user *out);
+enum vg_err vg_store_user_by_email(struct vg_store *s, const char *email, struct vg_user *out);
+enum vg_err vg_store_user_by_sub(struct vg_store *s, const char *sub, struct vg_user *out);
+/* Set the password hash (password_changed = updated = now_us). */
+enum vg_err vg_store_user_set_password(struct vg_store *s, const char *id, const char *hash,
+    int64_t now_us);
+enum vg_err vg_store_user_set_disabled(struct vg_store *s, const char *id, bool disabled,
+    int64_t now_us);
+enum vg_err vg_store_user_set_groups(struct vg_store *s, const char *id, unsigned groups,
+    int64_t now_us);
+/* Record a successful login (last_login = now_us). */
+enum vg_err vg_store_user_touch_login(struct vg_store *s, const char *id, int64_t now_us);
+/* Newest first (ties by id); *out is malloc'd (free()), *next_cursor as
+ * for vg_store_audit_list. */
+enum vg_err vg_store_user_list(struct vg_store *s, const char *cursor, int limit,
+    struct vg_user **out, size_t *count, char **next_cursor);
+/* How many users exist (the bootstrap asks whether there are none). */
+enum vg_err vg_store_user_count(struct vg_store *s, int64_t *count);
+
+/* ---- refresh tokens: families and rotation ---- */
+
+/* Why a family was revoked (the values of the SQL CHECK). */
+#define VG_REVOKE_LOGOUT "logout"
+#define VG_REVOKE_REUSE "reuse_detected"
+#define VG_REVOKE_PASSWORD "password_changed"
+#define VG_REVOKE_DISABLED "user_disabled"
+#define VG_REVOKE_ADMIN "admin"
+
+struct vg_refresh_family {
+	char id[VG_UUID_LEN + 1];          /* set by create */
+	char user_id[VG_UUID_LEN + 1];
+	int64_t created_at_us;             /* set by create */
+	int64_t expires_at_us;             /* the absolute end of the login */
+	int64_t revoked_at_us;             /* 0: live */
+	char revoked_reason[32];           /* "" while live */
+	char client_ip[65];                /* may be "" */
+	char user_agent[513];              /* may be "" */
+};
+
+/*
+ * Start a family f (user_id, expires_at_us, client_ip, user_agent given;
+ * id and created_at_us filled, now when 0) with its first token:
+ * token_hash (a vg_token_hash) valid until token_expires_us.  Both or
+ * neither are written.
+ */
+enum vg_err vg_store_refresh_start(struct vg_store *s, struct vg_refresh_family *f,
+    const char *token_hash, int64_t token_expires_us);
+enum vg_err vg_store_refresh_family_get(struct vg_store *s, const char *id,
+    struct vg_refresh_family *out);
+/* The family of the token with this hash (any state); VG_ERR_NOT_FOUND. */
+enum vg_err vg_store_refresh_family_of(struct vg_store *s, const char *token_hash,
+    struct vg_refresh_family *out);
+/* Revoke a family for reason (VG_REVOKE_*).  Revoking a revoked family
+ * keeps its first reason and is VG_OK; an unknown one VG_ERR_NOT_FOUND. */
+enum vg_err vg_store_refresh_family_revoke(struct vg_store *s, const char *id,
+    const char *reason, int64_t now_us);
+/* Revoke every live family of a user; *count (may be NULL) gets how many. */
+enum vg_err vg_store_refresh_revoke_user(struct vg_store *s, const char *user_id,
+    const char *reason, int64_t now_us, size_t *count);
+
+enum vg_refresh_outcome {
+	VG_REFRESH_ROTATED,   /* the old token died, new_hash is live */
+	VG_REFRESH_REUSED,    /* the token had been rotated: family revoked now */
+	VG_REFRESH_INVALID,   /* unknown, expired, or its family revoked/expired */
+};
+
+/*
+ * One rotation, atomic against every other store call: with the token
+ * whose hash is old_hash, as of now_us,
+ *   - family revoked or expired, token unknown or expired: INVALID;
+ *   - token already rotated (a copy was used before): the family is
+ *     revoked with VG_REVOKE_REUSE, REUSED;
+ *   - otherwise the token is marked rotated and replaced by a new token
+ *     new_hash valid until new_expires_us (never past the family's end),
+ *     ROTATED.
+ * family (when not INVALID for an unknown token) describes the family as
+ * it is afterwards.  Two concurrent rotations of one token: exactly one
+ * is ROTATED, the other REUSED.
+ */
+struct vg_refresh_rotation {
+	const char *old_hash;
+	const char *new_hash;
+	int64_t new_expires_us;
+	int64_t now_us;
+	enum vg_refresh_outcome outcome;          /* out */
+	struct vg_refresh_family family;          /* out */
+};
+enum vg_err vg_store_refresh_rotate(struct vg_store *s, struct vg_refresh_rotation *r);
+
+/* ---- API keys ---- */
+
+struct vg_api_key {
+	char id[VG_UUID_LEN + 1];          /* set by create */
+	char user_id[VG_UUID_LEN + 1];
+	char name[VG_STORE_NAME_MAX + 1];
+	char prefix[33];                   /* shown to tell keys apart */
+	char key_hash[65];                 /* vg_token_hash of the key */
+	int64_t created_at_us;             /* set by create (now when 0) */
+	int64_t expires_at_us;             /* 0: never */
+	int64_t last_used_us;              /* 0: never */
+	int64_t revoked_at_us;             /* 0: live */
+};
+/* VG_ERR_CONFLICT when the prefix or hash exists already. */
+enum vg_err vg_store_api_key_create(struct vg_store *s, struct vg_api_key *k);
+/* The key with this hash, in any state; VG_ERR_NOT_FOUND. */
+enum vg_err vg_store_api_key_by_hash(struct vg_store *s, const char *key_hash,
+    struct vg_api_key *out);
+/* A user's keys that are not revoked, newest first (ties by id), paged
+ * like vg_store_audit_list; *out is malloc'd (free()). */
+enum vg_err vg_store_api_key_list(struct vg_store *s, const char *user_id, const char *cursor,
+    int limit, struct vg_api_key **out, size_t *count, char **next_cursor);
+/* How many unrevoked, unexpired keys the user holds at now_us. */
+enum vg_err vg_store_api_key_count(struct vg_store *s, const char *user_id, int64_t now_us,
+    int64_t *count);
+/* Revoke key id of user_id: VG_ERR_NOT_FOUND when it is not theirs or is
+ * already revoked. */
+enum vg_err vg_store_api_key_revoke(struct vg_store *s, const char *user_id, const char *id,
+    int64_t now_us);
+/* Set last_used to now_us (the caller limits how often). */
+enum vg_err vg_store_api_key_touch(struct vg_store *s, const char *id, int64_t now_us);
+
+/* ---- failed-login throttle ---- */
+
+/*
+ * Counters of failures per key ([A-Za-z0-9_.-]{1,128}) in fixed windows:
+ * a window starts at the first failure and lasts window_us.
+ *   get   the failures of the window running at now_us (0 and
+ *         *window_start 0 when none runs);
+ *   fail  count one failure atomically (a new window when none runs) and
+ *         give the count and the window's start;
+ *   clear forget the key.
+ */
+enum vg_err vg_store_throttle_get(struct vg_store *s, const char *key, int64_t now_us,
+    int64_t window_us, int64_t *failures, int64_t *window_start_us);
+enum vg_err vg_store_throttle_fail(struct vg_store *s, const char *key, int64_t now_us,
+    int64_t window_us, int64_t *failures, int64_t *window_start_us);
+enum vg_err vg_store_throttle_clear(struct vg_store *s, const char *key);
+
 #endif

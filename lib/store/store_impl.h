@@ -24,8 +24,12 @@ struct vg_store_pos {
 	char id[VG_UUID_LEN + 1];
 };
 
+struct vg_store_auth_ops;
+
 struct vg_store_ops {
 	const char *name;
+	/* Accounts: users, refresh tokens, API keys, the login throttle. */
+	const struct vg_store_auth_ops *auth;
 	enum vg_err (*open)(struct vg_store *s);
 	void (*close)(struct vg_store *s);
 	enum vg_err (*ping)(struct vg_store *s);
@@ -62,5 +66,71 @@ json_t *vg_store_audit_json(const struct vg_audit_event *ev);
 /* Insert one audit row on db (inside the caller's transaction, if any);
  * shared by the postgres backend and the migration runner. */
 enum vg_err vg_store_pg_audit_insert(struct vg_pg *db, const struct vg_audit_event *ev);
+
+/* How a user is looked up. */
+enum vg_user_key { VG_USER_BY_ID, VG_USER_BY_EMAIL, VG_USER_BY_SUB };
+
+/* One change to a user (store_auth.c has validated it). */
+struct vg_user_change {
+	enum { VG_USER_SET_PASSWORD, VG_USER_SET_DISABLED, VG_USER_SET_GROUPS,
+	    VG_USER_TOUCH_LOGIN } kind;
+	const char *password_hash;
+	bool disabled;
+	unsigned groups;
+	int64_t now_us;
+};
+
+/*
+ * The account operations of a backend.  Arguments arrive validated: ids
+ * are UUIDs, e-mails lower-cased, hashes 64 hex digits, times set.
+ * Lists hand back up to n items strictly after pos (NULL: from the
+ * newest), newest first by (created_at, id); store_auth.c pages them.
+ */
+struct vg_store_auth_ops {
+	enum vg_err (*user_create)(struct vg_store *s, const struct vg_user *u);
+	enum vg_err (*user_get)(struct vg_store *s, enum vg_user_key by, const char *key,
+	    struct vg_user *out);
+	/* VG_ERR_NOT_FOUND for an unknown id. */
+	enum vg_err (*user_update)(struct vg_store *s, const char *id,
+	    const struct vg_user_change *c);
+	enum vg_err (*user_list)(struct vg_store *s, const struct vg_store_pos *pos, int n,
+	    struct vg_user **out, size_t *count);
+	enum vg_err (*user_count)(struct vg_store *s, int64_t *count);
+
+	/* f complete (id, times); token_id names the first token. */
+	enum vg_err (*refresh_start)(struct vg_store *s, const struct vg_refresh_family *f,
+	    const char *token_id, const char *token_hash, int64_t token_expires_us);
+	enum vg_err (*refresh_family_get)(struct vg_store *s, const char *id,
+	    struct vg_refresh_family *out);
+	enum vg_err (*refresh_family_of)(struct vg_store *s, const char *token_hash,
+	    struct vg_refresh_family *out);
+	enum vg_err (*refresh_family_revoke)(struct vg_store *s, const char *id,
+	    const char *reason, int64_t now_us);
+	enum vg_err (*refresh_revoke_user)(struct vg_store *s, const char *user_id,
+	    const char *reason, int64_t now_us, size_t *count);
+	/* new_token_id names the replacement when the outcome is ROTATED. */
+	enum vg_err (*refresh_rotate)(struct vg_store *s, struct vg_refresh_rotation *r,
+	    const char *new_token_id);
+
+	enum vg_err (*api_key_create)(struct vg_store *s, const struct vg_api_key *k);
+	enum vg_err (*api_key_by_hash)(struct vg_store *s, const char *hash,
+	    struct vg_api_key *out);
+	enum vg_err (*api_key_list)(struct vg_store *s, const char *user_id,
+	    const struct vg_store_pos *pos, int n, struct vg_api_key **out, size_t *count);
+	enum vg_err (*api_key_count)(struct vg_store *s, const char *user_id, int64_t now_us,
+	    int64_t *count);
+	enum vg_err (*api_key_revoke)(struct vg_store *s, const char *user_id, const char *id,
+	    int64_t now_us);
+	enum vg_err (*api_key_touch)(struct vg_store *s, const char *id, int64_t now_us);
+
+	enum vg_err (*throttle_get)(struct vg_store *s, const char *key, int64_t now_us,
+	    int64_t window_us, int64_t *failures, int64_t *window_start_us);
+	enum vg_err (*throttle_fail)(struct vg_store *s, const char *key, int64_t now_us,
+	    int64_t window_us, int64_t *failures, int64_t *window_start_us);
+	enum vg_err (*throttle_clear)(struct vg_store *s, const char *key);
+};
+
+extern const struct vg_store_auth_ops vg_store_json_auth_ops;
+extern const struct vg_store_auth_ops vg_store_pg_auth_ops;
 
 #endif

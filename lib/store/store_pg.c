@@ -234,6 +234,7 @@ out:
 
 const struct vg_store_ops vg_store_pg_ops = {
 	.name = "postgres",
+	.auth = &vg_store_pg_auth_ops,
 	.open = pg_open,
 	.close = pg_close,
 	.ping = pg_ping,

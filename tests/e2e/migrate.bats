@@ -223,8 +223,9 @@ copy_sql() {
 	r=33333333-3333-4333-8333-333333333333 sn=44444444-4444-4444-8444-444444444444
 	tp=55555555-5555-4555-8555-555555555555 sc=66666666-6666-4666-8666-666666666666
 	digest=$(printf x | sha256sum | cut -d' ' -f1)
-	q "INSERT INTO users (id, email, groups, password_hash, password_salt, password_kdf, password_kdf_params)
-	   VALUES ('$u', 'Ada@Example.org', '{user,operator}', 'h', 's', 'scrypt', '{\"N\":131072,\"r\":8,\"p\":1}');
+	q "INSERT INTO users (id, email, groups, password_hash, password_changed_at)
+	   VALUES ('$u', 'ada@example.org', '{user,operator}',
+	           'scrypt\$17\$8\$1\$c2FsdHNhbHRzYWx0\$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', now());
 	   INSERT INTO projects (id, name, owner_id) VALUES ('$p', 'p', '$u');
 	   INSERT INTO project_members (project_id, user_id, role) VALUES ('$p', '$u', 'owner');
 	   INSERT INTO repositories (id, project_id, name, source_type) VALUES ('$r', '$p', 'r', 'upload');
@@ -253,6 +254,8 @@ copy_sql() {
 		"INSERT INTO users (email) VALUES ('ada@example.ORG')"
 		"INSERT INTO users (email, groups) VALUES ('b@example.org', '{admin}')"
 		"INSERT INTO users (email, password_hash) VALUES ('c@example.org', 'h')"
+		"INSERT INTO users (email, password_hash) VALUES ('c@example.org', 'scrypt\$17\$8\$1\$c2FsdHNhbHRzYWx0\$AAAA')"
+		"INSERT INTO users (display_name) VALUES ('nobody at all')"
 		"INSERT INTO project_members VALUES ('$p', '$u', 'boss')"
 		"INSERT INTO snapshots (repository_id, digest, storage_key) VALUES ('$r', '$digest', 'k')"
 		"INSERT INTO snapshots (repository_id, digest, storage_key) VALUES ('$r', 'XYZ', 'k')"

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/id.h"
+#include "core/str.h"
 #include "core/settings.h"
 #include "core/timeutil.h"
 #include "store/jsondb.h"
@@ -630,6 +631,534 @@ case_sqlstate_map(struct vg_store *s)
 		    cases[i].state ? cases[i].state : "(null)");
 }
 
+/* ---- accounts ---- */
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define PW_HASH "scrypt$10$8$1$c2FsdHNhbHRzYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+/* A distinct 64-hex hash per n (a stand-in for vg_token_hash). */
+static void
+hash_n(int n, char out[65])
+{
+	snprintf(out, 65, "%064x", n);
+}
+
+/* A fresh e-mail per call, so cases never collide across backends' runs. */
+static void
+fresh_email(char *out, size_t n, const char *tag)
+{
+	char id[VG_UUID_LEN + 1];
+
+	vg_uuid_new(id);
+	snprintf(out, n, "%s-%.8s@Example.ORG", tag, id);
+}
+
+static void
+case_users(struct vg_store *s)
+{
+	struct vg_user u, got, other;
+	char email[128], lower[128], sub[VG_UUID_LEN + 1];
+	int64_t n0 = -1, n1 = -1;
+	size_t i;
+
+	VT_EQ_INT(vg_store_user_count(s, &n0), VG_OK, "count users");
+	memset(&u, 0, sizeof u);
+	fresh_email(email, sizeof email, "ada");
+	vg_str_copy(u.email, sizeof u.email, email);
+	vg_str_copy(u.display_name, sizeof u.display_name, "Ada");
+	vg_str_copy(u.password_hash, sizeof u.password_hash, PW_HASH);
+	u.groups = VG_GROUP_USER | VG_GROUP_OPERATOR;
+	VT_EQ_INT(vg_store_user_create(s, &u), VG_OK, "create a user");
+	VT_OK(vg_uuid_valid(u.id), "create sets the id");
+	for (i = 0; email[i]; i++)
+		lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+	lower[i] = '\0';
+	VT_EQ_STR(u.email, lower, "the e-mail is stored lower-cased");
+	VT_OK(u.created_at_us > 0 && u.password_changed_us == u.created_at_us, "times set");
+	VT_EQ_INT(vg_store_user_count(s, &n1), VG_OK, "count again");
+	VT_EQ_INT(n1, n0 + 1, "one more user");
+
+	VT_EQ_INT(vg_store_user_get(s, u.id, &got), VG_OK, "get by id");
+	VT_EQ_STR(got.email, lower, "email round-trips");
+	VT_EQ_STR(got.display_name, "Ada", "display name");
+	VT_EQ_INT(got.groups, VG_GROUP_USER | VG_GROUP_OPERATOR, "groups round-trip");
+	VT_EQ_STR(got.password_hash, PW_HASH, "password hash round-trips");
+	VT_EQ_INT(got.created_at_us, u.created_at_us, "created_at to the microsecond");
+	VT_OK(!got.disabled && got.last_login_us == 0 && got.cognito_sub[0] == '\0', "defaults");
+	VT_EQ_INT(vg_store_user_by_email(s, email, &got), VG_OK, "get by e-mail, any case");
+	VT_EQ_STR(got.id, u.id, "the same user");
+	VT_EQ_INT(vg_store_user_by_email(s, "nobody@example.org", &got), VG_ERR_NOT_FOUND,
+	    "unknown e-mail");
+	VT_EQ_INT(vg_store_user_get(s, "00000000-0000-4000-8000-000000000000", &got),
+	    VG_ERR_NOT_FOUND, "unknown id");
+	VT_EQ_INT(vg_store_user_get(s, "not-a-uuid", &got), VG_ERR_NOT_FOUND, "malformed id");
+
+	other = u;
+	memset(other.id, 0, sizeof other.id);
+	vg_str_copy(other.email, sizeof other.email, lower);
+	other.email[0] = (char)(other.email[0] - 32);
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_CONFLICT, "same e-mail, other case");
+
+	/* An external account: no e-mail, no password, a sub. */
+	memset(&other, 0, sizeof other);
+	vg_uuid_new(sub);
+	vg_str_copy(other.cognito_sub, sizeof other.cognito_sub, sub);
+	vg_str_copy(other.display_name, sizeof other.display_name, "ext");
+	other.groups = VG_GROUP_USER;
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_OK, "create an external user");
+	VT_EQ_INT(other.password_changed_us, 0, "no password, no change time");
+	VT_EQ_INT(vg_store_user_by_sub(s, sub, &got), VG_OK, "get by sub");
+	VT_EQ_STR(got.id, other.id, "the external user");
+	VT_EQ_STR(got.email, "", "without e-mail");
+	memset(other.id, 0, sizeof other.id);
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_CONFLICT, "same sub twice");
+
+	/* Changes. */
+	VT_EQ_INT(vg_store_user_set_disabled(s, u.id, true, 0), VG_OK, "disable");
+	VT_EQ_INT(vg_store_user_set_groups(s, u.id, VG_GROUP_ROOT, 0), VG_OK, "set groups");
+	VT_EQ_INT(vg_store_user_set_password(s, u.id, PW_HASH "B", 1900000000000000LL), VG_OK,
+	    "set password");
+	VT_EQ_INT(vg_store_user_touch_login(s, u.id, 1900000000000001LL), VG_OK, "touch login");
+	VT_EQ_INT(vg_store_user_get(s, u.id, &got), VG_OK, "get after changes");
+	VT_OK(got.disabled, "disabled");
+	VT_EQ_INT(got.groups, VG_GROUP_ROOT, "groups replaced");
+	VT_EQ_STR(got.password_hash, PW_HASH "B", "new hash");
+	VT_EQ_INT(got.password_changed_us, 1900000000000000LL, "password change time");
+	VT_EQ_INT(got.last_login_us, 1900000000000001LL, "last login");
+	VT_EQ_INT(vg_store_user_set_disabled(s, "00000000-0000-4000-8000-000000000000", true, 0),
+	    VG_ERR_NOT_FOUND, "change of an unknown user");
+
+	/* Refused input. */
+	memset(&other, 0, sizeof other);
+	other.groups = VG_GROUP_USER;
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_INVALID, "neither e-mail nor sub");
+	vg_str_copy(other.email, sizeof other.email, "no-at-sign");
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_INVALID, "e-mail without @");
+	vg_str_copy(other.email, sizeof other.email, "a b@example.org");
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_INVALID, "e-mail with a space");
+	vg_str_copy(other.email, sizeof other.email, "x@example.org");
+	other.groups = 0;
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_INVALID, "no group");
+	other.groups = 8;
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_INVALID, "unknown group");
+	other.groups = VG_GROUP_USER;
+	vg_str_copy(other.password_hash, sizeof other.password_hash, "plaintext-password");
+	VT_EQ_INT(vg_store_user_create(s, &other), VG_ERR_INVALID, "not an encoded hash");
+	VT_EQ_INT(vg_store_user_set_groups(s, u.id, 0, 0), VG_ERR_INVALID, "empty groups refused");
+	VT_EQ_INT(vg_store_user_set_password(s, u.id, "short", 0), VG_ERR_INVALID,
+	    "bad hash refused");
+}
+
+static void
+case_user_list(struct vg_store *s)
+{
+	struct vg_user u, *page = NULL;
+	char email[128], *cursor = NULL, *next = NULL;
+	int64_t total = 0;
+	size_t n = 0, seen = 0, dup = 0;
+	int i, pages = 0;
+	char ids[5][VG_UUID_LEN + 1];
+	bool found[5] = {false};
+
+	for (i = 0; i < 5; i++) {
+		memset(&u, 0, sizeof u);
+		fresh_email(email, sizeof email, "list");
+		vg_str_copy(u.email, sizeof u.email, email);
+		u.groups = VG_GROUP_USER;
+		u.created_at_us = 1700000000000000LL + (i % 2);   /* ties on purpose */
+		VT_EQ_INT(vg_store_user_create(s, &u), VG_OK, "create for listing");
+		memcpy(ids[i], u.id, sizeof ids[i]);
+	}
+	VT_EQ_INT(vg_store_user_count(s, &total), VG_OK, "count");
+	do {
+		size_t j;
+		int k;
+
+		VT_EQ_INT(vg_store_user_list(s, cursor, 2, &page, &n, &next), VG_OK, "list a page");
+		VT_OK(n <= 2, "at most limit users");
+		for (j = 0; j < n; j++) {
+			seen++;
+			for (k = 0; k < 5; k++)
+				if (strcmp(page[j].id, ids[k]) == 0) {
+					dup += found[k];
+					found[k] = true;
+				}
+			if (j > 0)
+				VT_OK(page[j - 1].created_at_us >= page[j].created_at_us,
+				    "newest first");
+		}
+		free(page);
+		page = NULL;
+		free(cursor);
+		cursor = next;
+		next = NULL;
+	} while (cursor && ++pages < 1000);
+	VT_EQ_INT(seen, total, "paging visits every user once");
+	VT_EQ_INT(dup, 0, "none twice");
+	VT_OK(found[0] && found[1] && found[2] && found[3] && found[4], "all five listed");
+	VT_EQ_INT(vg_store_user_list(s, "bogus", 2, &page, &n, &next), VG_ERR_INVALID,
+	    "a foreign cursor is refused");
+	VT_EQ_INT(vg_store_user_list(s, NULL, 0, &page, &n, &next), VG_ERR_INVALID, "limit 0");
+}
+
+/* A user for the token cases. */
+static void
+make_user(struct vg_store *s, struct vg_user *u)
+{
+	char email[128];
+
+	memset(u, 0, sizeof *u);
+	fresh_email(email, sizeof email, "tok");
+	vg_str_copy(u->email, sizeof u->email, email);
+	u->groups = VG_GROUP_USER;
+	VT_EQ_INT(vg_store_user_create(s, u), VG_OK, "a user for tokens");
+}
+
+static void
+case_refresh(struct vg_store *s)
+{
+	const int64_t t0 = 1800000000000000LL, sec = 1000000;
+	struct vg_user u;
+	struct vg_refresh_family f, got;
+	struct vg_refresh_rotation r;
+	char h[6][65];
+	size_t count = 0;
+	int i;
+
+	for (i = 0; i < 6; i++)
+		hash_n(0x5000 + i + (int)(vg_time_now_us() % 100000) * 8, h[i]);
+	make_user(s, &u);
+	memset(&f, 0, sizeof f);
+	memcpy(f.user_id, u.id, sizeof f.user_id);
+	f.created_at_us = t0;
+	f.expires_at_us = t0 + 1000 * sec;
+	vg_str_copy(f.client_ip, sizeof f.client_ip, "192.0.2.1");
+	VT_EQ_INT(vg_store_refresh_start(s, &f, h[0], t0 + 100 * sec), VG_OK, "start a family");
+	VT_OK(vg_uuid_valid(f.id), "family id set");
+	VT_EQ_INT(vg_store_refresh_family_get(s, f.id, &got), VG_OK, "get the family");
+	VT_EQ_STR(got.user_id, u.id, "family user");
+	VT_EQ_STR(got.client_ip, "192.0.2.1", "family client ip");
+	VT_EQ_INT(got.expires_at_us, t0 + 1000 * sec, "family expiry");
+	VT_EQ_INT(got.revoked_at_us, 0, "family live");
+	VT_EQ_INT(vg_store_refresh_family_of(s, h[0], &got), VG_OK, "family of the token");
+	VT_EQ_STR(got.id, f.id, "the same family");
+
+	/* rotate h0 -> h1 */
+	memset(&r, 0, sizeof r);
+	r.old_hash = h[0];
+	r.new_hash = h[1];
+	r.now_us = t0 + 10 * sec;
+	r.new_expires_us = r.now_us + 100 * sec;
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "rotate");
+	VT_EQ_INT(r.outcome, VG_REFRESH_ROTATED, "rotated");
+	VT_EQ_STR(r.family.id, f.id, "in the family");
+	VT_EQ_STR(r.family.user_id, u.id, "of the user");
+	/* h1 -> h2 */
+	r.old_hash = h[1];
+	r.new_hash = h[2];
+	r.now_us = t0 + 20 * sec;
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "rotate again");
+	VT_EQ_INT(r.outcome, VG_REFRESH_ROTATED, "rotated again");
+	/* h0 again: reuse, the family dies */
+	r.old_hash = h[0];
+	r.new_hash = h[3];
+	r.now_us = t0 + 30 * sec;
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "present a rotated token");
+	VT_EQ_INT(r.outcome, VG_REFRESH_REUSED, "reuse detected");
+	VT_EQ_STR(r.family.revoked_reason, VG_REVOKE_REUSE, "family revoked for reuse");
+	VT_EQ_INT(vg_store_refresh_family_get(s, f.id, &got), VG_OK, "family after reuse");
+	VT_EQ_INT(got.revoked_at_us, t0 + 30 * sec, "revoked at the reuse");
+	/* the live token h2 dies with its family */
+	r.old_hash = h[2];
+	r.new_hash = h[4];
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "present the live token");
+	VT_EQ_INT(r.outcome, VG_REFRESH_INVALID, "dead with its family");
+	r.old_hash = h[0];
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "reuse after revocation");
+	VT_EQ_INT(r.outcome, VG_REFRESH_INVALID, "no second reuse event");
+	VT_EQ_INT(vg_store_refresh_family_revoke(s, f.id, VG_REVOKE_LOGOUT, 0), VG_OK,
+	    "revoking again is fine");
+	VT_EQ_INT(vg_store_refresh_family_get(s, f.id, &got), VG_OK, "family after second revoke");
+	VT_EQ_STR(got.revoked_reason, VG_REVOKE_REUSE, "the first reason stays");
+
+	/* unknown and expired tokens */
+	r.old_hash = h[5];
+	r.new_hash = h[4];
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "unknown token");
+	VT_EQ_INT(r.outcome, VG_REFRESH_INVALID, "unknown is invalid");
+	r.old_hash = "not-a-hash";
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "malformed token");
+	VT_EQ_INT(r.outcome, VG_REFRESH_INVALID, "malformed is invalid");
+
+	memset(&f, 0, sizeof f);
+	memcpy(f.user_id, u.id, sizeof f.user_id);
+	f.created_at_us = t0;
+	f.expires_at_us = t0 + 1000 * sec;
+	VT_EQ_INT(vg_store_refresh_start(s, &f, h[5], t0 + 5 * sec), VG_OK, "a short-lived token");
+	r.old_hash = h[5];
+	r.new_hash = h[4];
+	r.now_us = t0 + 6 * sec;
+	r.new_expires_us = r.now_us + 100 * sec;
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "expired token");
+	VT_EQ_INT(r.outcome, VG_REFRESH_INVALID, "an expired token is invalid");
+	r.now_us = t0 + 4 * sec;
+	r.new_expires_us = t0 + 5000 * sec;
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "rotate before expiry");
+	VT_EQ_INT(r.outcome, VG_REFRESH_ROTATED, "rotated before expiry");
+	r.old_hash = h[4];
+	r.new_hash = h[3];
+	r.now_us = t0 + 1001 * sec;
+	VT_EQ_INT(vg_store_refresh_rotate(s, &r), VG_OK, "past the family's end");
+	VT_EQ_INT(r.outcome, VG_REFRESH_INVALID, "the new token never outlives its family");
+
+	VT_EQ_INT(vg_store_refresh_revoke_user(s, u.id, VG_REVOKE_PASSWORD, 0, &count), VG_OK,
+	    "revoke every family of the user");
+	VT_EQ_INT(count, 1, "one was still live");
+	VT_EQ_INT(vg_store_refresh_family_get(s, f.id, &got), VG_OK, "get it");
+	VT_EQ_STR(got.revoked_reason, VG_REVOKE_PASSWORD, "revoked for the password change");
+	VT_EQ_INT(vg_store_refresh_family_revoke(s, f.id, "bored", 0), VG_ERR_INVALID,
+	    "unknown reason refused");
+	VT_EQ_INT(vg_store_refresh_family_revoke(s, "00000000-0000-4000-8000-000000000000",
+	    VG_REVOKE_LOGOUT, 0), VG_ERR_NOT_FOUND, "unknown family");
+	VT_EQ_INT(vg_store_refresh_start(s, &f, h[5], t0 + 5 * sec), VG_ERR_CONFLICT,
+	    "a token hash is unique");
+}
+
+/* A child: rotate the shared token once; exit 10 + outcome. */
+static int
+child_rotate(const char *old_hash, int n, int startfd)
+{
+	struct vg_store *s = NULL;
+	struct vg_refresh_rotation r;
+	char h[65];
+	char go;
+
+	if (read(startfd, &go, 1) != 1 || vg_store_open(&s) != VG_OK)
+		return 3;
+	hash_n(0x7000000 + n, h);
+	memset(&r, 0, sizeof r);
+	r.old_hash = old_hash;
+	r.new_hash = h;
+	r.new_expires_us = vg_time_now_us() + 60000000;
+	if (vg_store_refresh_rotate(s, &r) != VG_OK)
+		return 4;
+	vg_store_free(s);
+	return 10 + (int)r.outcome;
+}
+
+/* Many processes rotate one token at once: one wins, the rest see reuse. */
+static void
+case_refresh_race(struct vg_store *s)
+{
+	struct vg_user u;
+	struct vg_refresh_family f, after;
+	char h[65];
+	pid_t pids[NPROCS];
+	int pipefd[2], i, status, rotated = 0, reused = 0, other = 0;
+
+	make_user(s, &u);
+	hash_n(0x6000000 + (int)(vg_time_now_us() % 1000000), h);
+	memset(&f, 0, sizeof f);
+	memcpy(f.user_id, u.id, sizeof f.user_id);
+	f.expires_at_us = vg_time_now_us() + 3600000000LL;
+	VT_EQ_INT(vg_store_refresh_start(s, &f, h, f.expires_at_us), VG_OK, "family to race on");
+	VT_EQ_INT(pipe(pipefd), 0, "start pipe");
+	fflush(stdout);
+	for (i = 0; i < NPROCS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			close(pipefd[1]);
+			_exit(child_rotate(h, i + (int)(vg_time_now_us() % 1000) * 16, pipefd[0]));
+		}
+	}
+	close(pipefd[0]);
+	for (i = 0; i < NPROCS; i++)
+		if (write(pipefd[1], "g", 1) != 1)
+			break;
+	close(pipefd[1]);
+	for (i = 0; i < NPROCS; i++) {
+		int code = -1;
+
+		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status))
+			code = WEXITSTATUS(status);
+		if (code == 10 + VG_REFRESH_ROTATED)
+			rotated++;
+		else if (code == 10 + VG_REFRESH_REUSED)
+			reused++;
+		else if (code != 10 + VG_REFRESH_INVALID)
+			other++;
+	}
+	VT_EQ_INT(rotated, 1, "exactly one concurrent rotation wins");
+	VT_OK(reused >= 1, "a losing rotation is seen as reuse");
+	VT_EQ_INT(other, 0, "no process failed");
+	VT_EQ_INT(vg_store_refresh_family_get(s, f.id, &after), VG_OK, "family after the race");
+	VT_EQ_STR(after.revoked_reason, VG_REVOKE_REUSE, "the race revoked the family");
+}
+
+static void
+case_api_keys(struct vg_store *s)
+{
+	const int64_t t0 = 1800000000000000LL, sec = 1000000;
+	struct vg_user u, v;
+	struct vg_api_key k, got, *list = NULL;
+	char h[4][65], prefix[33], *next = NULL;
+	int64_t count = -1;
+	size_t n = 0;
+	int i, base = (int)(vg_time_now_us() % 1000000) * 8;
+
+	make_user(s, &u);
+	make_user(s, &v);
+	for (i = 0; i < 4; i++)
+		hash_n(0x9000000 + base + i, h[i]);
+	for (i = 0; i < 3; i++) {
+		memset(&k, 0, sizeof k);
+		memcpy(k.user_id, u.id, sizeof k.user_id);
+		snprintf(k.name, sizeof k.name, "key %d", i);
+		snprintf(k.prefix, sizeof k.prefix, "vgk_%.6s%d", h[i] + 58, i);
+		memcpy(k.key_hash, h[i], sizeof k.key_hash);
+		k.created_at_us = t0 + i * sec;
+		k.expires_at_us = i == 2 ? t0 + 100 * sec : 0;
+		VT_EQ_INT(vg_store_api_key_create(s, &k), VG_OK, "create a key");
+		VT_OK(vg_uuid_valid(k.id), "key id set");
+	}
+	memcpy(prefix, k.prefix, sizeof prefix);
+	VT_EQ_INT(vg_store_api_key_by_hash(s, h[2], &got), VG_OK, "find by hash");
+	VT_EQ_STR(got.id, k.id, "the key");
+	VT_EQ_STR(got.name, "key 2", "name");
+	VT_EQ_STR(got.prefix, prefix, "prefix");
+	VT_EQ_STR(got.user_id, u.id, "owner");
+	VT_EQ_INT(got.expires_at_us, t0 + 100 * sec, "expiry");
+	VT_EQ_INT(got.last_used_us, 0, "never used");
+	VT_EQ_INT(vg_store_api_key_by_hash(s, h[3], &got), VG_ERR_NOT_FOUND, "unknown hash");
+
+	VT_EQ_INT(vg_store_api_key_count(s, u.id, t0 + 50 * sec, &count), VG_OK, "count");
+	VT_EQ_INT(count, 3, "three live keys");
+	VT_EQ_INT(vg_store_api_key_count(s, u.id, t0 + 200 * sec, &count), VG_OK, "count later");
+	VT_EQ_INT(count, 2, "the expired one does not count");
+
+	VT_EQ_INT(vg_store_api_key_touch(s, k.id, t0 + 7 * sec), VG_OK, "touch");
+	VT_EQ_INT(vg_store_api_key_by_hash(s, h[2], &got), VG_OK, "find after touch");
+	VT_EQ_INT(got.last_used_us, t0 + 7 * sec, "last used recorded");
+
+	VT_EQ_INT(vg_store_api_key_list(s, u.id, NULL, 2, &list, &n, &next), VG_OK, "list page 1");
+	VT_EQ_INT(n, 2, "two on the first page");
+	VT_OK(n == 2 && strcmp(list[0].name, "key 2") == 0 && strcmp(list[1].name, "key 1") == 0,
+	    "newest first");
+	VT_OK(next != NULL, "a cursor for the rest");
+	free(list);
+	VT_EQ_INT(vg_store_api_key_list(s, u.id, next, 2, &list, &n, &next), VG_OK, "list page 2");
+	VT_OK(n == 1 && strcmp(list[0].name, "key 0") == 0 && next == NULL, "the last key");
+	free(list);
+	VT_EQ_INT(vg_store_api_key_list(s, v.id, NULL, 10, &list, &n, &next), VG_OK,
+	    "another user's list");
+	VT_EQ_INT(n, 0, "holds none of them");
+	free(list);
+
+	VT_EQ_INT(vg_store_api_key_revoke(s, v.id, k.id, 0), VG_ERR_NOT_FOUND,
+	    "another user cannot revoke it");
+	VT_EQ_INT(vg_store_api_key_revoke(s, u.id, k.id, t0 + 9 * sec), VG_OK, "revoke");
+	VT_EQ_INT(vg_store_api_key_revoke(s, u.id, k.id, t0 + 9 * sec), VG_ERR_NOT_FOUND,
+	    "revoke twice");
+	VT_EQ_INT(vg_store_api_key_by_hash(s, h[2], &got), VG_OK, "a revoked key is still found");
+	VT_EQ_INT(got.revoked_at_us, t0 + 9 * sec, "with its revocation time");
+	VT_EQ_INT(vg_store_api_key_list(s, u.id, NULL, 10, &list, &n, &next), VG_OK,
+	    "list after revoke");
+	VT_EQ_INT(n, 2, "revoked keys are not listed");
+	free(list);
+
+	memset(&k, 0, sizeof k);
+	memcpy(k.user_id, u.id, sizeof k.user_id);
+	vg_str_copy(k.name, sizeof k.name, "dup");
+	memcpy(k.prefix, prefix, sizeof k.prefix);
+	memcpy(k.key_hash, h[3], sizeof k.key_hash);
+	VT_EQ_INT(vg_store_api_key_create(s, &k), VG_ERR_CONFLICT, "prefixes are unique");
+	snprintf(k.prefix, sizeof k.prefix, "vgk_other%d", base);
+	memcpy(k.key_hash, h[0], sizeof k.key_hash);
+	VT_EQ_INT(vg_store_api_key_create(s, &k), VG_ERR_CONFLICT, "hashes are unique");
+	memcpy(k.key_hash, h[3], sizeof k.key_hash);
+	k.name[0] = '\0';
+	VT_EQ_INT(vg_store_api_key_create(s, &k), VG_ERR_INVALID, "a name is needed");
+	vg_str_copy(k.name, sizeof k.name, "past");
+	k.created_at_us = t0;
+	k.expires_at_us = t0 - 1;
+	VT_EQ_INT(vg_store_api_key_create(s, &k), VG_ERR_INVALID, "expiry before creation");
+	k.expires_at_us = 0;
+	vg_str_copy(k.key_hash, sizeof k.key_hash, "SECRET");
+	VT_EQ_INT(vg_store_api_key_create(s, &k), VG_ERR_INVALID, "only hashes are stored");
+}
+
+static void
+case_throttle(struct vg_store *s)
+{
+	const int64_t t0 = 1800000000000000LL, sec = 1000000, win = 60 * sec;
+	char key[80];
+	int64_t n = -1, start = -1;
+	int i;
+
+	snprintf(key, sizeof key, "acct-test-%lld", (long long)(vg_time_now_us() % 100000000));
+	VT_EQ_INT(vg_store_throttle_get(s, key, t0, win, &n, &start), VG_OK, "get unknown key");
+	VT_OK(n == 0 && start == 0, "no window yet");
+	for (i = 1; i <= 3; i++) {
+		VT_EQ_INT(vg_store_throttle_fail(s, key, t0 + i * sec, win, &n, &start), VG_OK,
+		    "count a failure");
+		VT_EQ_INT(n, i, "failures add up");
+		VT_EQ_INT(start, t0 + sec, "the window starts at the first failure");
+	}
+	VT_EQ_INT(vg_store_throttle_get(s, key, t0 + 30 * sec, win, &n, &start), VG_OK, "get");
+	VT_OK(n == 3 && start == t0 + sec, "get sees the window");
+	VT_EQ_INT(vg_store_throttle_get(s, key, t0 + sec + win, win, &n, &start), VG_OK,
+	    "get after the window");
+	VT_OK(n == 0 && start == 0, "an ended window counts nothing");
+	VT_EQ_INT(vg_store_throttle_fail(s, key, t0 + 2 * win, win, &n, &start), VG_OK,
+	    "a failure after the window");
+	VT_OK(n == 1 && start == t0 + 2 * win, "starts a new window");
+	VT_EQ_INT(vg_store_throttle_clear(s, key), VG_OK, "clear");
+	VT_EQ_INT(vg_store_throttle_get(s, key, t0 + 2 * win, win, &n, &start), VG_OK,
+	    "get after clear");
+	VT_EQ_INT(n, 0, "cleared");
+	VT_EQ_INT(vg_store_throttle_clear(s, key), VG_OK, "clearing twice is fine");
+	VT_EQ_INT(vg_store_throttle_fail(s, "../etc", t0, win, &n, &start), VG_ERR_INVALID,
+	    "a key that could name a path is refused");
+}
+
+/* Failures counted by many processes at once: none is lost. */
+static void
+case_throttle_race(struct vg_store *s)
+{
+	char key[80];
+	pid_t pids[NPROCS];
+	int i, status, ok = 0;
+	int64_t n = 0, start = 0, now = vg_time_now_us();
+
+	snprintf(key, sizeof key, "addr-race-%lld", (long long)(now % 100000000));
+	fflush(stdout);
+	for (i = 0; i < NPROCS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct vg_store *cs = NULL;
+			int j, fails = 0;
+
+			if (vg_store_open(&cs) != VG_OK)
+				_exit(3);
+			for (j = 0; j < 10; j++) {
+				int64_t cn, cst;
+
+				if (vg_store_throttle_fail(cs, key, now, 3600000000LL, &cn, &cst))
+					fails++;
+			}
+			vg_store_free(cs);
+			_exit(fails ? 1 : 0);
+		}
+	}
+	for (i = 0; i < NPROCS; i++)
+		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			ok++;
+	VT_EQ_INT(ok, NPROCS, "every counting process succeeded");
+	VT_EQ_INT(vg_store_throttle_get(s, key, now, 3600000000LL, &n, &start), VG_OK, "read");
+	VT_EQ_INT(n, NPROCS * 10, "no failure lost");
+}
+
 /* ---- the jsondb layer itself ---- */
 
 static enum vg_err
@@ -733,6 +1262,13 @@ static const struct {
 	{"audit_paging", case_audit_paging, NULL},
 	{"audit_ties", case_audit_ties, NULL},
 	{"workers", case_workers, NULL},
+	{"users", case_users, NULL},
+	{"user_list", case_user_list, NULL},
+	{"refresh", case_refresh, NULL},
+	{"refresh_race", case_refresh_race, NULL},
+	{"api_keys", case_api_keys, NULL},
+	{"throttle", case_throttle, NULL},
+	{"throttle_race", case_throttle_race, NULL},
 	{"concurrent_appends", case_concurrent_appends, NULL},
 	{"json_crash_safety", case_json_crash_safety, "json"},
 	{"pg_reconnect", case_pg_reconnect, "postgres"},
