@@ -4,15 +4,19 @@
  * also answers the shared health routes.
  */
 #include "config.h"
+#include "auth/auth.h"
 #include "http/http.h"
 
 static const struct vg_route routes[] = {
 	VG_HTTP_HEALTH_ROUTES,
+	VG_AUTH_ROUTES,
 };
 
 static const struct vg_program program = {
 	.role = "auth",
 	VG_HTTP_ROUTES(routes),
+	.authenticate = vg_auth_authenticate,
+	.init = vg_auth_init,
 };
 
 int

@@ -11,6 +11,11 @@ static const struct vg_route routes[] = {
 	VG_HTTP_HEALTH_ROUTES,
 };
 
+/*
+ * No user-token hook here: the proxy must not hold VEGA_AUTH_SECRET (which
+ * could mint user tokens); its routes will check the scan-scoped tokens of
+ * DESIGN.md section 4 with a verification-only key.
+ */
 static const struct vg_program program = {
 	.role = "llm-proxy",
 	VG_HTTP_ROUTES(routes),

@@ -5,15 +5,19 @@
  * also answers the shared health routes.
  */
 #include "config.h"
+#include "auth/auth.h"
 #include "http/http.h"
 
 static const struct vg_route routes[] = {
 	VG_HTTP_HEALTH_ROUTES,
+	{"GET", "/v1/ops/audit", VG_AUTH_OPERATOR, vg_auth_route_audit},
 };
 
 static const struct vg_program program = {
 	.role = "ops",
 	VG_HTTP_ROUTES(routes),
+	.authenticate = vg_auth_authenticate,
+	.init = vg_auth_init,
 };
 
 int

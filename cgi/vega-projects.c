@@ -6,6 +6,7 @@
  * also answers the shared health routes.
  */
 #include "config.h"
+#include "auth/auth.h"
 #include "http/http.h"
 
 static const struct vg_route routes[] = {
@@ -15,6 +16,8 @@ static const struct vg_route routes[] = {
 static const struct vg_program program = {
 	.role = "projects",
 	VG_HTTP_ROUTES(routes),
+	.authenticate = vg_auth_authenticate,
+	.init = vg_auth_init,
 };
 
 int

@@ -1,8 +1,13 @@
-# lib/auth: passwords, tokens, API keys, Cognito JWKS.
+# lib/auth: passwords, tokens, API keys, the bearer check of every
+# program, Cognito JWKS, project access.
 lib_libvega_a_SOURCES += \
 	%reldir%/password.c %reldir%/password.h \
 	%reldir%/jwt.c %reldir%/jwt.h \
-	%reldir%/token.c %reldir%/token.h
+	%reldir%/token.c %reldir%/token.h \
+	%reldir%/auth.c %reldir%/auth.h \
+	%reldir%/routes.c \
+	%reldir%/cognito.c %reldir%/cognito.h \
+	%reldir%/access.c %reldir%/access.h
 
 UNIT_TESTS += tests/unit/test_auth
 

@@ -10,7 +10,8 @@
 
 /*
  * Deliberate per-process caches (DESIGN.md section 9): the healthz body,
- * which only depends on settings read once, and the store readyz checks.
+ * which only depends on settings read once, and the store every request
+ * of the process uses (readyz, the auth hook, the handlers).
  */
 static struct {
 	char *healthz_body;
@@ -26,6 +27,17 @@ vg_http_health_reset(void)
 	cache.healthz_for = NULL;
 	vg_store_free(cache.store);
 	cache.store = NULL;
+}
+
+enum vg_err
+vg_http_store(struct vg_store **out)
+{
+	enum vg_err err = VG_OK;
+
+	if (!cache.store && (err = vg_store_open(&cache.store)) != VG_OK)
+		cache.store = NULL;
+	*out = cache.store;
+	return err == VG_OK ? VG_OK : VG_ERR_UNAVAILABLE;
 }
 
 /* Liveness: answers as long as the process can answer at all.  The body
@@ -63,16 +75,16 @@ vg_http_readyz(struct vg_http_req *req)
 	const char *store_state = "ok", *mig_state = "skipped", *failed = NULL;
 	char detail[512] = "";
 	bool current = false;
+	struct vg_store *store = NULL;
 	json_t *checks;
 
-	if (!cache.store && vg_store_open(&cache.store) != VG_OK) {
-		cache.store = NULL;
+	if (vg_http_store(&store) != VG_OK) {
 		store_state = "unavailable";
 		failed = "store";
-	} else if (vg_store_ping(cache.store) != VG_OK) {
+	} else if (vg_store_ping(store) != VG_OK) {
 		store_state = "unavailable";
 		failed = "store";
-	} else if (vg_store_schema_current(cache.store, &current, detail, sizeof detail) != VG_OK) {
+	} else if (vg_store_schema_current(store, &current, detail, sizeof detail) != VG_OK) {
 		mig_state = "unavailable";
 		failed = "migrations";
 	} else {

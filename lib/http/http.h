@@ -112,7 +112,9 @@ struct vg_program {
 	size_t nroutes;
 	vg_http_auth_fn authenticate;     /* NULL: every auth route answers 401 */
 	/* Called once per process after settings and logging are set up,
-	 * before the first request; an error makes the program exit(1). */
+	 * before the first request; an error makes the program exit: with
+	 * status 2 for VG_ERR_INVALID (a configuration error, which the hook
+	 * has logged naming the setting), 1 otherwise. */
 	enum vg_err (*init)(void);
 };
 
@@ -306,6 +308,16 @@ enum vg_err vg_http_healthz(struct vg_http_req *req);
 enum vg_err vg_http_readyz(struct vg_http_req *req);
 /* Close the cached store (tests, and at exit for leak checkers). */
 void vg_http_health_reset(void);
+
+struct vg_store;
+/*
+ * The process's store: opened on first use and kept for the life of the
+ * process (a deliberate cache: the Postgres connection, the json root),
+ * shared by readyz, the auth hook and the handlers.  Opening does not
+ * connect, so a database outage shows in the first call that needs it.
+ * *out is borrowed; VG_ERR_UNAVAILABLE when the store cannot be opened.
+ */
+enum vg_err vg_http_store(struct vg_store **out);
 
 #define VG_HTTP_HEALTH_ROUTES \
 	{"GET", "/v1/healthz", VG_AUTH_NONE, vg_http_healthz}, \

@@ -154,15 +154,16 @@ serve_cgi(const struct vg_program *p)
 int
 vg_http_serve(const struct vg_program *p)
 {
+	enum vg_err err;
 	int status;
 
 	vg_settings_load_or_exit(p->role);
 	vg_log_init(p->role);
 	/* a client that hangs up must cost a write error, not the process */
 	signal(SIGPIPE, SIG_IGN);
-	if (p->init && p->init() != VG_OK) {
-		vg_log(VG_LOG_ERROR, "init_failed", NULL);
-		return 1;
+	if (p->init && (err = p->init()) != VG_OK) {
+		vg_log(VG_LOG_ERROR, "init_failed", "error", vg_err_code(err), NULL);
+		return err == VG_ERR_INVALID ? 2 : 1;
 	}
 	status = FCGX_IsCGI() ? serve_cgi(p) : serve_fcgi(p);
 	vg_http_health_reset();

@@ -15,6 +15,7 @@ cgi() {
 		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 SERVER_NAME=localhost
 		SERVER_PORT=80 REMOTE_ADDR=127.0.0.1 SCRIPT_NAME="" PATH_INFO="${uri%%\?*}"
 		VEGA_DATA_DIR="$T/data" VEGA_PERSISTENCE_BACKEND=json PATH=/usr/bin:/bin
+		VEGA_AUTH_SECRET=cgi-test-secret-of-at-least-32-bytes
 		HTTP_X_REQUEST_ID=cgi-test-1)
 	[ "$uri" = "${uri#*\?}" ] && env[2]=QUERY_STRING=
 	if [ -n "$body" ]; then

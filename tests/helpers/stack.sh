@@ -23,8 +23,9 @@
 #                       (default $VEGA_BUILDDIR/cgi)
 #   VG_STACK_PROCESSES  FastCGI processes per program (default 2)
 # The programs get the VEGA_* settings of the caller's environment and
-# nothing else (apart from PATH and the sanitizers' options).  Before a
-# postgres stack starts, the migrations are applied with
+# nothing else (apart from PATH and the sanitizers' options), plus a random
+# VEGA_AUTH_SECRET when the built-in accounts are on and none was given.
+# Before a postgres stack starts, the migrations are applied with
 # $VEGA_BUILDDIR/bin/vega-maintenance migrate.
 #
 # Every process started here has fd 3 closed: a bats test that restarts
@@ -68,6 +69,12 @@ vg_stack__collect_env() {
 		VEGA_* | ASAN_OPTIONS | UBSAN_OPTIONS | LSAN_OPTIONS) vg_stack__envv+=("$kv") ;;
 		esac
 	done < <(env -0)
+	# The API programs refuse to start without an access-token key when
+	# the built-in accounts are on: a caller that set none gets one for
+	# this stack's life (tokens do not survive a restart).
+	if [ "${VEGA_AUTH_PROVIDER:-custom}" = custom ] && [ -z "${VEGA_AUTH_SECRET:-}" ]; then
+		vg_stack__envv+=("VEGA_AUTH_SECRET=$(head -c 48 /dev/urandom | base64 -w0)")
+	fi
 }
 
 vg_stack__fail() {

@@ -1529,7 +1529,7 @@ test_cgi_programs(void)
 		snprintf(path, sizeof path, "%s/cgi/%s", VG_TEST_BUILDDIR, progs[i].file);
 		for (j = 0; j < sizeof reqs / sizeof reqs[0]; j++) {
 			char e_method[64], e_uri[256], e_script[256], e_info[256], e_data[256];
-			char *envp[12], out[16384], err[16384], name[128], want_role[64];
+			char *envp[14], out[16384], err[16384], name[128], want_role[64];
 			size_t n = 0;
 			int rc;
 
@@ -1549,6 +1549,7 @@ test_cgi_programs(void)
 			envp[n++] = (char *)"QUERY_STRING=";
 			envp[n++] = (char *)"HTTP_X_REQUEST_ID=rid-7";
 			envp[n++] = (char *)"VEGA_PERSISTENCE_BACKEND=json";
+			envp[n++] = (char *)"VEGA_AUTH_SECRET=test-secret-test-secret-test-secret!";
 			envp[n] = NULL;
 			snprintf(name, sizeof name, "%s %s", progs[i].file, reqs[j].name);
 			rc = run_cgi(path, envp, out, sizeof out, err, sizeof err);
@@ -1575,6 +1576,37 @@ test_cgi_programs(void)
 		VT_EQ_INT(run_cgi(path, envp, out, sizeof out, err, sizeof err), 2,
 		    "invalid settings exit 2");
 		VT_OK(strstr(err, "VEGA_LOG_LEVEL") != NULL, "and name the setting");
+	}
+	/* The API programs refuse to start without the access-token key of
+	 * the built-in accounts, or with a short one, and say which setting;
+	 * the LLM proxy never holds it. */
+	for (i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+		char *none[] = {(char *)"REQUEST_METHOD=GET", (char *)"REQUEST_URI=/v1/healthz",
+			(char *)"GATEWAY_INTERFACE=CGI/1.1", (char *)"VEGA_PERSISTENCE_BACKEND=json",
+			NULL, NULL};
+		char out[4096], err[4096], path[1024], data[300], name[128];
+		bool proxy = strcmp(progs[i].role, "llm-proxy") == 0;
+		int rc;
+
+		snprintf(data, sizeof data, "VEGA_DATA_DIR=%s", dir);
+		none[4] = data;
+		snprintf(path, sizeof path, "%s/cgi/%s", VG_TEST_BUILDDIR, progs[i].file);
+		rc = run_cgi(path, none, out, sizeof out, err, sizeof err);
+		snprintf(name, sizeof name, "%s without VEGA_AUTH_SECRET", progs[i].file);
+		VT_EQ_INT(rc, proxy ? 0 : 2, name);
+		VT_OK(proxy ? strstr(out, "\"status\":\"ok\"") != NULL
+		    : strstr(err, "VEGA_AUTH_SECRET") != NULL && strstr(out, "\"status\"") == NULL,
+		    name);
+	}
+	{
+		char *shortkey[] = {(char *)"REQUEST_METHOD=GET", (char *)"REQUEST_URI=/v1/healthz",
+			(char *)"GATEWAY_INTERFACE=CGI/1.1", (char *)"VEGA_AUTH_SECRET=too-short", NULL};
+		char out[4096], err[4096], path[1024];
+
+		snprintf(path, sizeof path, "%s/cgi/vega-auth.fcgi", VG_TEST_BUILDDIR);
+		VT_EQ_INT(run_cgi(path, shortkey, out, sizeof out, err, sizeof err), 2,
+		    "a VEGA_AUTH_SECRET under 32 bytes is refused");
+		VT_OK(strstr(err, "VEGA_AUTH_SECRET") != NULL, "naming it");
 	}
 	{
 		char cmd[256];
