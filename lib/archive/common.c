@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -282,23 +283,31 @@ vg_archive_warn_reason(struct archive *a, const char *raw)
  * libarchive converts names to the current locale's charset: under "C" a
  * UTF-8 name in a pax header fails to convert, and raw bytes are taken as
  * they are.  Under C.UTF-8 both arrive as their bytes, which the name
- * rules then check.  uselocale() changes only this thread.
+ * rules then check.  uselocale() changes only this thread.  The locale
+ * object is made once per process and kept.
  */
+static locale_t utf8_locale;
+static pthread_once_t utf8_once = PTHREAD_ONCE_INIT;
+
+static void
+utf8_init(void)
+{
+	utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	if (utf8_locale == (locale_t)0)
+		utf8_locale = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
+}
+
 enum vg_err
 vg_archive_with_utf8(enum vg_err (*f)(void *), void *arg)
 {
-	locale_t loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 	locale_t old = (locale_t)0;
 	enum vg_err err;
 
-	if (loc == (locale_t)0)
-		loc = newlocale(LC_CTYPE_MASK, "en_US.UTF-8", (locale_t)0);
-	if (loc != (locale_t)0)
-		old = uselocale(loc);
+	pthread_once(&utf8_once, utf8_init);
+	if (utf8_locale != (locale_t)0)
+		old = uselocale(utf8_locale);
 	err = f(arg);
-	if (loc != (locale_t)0) {
+	if (utf8_locale != (locale_t)0)
 		uselocale(old);
-		freelocale(loc);
-	}
 	return err;
 }

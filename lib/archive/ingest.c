@@ -29,8 +29,8 @@
 #include "core/settings.h"
 #include "core/str.h"
 
-#define INBUF_SIZE (256u * 1024)    /* one read from the caller's stream */
-#define CHUNK_SIZE (256u * 1024)    /* one read of entry data */
+#define INBUF_SIZE (64u * 1024)     /* one read from the caller's stream */
+#define CHUNK_SIZE (64u * 1024)     /* one read of entry data */
 #define HEAD_SIZE 256               /* first bytes kept for "#!" detection */
 #define ZIP_TAIL (65535u + 22u)     /* an end-of-central-directory record lies here */
 #define MANIFEST_FLUSH (64u * 1024) /* manifest text buffered before a write */
@@ -131,7 +131,9 @@ mkdir_p(const char *path)
 	return VG_OK;
 }
 
-/* $VEGA_DATA_DIR/tmp/ingest-XXXXXX (0700) with an empty spool in it. */
+/* $VEGA_DATA_DIR/tmp/ingest-XXXXXX (0700) with an empty spool in it;
+ * made when the first file or a zip needs it, so that input refused at
+ * once never touches the disk. */
 static enum vg_err
 tmp_open(struct ingest *g)
 {
@@ -262,6 +264,8 @@ open_zip(struct ingest *g, struct archive *a)
 	unsigned entries;
 	size_t got;
 
+	if ((err = tmp_open(g)) != VG_OK)
+		return err;
 	g->zip_fd = openat(g->tmpfd, "input.zip", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (g->zip_fd < 0)
 		return VG_ERR_IO;
@@ -351,6 +355,8 @@ spool_file(struct ingest *g, struct archive *a, struct entry *e, const char *raw
 	la_ssize_t n;
 	enum vg_err err;
 
+	if (g->tmpfd < 0 && (err = tmp_open(g)) != VG_OK)
+		return err;
 	e->off = g->spool_len;
 	e->size = 0;
 	e->lang = -1;
@@ -556,7 +562,8 @@ check_tree(struct ingest *g)
 	const char *reason;
 	size_t i, j;
 
-	qsort(g->ents, g->n, sizeof *g->ents, cmp_entries);
+	if (g->n > 1)   /* qsort wants a non-NULL base even for nothing */
+		qsort(g->ents, g->n, sizeof *g->ents, cmp_entries);
 	for (i = 1; i < g->n; i++) {
 		const struct entry *a = &g->ents[i - 1], *b = &g->ents[i];
 
@@ -817,8 +824,6 @@ ingest_run(void *arg)
 		err = VG_ERR_NOMEM;
 		goto out;
 	}
-	if ((err = tmp_open(g)) != VG_OK)
-		goto out;
 	g->in.cap = INBUF_SIZE;
 	if ((err = vg_archive_input_sniff(&g->in, 4)) != VG_OK) {
 		err = input_failure(g);

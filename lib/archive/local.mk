@@ -9,3 +9,25 @@ lib_libvega_a_SOURCES += \
 	%reldir%/extract.c
 
 UNIT_TESTS += tests/unit/test_archive
+
+# Fuzz target, run by `make check` through tests/unit/fuzz_driver.c on the
+# seeds in tests/fixtures/fuzz/archive/ plus deterministic mutations.
+UNIT_TESTS += tests/unit/fuzz_archive_ingest
+tests_unit_fuzz_archive_ingest_SOURCES = %reldir%/fuzz_ingest.c tests/unit/fuzz_driver.c
+tests_unit_fuzz_archive_ingest_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_FUZZ_CORPUS='"archive"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/fixtures/fuzz/archive
+
+# The real libFuzzer binary (clang only), e.g.
+#   ./configure CC=clang && make fuzz
+#   lib/archive/fuzz-ingest -max_total_time=60 $(srcdir)/tests/fixtures/fuzz/archive
+.PHONY: fuzz-archive
+fuzz: fuzz-archive
+CLEANFILES += %reldir%/fuzz-ingest
+fuzz-archive: lib/libvega.a
+	@case `$(CC) --version 2>/dev/null` in *clang*) ;; \
+	*) echo "make fuzz needs clang: ./configure CC=clang" >&2; exit 1;; esac
+	$(CC) $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) \
+	    -fsanitize=fuzzer,address,undefined \
+	    -o $(top_builddir)/%reldir%/fuzz-ingest $(srcdir)/%reldir%/fuzz_ingest.c \
+	    $(VEGA_LIBS) $(LIBS)
