@@ -321,4 +321,5 @@ vg_auth_audit(struct vg_http_req *req, const char *actor_id, const char *action,
 
 	if (vg_http_store(&s) != VG_OK || vg_store_audit_append(s, &ev) != VG_OK)
 		vg_log(VG_LOG_ERROR, "audit_append_failed", "action", action, NULL);
+	json_decref(details);
 }

@@ -108,8 +108,9 @@ enum vg_err vg_auth_route_audit(struct vg_http_req *req);
 	{"GET", "/v1/api-keys", VG_AUTH_USER, vg_auth_route_key_list}, \
 	{"DELETE", "/v1/api-keys/{id}", VG_AUTH_USER, vg_auth_route_key_revoke}
 
-/* Append an audit event for the request (actor, request id, client
- * address filled from it); failures are logged, never answered. */
+/* Append an audit event for the request (request id and client address
+ * filled from it); details (may be NULL) is taken, as jansson's *_new
+ * functions take theirs.  Failures are logged, never answered. */
 void vg_auth_audit(struct vg_http_req *req, const char *actor_id, const char *action,
     const char *target_type, const char *target_id, json_t *details);
 
