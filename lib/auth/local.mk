@@ -17,3 +17,10 @@ tests_unit_fuzz_bearer_SOURCES = %reldir%/fuzz_bearer.c tests/unit/fuzz_driver.c
 tests_unit_fuzz_bearer_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVG_FUZZ_CORPUS='"bearer"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
 EXTRA_DIST += tests/fixtures/fuzz/bearer
+
+# End to end through nginx: built-in accounts on both stores, and the
+# cognito provider against tests/fixtures/auth/fake_cognito.py.
+E2E_TESTS += tests/e2e/auth-nginx-json.e2e tests/e2e/auth-nginx-postgres.e2e
+EXTRA_DIST += tests/e2e/auth-nginx-json.e2e tests/e2e/auth-nginx-postgres.e2e \
+	tests/e2e/auth.bats tests/fixtures/auth/lib.bash tests/fixtures/auth/mint.py \
+	tests/fixtures/auth/fake_cognito.py
