@@ -150,9 +150,15 @@ vg_stack__migrate() {
 		vg_stack__fail "vega-maintenance migrate failed"
 }
 
+# Up to three attempts: a free port found here may be taken by a parallel
+# run before the web server binds it.
 vg_stack_start() {
-	vg_stack__start "$@" && return 0
-	vg_stack_stop
+	local attempt
+	for attempt in 1 2 3; do
+		vg_stack__start "$@" && return 0
+		vg_stack_stop
+		echo "stack.sh: attempt $attempt to start $1 failed" >&2
+	done
 	return 1
 }
 
