@@ -16,6 +16,7 @@
 #define MAX_TVARS         256
 #define MAX_CHAIN         16
 #define NO_POS            ((size_t)-1)
+#define MAX_HITS          1000     /* per file */
 
 /* ---- sorted string index ---------------------------------------------- */
 
@@ -380,7 +381,8 @@ struct ctx {
 	uint32_t arrays[128];     /* tokens of fixed-size array names */
 	size_t narrays;
 	int arrays_done;
-	int stmt_py_header;
+	size_t lo_off;            /* line_of_c's cache */
+	uint32_t lo_line;
 	enum vg_err err;
 };
 
@@ -425,7 +427,8 @@ mpos(struct ctx *C, size_t p)
 static int
 is_sep(struct ctx *C, size_t p)
 {
-	return pis(C, p, ".") || pis(C, p, "->") || pis(C, p, "::") || pis(C, p, "?.") ||
+	/* In PHP '.' joins strings; members are reached with -> and :: only. */
+	return (C->lang != VG_LANG_PHP && pis(C, p, ".")) || pis(C, p, "->") || pis(C, p, "::") || pis(C, p, "?.") ||
 	    pis(C, p, "?->");
 }
 
@@ -503,7 +506,7 @@ add_mask(struct vg_file_scan *fs, uint32_t off, uint32_t len)
 }
 
 static enum vg_err
-add_hit(struct vg_file_scan *fs, const struct vg_rule *r, uint32_t line,
+add_hit(struct vg_file_scan *fs, const struct vg_rule *r, uint32_t off, uint32_t line,
     uint32_t line_end, uint32_t col, char *norm, char *msg, const char *func, int in_test)
 {
 	struct vg_hit *h;
@@ -512,6 +515,14 @@ add_hit(struct vg_file_scan *fs, const struct vg_rule *r, uint32_t line,
 		free(norm);
 		free(msg);
 		return VG_ERR_NOMEM;
+	}
+	if (fs->nhits >= MAX_HITS) {
+		/* A file with thousands of hits is generated or hostile: keep
+		 * the first ones and say the file was cut short. */
+		fs->truncated = 1;
+		free(norm);
+		free(msg);
+		return VG_OK;
 	}
 	if (fs->nhits == fs->hcap) {
 		size_t nc = fs->hcap ? fs->hcap * 2 : 16;
@@ -528,6 +539,7 @@ add_hit(struct vg_file_scan *fs, const struct vg_rule *r, uint32_t line,
 	h = &fs->hits[fs->nhits];
 	memset(h, 0, sizeof *h);
 	h->rule = r;
+	h->off = off;
 	h->line = line;
 	h->line_end = line_end < line ? line : line_end;
 	h->col = col;
@@ -566,24 +578,6 @@ strfmt(const char *fmt, ...)
 
 /* ---- snippets --------------------------------------------------------- */
 
-/* Offset of the first byte of line (1-based), or len. */
-static size_t
-line_offset(const char *src, size_t len, uint32_t line)
-{
-	size_t off = 0;
-	uint32_t l = 1;
-
-	while (l < line && off < len) {
-		const char *nl = memchr(src + off, '\n', len - off);
-
-		if (!nl)
-			return len;
-		off = (size_t)(nl - src) + 1;
-		l++;
-	}
-	return off;
-}
-
 /* Length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
 static size_t
 utf8_len(const unsigned char *s, size_t n)
@@ -610,22 +604,24 @@ utf8_len(const unsigned char *s, size_t n)
 
 char *
 vg_snippet(const char *src, size_t len, const struct vg_file_scan *fs,
-    uint32_t first, uint32_t last, size_t max)
+    size_t at, uint32_t nlines, size_t max)
 {
 	struct vg_buf b;
-	size_t off = line_offset(src, len, first), end, i;
-	uint32_t l = first;
+	size_t off = at > len ? len : at, end, i;
+	uint32_t l = 1;
 	int lead = 1;
 
 	vg_buf_init(&b, max + 16);
-	/* The end of line `last`. */
+	/* From the start of the line holding `at` (looking back a bounded
+	 * distance) to the end of the nlines-th line, never past max bytes. */
+	while (off > 0 && src[off - 1] != '\n' && at - off < max)
+		off--;
 	end = off;
-	while (end < len) {
+	while (end < len && end - off < 4 * max) {
 		if (src[end] == '\n') {
-			if (l == last)
+			if (l >= nlines)
 				break;
 			l++;
-			lead = 1;
 		}
 		end++;
 	}
@@ -738,15 +734,43 @@ norm_line(struct ctx *C, size_t ls, size_t le)
 	return b.data ? vg_buf_detach(&b) : strdup("");
 }
 
+/* Line number of off; counts on from the last answer when it can, so
+ * many hits in one file cost one pass. */
 static uint32_t
-line_of(const char *src, size_t off)
+line_of_c(struct ctx *C, size_t off)
 {
-	uint32_t l = 1;
-	const char *p = src, *e = src + off;
+	const char *p, *e = C->src + off;
 
-	while ((p = memchr(p, '\n', (size_t)(e - p))))
-		l++, p++;
-	return l;
+	if (off < C->lo_off) {
+		C->lo_off = 0;
+		C->lo_line = 1;
+	}
+	p = C->src + C->lo_off;
+	while ((p = memchr(p, '\n', (size_t)(e - p)))) {
+		C->lo_line++;
+		p++;
+	}
+	C->lo_off = off;
+	return C->lo_line;
+}
+
+static size_t
+line_start(const char *s, size_t off)
+{
+	size_t ls = off;
+
+	while (ls > 0 && s[ls - 1] != '\n' && off - ls < MAX_LINE_SCAN)
+		ls--;
+	return ls;
+}
+
+static size_t
+line_end(const char *s, size_t n, size_t off)
+{
+	size_t lim = n - off > MAX_LINE_SCAN ? off + MAX_LINE_SCAN : n;
+	const char *nl = memchr(s + off, '\n', lim - off);
+
+	return nl ? (size_t)(nl - s) : lim;
 }
 
 /* Report a secret found at [off, off+n) on the line [ls, le). */
@@ -761,22 +785,26 @@ secret_hit(struct ctx *C, const struct vg_rule *r, size_t off, size_t n, size_t 
 	if (add_mask(C->fs, (uint32_t)off, (uint32_t)n))
 		return VG_ERR_NOMEM;
 	vg_secret_mask(C->src + off, n, mk, sizeof mk);
-	return add_hit(C->fs, r, line, line, (uint32_t)(off - ls + 1), norm_line(C, ls, le),
+	return add_hit(C->fs, r, (uint32_t)off, line, line, (uint32_t)(off - ls + 1), norm_line(C, ls, le),
 	    strfmt("%s: %s%s", r->title, mk, C->in_test ? " (in a test or example file)" : ""),
 	    "", C->in_test);
 }
 
-/* Known formats: find the prefix, then run the regex around it. */
+/*
+ * Known formats: find the next literal prefix, then try the anchored regex
+ * once, at the start the prefix implies.  Each prefix's next occurrence is
+ * remembered and each try reads a bounded window, so the scan stays linear
+ * even when a prefix occurs millions of times.
+ */
 static enum vg_err
 scan_regex_secret(struct ctx *C, const struct vg_rule *r)
 {
 	const char *s = C->src;
-	size_t n = C->len, pos = 0;
+	size_t n = C->len, pos = 0, next[8], plen[8];
 	enum vg_err err = VG_OK;
 	char pfx[8][32];
 	size_t npfx = 0, k;
 
-	/* '|'-separated literal prefixes prefilter the text. */
 	if (r->prefix) {
 		const char *p = r->prefix;
 
@@ -787,54 +815,65 @@ scan_regex_secret(struct ctx *C, const struct vg_rule *r)
 			if (l > 0 && l < sizeof pfx[0]) {
 				memcpy(pfx[npfx], p, l);
 				pfx[npfx][l] = '\0';
+				plen[npfx] = l;
+				next[npfx] = (size_t)-1;   /* not searched yet */
 				npfx++;
 			}
 			p += l + (bar ? 1 : 0);
 		}
 	}
 	while (pos < n && !err) {
-		size_t hit = n, ls, le, ws, we;
-		regmatch_t m[10];
+		size_t hit = n, start, le, we;
+		regmatch_t m[11];
 		char *win;
 		const char *nl;
-		int g = r->secret_group;
+		int g = r->secret_group + 1;   /* the anchored form adds a group */
 
-		if (!budget(C, 64))
-			break;
 		if (npfx) {
 			for (k = 0; k < npfx; k++) {
-				const char *f = memmem(s + pos, n - pos, pfx[k], strlen(pfx[k]));
+				if (next[k] == (size_t)-1 || (next[k] < pos && next[k] != n)) {
+					const char *f = memmem(s + pos, n - pos, pfx[k], plen[k]);
 
-				if (f && (size_t)(f - s) < hit)
-					hit = (size_t)(f - s);
+					next[k] = f ? (size_t)(f - s) : n;
+				}
+				if (next[k] < hit)
+					hit = next[k];
 			}
-			if (hit == n)
+			if (hit >= n)
 				break;
 		} else {
+			/* No prefix: try each line start (rules should give one). */
 			hit = pos;
 		}
-		/* The line around the hit, windowed on very long lines. */
-		ls = hit;
-		while (ls > 0 && s[ls - 1] != '\n' && hit - ls < MAX_LINE_SCAN / 2)
-			ls--;
-		nl = memchr(s + hit, '\n', n - hit);
-		le = nl ? (size_t)(nl - s) : n;
-		ws = ls;
-		we = le - ws > MAX_LINE_SCAN ? ws + MAX_LINE_SCAN : le;
-		if (!(win = strndup(s + ws, we - ws)))
+		/* Where the match would start: at the prefix, or a little before
+		 * it over back_chars (a URL scheme, a key's own prefix). */
+		start = hit;
+		while (r->back_chars && start > 0 && hit - start < 256 && start > pos &&
+		    s[start - 1] && strchr(r->back_chars, s[start - 1]))
+			start--;
+		/* Look for the line end only as far as the window reaches: a
+		 * 50 MB line must not be searched once per hit. */
+		we = n - start > 4096 ? start + 4096 : n;
+		nl = memchr(s + start, '\n', we - start);
+		le = nl ? (size_t)(nl - s) : we;
+		we = le;
+		if (!budget(C, 16))
+			break;
+		if (!(win = strndup(s + start, we - start)))
 			return VG_ERR_NOMEM;
-		if (regexec(r->regex, win, 10, m, 0) == 0 && m[g].rm_so >= 0 &&
+		if (regexec(r->anchored, win, 11, m, 0) == 0 && m[g].rm_so >= 0 &&
 		    m[g].rm_eo > m[g].rm_so) {
-			size_t so = ws + (size_t)m[g].rm_so, eo = ws + (size_t)m[g].rm_eo;
+			size_t so = start + (size_t)m[g].rm_so, eo = start + (size_t)m[g].rm_eo;
 
 			if (!is_placeholder(r, s + so, eo - so))
-				err = secret_hit(C, r, so, eo - so, ls, le, line_of(s, so));
-			pos = ws + (size_t)m[0].rm_eo;
-			if (pos <= hit)
-				pos = hit + 1;
+				err = secret_hit(C, r, so, eo - so, line_start(s, so), line_end(s, n, so),
+				    line_of_c(C, so));
+			pos = start + (size_t)m[0].rm_eo;
 		} else {
-			pos = npfx ? hit + 1 : we + 1;
+			pos = npfx ? hit + 1 : le + 1;
 		}
+		if (pos <= hit)
+			pos = hit + 1;
 		free(win);
 	}
 	return err;
@@ -1844,7 +1883,7 @@ pmatch_any(struct ctx *C, const struct vg_pattern *pat, size_t s, size_t e)
 	return 0;
 }
 
-/* Identifiers of [s, e) and the function name, for a rule's context regex. */
+/* Identifiers and literals of [s, e), for a rule's context regex. */
 static int
 context_ok(struct ctx *C, const regex_t *re, size_t s, size_t e)
 {
@@ -1852,8 +1891,9 @@ context_ok(struct ctx *C, const regex_t *re, size_t s, size_t e)
 	size_t p;
 	int ok;
 
+	/* Only the statement's own names: a function called reset_token may
+	 * also roll dice. */
 	vg_buf_init(&b, 4096);
-	vg_buf_append_str(&b, C->units[C->u].name);
 	for (p = s; p < e; p++)
 		if (pkind(C, p, VG_TK_IDENT) || pkind(C, p, VG_TK_STR)) {
 			const struct vg_tok *t = TK(C, p);
@@ -1888,7 +1928,7 @@ hit_at(struct ctx *C, const struct vg_rule *r, size_t anchor, size_t s, size_t e
 	while (ls > 0 && C->src[ls - 1] != '\n' && a->off - ls < 100000)
 		ls--;
 	col = a->off - ls + 1;
-	return add_hit(C->fs, r, a->line, last->line > a->line + 20 ? a->line + 20 : last->line,
+	return add_hit(C->fs, r, a->off, a->line, last->line > a->line + 20 ? a->line + 20 : last->line,
 	    col, norm_stmt(C, s, e), msg, C->units[C->u].name, C->in_test);
 }
 
@@ -1913,10 +1953,6 @@ stmt_patterns(struct ctx *C, size_t s, size_t e)
 			const struct vg_pattern *pat = r->pats[SINKREF_SINK(ref)];
 			int dup = 0;
 
-			/* A pattern starting with a name does not start after a '.'. */
-			if (pat->els[0].kind == VG_PEL_LIT && p > s && is_sep(C, p - 1) &&
-			    pkind(C, p, VG_TK_IDENT))
-				continue;
 			if (!pmatch(C, pat, 0, p, e, &end))
 				continue;
 			for (k = 0; k < nfired; k++)
@@ -2339,7 +2375,7 @@ static const char *const cont_end[] = {   /* a line ending with these goes on */
 };
 static const char *const cont_start[] = { /* a line starting with these goes on */
 	".", "?.", "->", "+", "*", "/", "&&", "||", "?", ":", ")", "]", "==", "!=",
-	"=", "+=", ".=", "=>", ",", "??", "and", "or", "if", "else", NULL
+	"=", "+=", ".=", "=>", ",", "??", "and", "or", NULL
 };
 static const char *const py_block[] = {
 	"if", "elif", "else", "for", "while", "with", "try", "except", "finally",
@@ -2616,7 +2652,7 @@ scan_credentials(struct ctx *C)
 				while (ls > 0 && C->src[ls - 1] != '\n' && off - ls < 100000)
 					ls--;
 				vg_secret_mask(body, bn, mk, sizeof mk);
-				err = add_hit(C->fs, r, t->line, t->line, (uint32_t)(t->off - ls + 1),
+				err = add_hit(C->fs, r, t->off, t->line, t->line, (uint32_t)(t->off - ls + 1),
 				    norm_line(C, ls, t->off + t->len),
 				    strfmt("%s: %.*s = %s", r->title, (int)(nn > 60 ? 60 : nn), name, mk),
 				    ul < C->nunits ? C->units[ul].name : "", 0);
@@ -2733,6 +2769,7 @@ vg_analyze_file(struct vg_analyzer *a, const char *path, enum vg_lang lang,
 	C->lang = lang;
 	C->fs = fs;
 	C->in_test = vg_path_is_test(path);
+	C->lo_line = 1;
 	if ((err = scan_secrets(C)))
 		goto out;
 	if (lang == VG_LANG_TEXT || lang == VG_LANG_NONE)

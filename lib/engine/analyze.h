@@ -18,6 +18,7 @@
 
 struct vg_hit {
 	const struct vg_rule *rule;
+	uint32_t off;     /* byte offset of the anchor */
 	uint32_t line, line_end, col;
 	char *norm;       /* normalized statement text, secrets replaced */
 	char *message;    /* masked */
@@ -59,13 +60,14 @@ int vg_path_is_test(const char *path);
 int vg_path_is_test_dir(const char *name);
 
 /*
- * Copy lines [first, last] of src into a new string with every masked
- * range replaced by its mask, leading blanks trimmed, at most max bytes
- * (cut on a UTF-8 boundary, invalid bytes replaced by '?').  NULL when out
- * of memory.  The caller frees it.
+ * Copy nlines lines of src, from the line holding byte offset at, into a
+ * new string with every masked range replaced by its mask, leading blanks
+ * trimmed, at most max bytes (cut on a UTF-8 boundary, invalid bytes and
+ * control characters replaced by '?').  NULL when out of memory.  The
+ * caller frees it.
  */
 char *vg_snippet(const char *src, size_t len, const struct vg_file_scan *fs,
-    uint32_t first, uint32_t last, size_t max);
+    size_t at, uint32_t nlines, size_t max);
 
 /* Shannon entropy of n bytes, in bits per byte. */
 double vg_entropy(const char *s, size_t n);

@@ -117,8 +117,8 @@ hit_finding(const struct vg_file_scan *fs, size_t i, const char *path, const cha
 	f->message = strdup(h->message);
 	f->function = strdup(h->func);
 	f->engine = strdup("rules");
-	f->snippet = vg_snippet(src, len, fs, h->line,
-	    h->line_end > h->line + 2 ? h->line + 2 : h->line_end, 400);
+	f->snippet = vg_snippet(src, len, fs, h->off,
+	    h->line_end > h->line + 2 ? 3 : h->line_end - h->line + 1, 400);
 	if (!f->rule_id || !f->title || !f->category || !f->path || !f->description ||
 	    (r->exploit && !f->exploit_scenario) || !f->recommendation || !f->message ||
 	    !f->function || !f->engine || !f->snippet) {

@@ -17,6 +17,7 @@
 #define MAX_DEPTH     64
 #define MAX_EXAMPLES  10
 #define PATH_MAX_LEN  4096
+#define MARKER_BYTES  16384   /* entry points are looked for in the first bytes */
 
 /* ---- tables ------------------------------------------------------------ */
 
@@ -177,6 +178,8 @@ struct walk {
 	const char **mkinds;
 	size_t nmdirs;
 	uint64_t max_files;
+	int16_t *bigram;      /* marker lookup by first two bytes, 1-based */
+	int16_t mnext[128];
 	enum vg_err err;
 };
 
@@ -266,6 +269,46 @@ memfind(const char *h, size_t n, const char *needle)
 	return memmem(h, n, needle, strlen(needle)) != NULL;
 }
 
+/*
+ * Entry-point categories of n bytes: one pass, looking up each byte pair
+ * in a table of the markers' first two bytes, so dozens of markers cost
+ * about as much as one.
+ */
+static uint32_t
+scan_markers(struct walk *W, const char *buf, size_t n)
+{
+	size_t i;
+	uint32_t cats = 0;
+
+	if (!W->bigram) {
+		size_t k;
+
+		W->bigram = calloc(65536, sizeof *W->bigram);
+		if (!W->bigram)
+			return 0;
+		for (k = 0; k < sizeof markers / sizeof markers[0]; k++) {
+			unsigned key = (unsigned char)markers[k].needle[0] << 8 |
+			    (unsigned char)markers[k].needle[1];
+
+			W->mnext[k] = W->bigram[key];
+			W->bigram[key] = (int16_t)(k + 1);
+		}
+	}
+	for (i = 0; i + 1 < n; i++) {
+		int16_t m = W->bigram[(unsigned char)buf[i] << 8 | (unsigned char)buf[i + 1]];
+
+		while (m) {
+			size_t k = (size_t)m - 1, len = strlen(markers[k].needle);
+
+			if (!(cats & markers[k].cat) && i + len <= n &&
+			    memcmp(buf + i, markers[k].needle, len) == 0)
+				cats |= markers[k].cat;
+			m = W->mnext[k];
+		}
+	}
+	return cats;
+}
+
 /* Read the first bytes of a file and decide what it is. */
 static enum skip_reason
 sniff(struct walk *W, const char *full, enum vg_lang lang, uint32_t *cats)
@@ -316,9 +359,7 @@ sniff(struct walk *W, const char *full, enum vg_lang lang, uint32_t *cats)
 		goto out;
 	}
 	if (lang != VG_LANG_TEXT)
-		for (k = 0; k < sizeof markers / sizeof markers[0]; k++)
-			if (!(*cats & markers[k].cat) && memfind(buf, n, markers[k].needle))
-				*cats |= markers[k].cat;
+		*cats = scan_markers(W, buf, n < MARKER_BYTES ? n : MARKER_BYTES);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -446,6 +487,11 @@ walk_dir(struct walk *W, const char *rel, int depth)
 	for (i = 0; i < nn && !W->err; i++) {
 		struct stat st;
 		const char *name = names[i];
+
+		if (i % 32 == 31 && W->cancelled && W->cancelled(W->cctx)) {
+			W->err = VG_ERR_CONFLICT;
+			break;
+		}
 
 		if ((size_t)snprintf(child, sizeof child, "%s%s%s", rel, *rel ? "/" : "", name) >= sizeof child) {
 			count_skip(W, SK_TOO_DEEP, rel);
@@ -1046,6 +1092,7 @@ out:
 		free(W.mdirs[k]);
 	free(W.mdirs);
 	free(W.mkinds);
+	free(W.bigram);
 	vg_plan_free(p);
 	return err;
 }

@@ -238,6 +238,11 @@ vg_glob_match(const char *glob, const char *path)
 		glob++;
 	if (glob_full(glob, path))
 		return true;
+	/* A glob ending in a slash and a double star also names the folder. */
+	gl = strlen(glob);
+	if (gl > 3 && strcmp(glob + gl - 3, "/**") == 0 && strlen(path) == gl - 3 &&
+	    strncmp(glob, path, gl - 3) == 0)
+		return true;
 	/* "docs" or "docs/" also covers everything below docs/. */
 	for (p = strchr(path, '/'); p; p = strchr(p + 1, '/')) {
 		size_t n = (size_t)(p - path);

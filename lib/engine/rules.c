@@ -344,7 +344,9 @@ rule_clear(struct vg_rule *r)
 	regex_free(r->name);
 	regex_free(r->placeholder);
 	regex_free(r->regex);
+	regex_free(r->anchored);
 	free(r->prefix);
+	free(r->back_chars);
 	memset(r, 0, sizeof *r);
 }
 
@@ -630,8 +632,22 @@ load_matcher(struct ld *L, json_t *m, struct vg_rule *r)
 		if ((err = get_regex(L, m, "name", &r->name, 0, r->id)) ||
 		    (err = get_regex(L, m, "placeholder", &r->placeholder, 0, r->id)) ||
 		    (err = get_regex(L, m, "regex", &r->regex, 1, r->id)) ||
-		    (err = get_strdup(L, m, "prefix", false, &r->prefix, r->id)))
+		    (err = get_strdup(L, m, "prefix", false, &r->prefix, r->id)) ||
+		    (err = get_strdup(L, m, "back_chars", false, &r->back_chars, r->id)))
 			return err;
+		if (r->regex) {
+			const char *src = json_string_value(json_object_get(m, "regex"));
+			char *anch = malloc(strlen(src) + 4), em[320];
+
+			if (!anch)
+				return VG_ERR_NOMEM;
+			snprintf(anch, strlen(src) + 4, "^(%s)", src);
+			em[0] = '\0';
+			r->anchored = regex_new_sub(anch, em, sizeof em);
+			free(anch);
+			if (!r->anchored)
+				return bad(L, em, r->id);
+		}
 		if (vg_json_get_int(m, "min_length", false, 1, 4096, &min_len))
 			return bad(L, "min_length must be in [1, 4096]", r->id);
 		r->min_length = (size_t)min_len;

@@ -23,7 +23,8 @@
  *               "unless_in_function": [PAT...], "context": REGEX,
  *               "file": REGEX, "file_unless": REGEX}
  *   credential  {"name": REGEX, "placeholder": REGEX, "min_length": N}
- *   secret      {"regex": REGEX, "prefix": "AKIA", "secret_group": 0} or
+ *   secret      {"regex": REGEX, "prefix": "AKIA", "secret_group": 0,
+ *               "back_chars": "a-z..."} or
  *               {"entropy": 3.5, "name": REGEX, "min_length": 16}
  *
  * Chains ("os.system", "*.execute", "^eval") match the dotted callee of a
@@ -112,7 +113,9 @@ struct vg_rule {
 	regex_t *context, *file, *file_unless;
 	/* credential and secret */
 	regex_t *name, *placeholder, *regex;
+	regex_t *anchored;           /* "^(regex)": tried at one start per prefix hit */
 	char *prefix;
+	char *back_chars;            /* the match may start this far before the prefix */
 	int secret_group;
 	double entropy;
 	size_t min_length;
