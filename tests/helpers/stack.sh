@@ -22,6 +22,9 @@
 #   VG_STACK_PROGDIR    directory of the vega-*.fcgi programs
 #                       (default $VEGA_BUILDDIR/cgi)
 #   VG_STACK_PROCESSES  FastCGI processes per program (default 2)
+#   VG_STACK_PORT, VG_STACK_PROXY_PORT
+#                       fixed loopback ports for the API and the LLM proxy
+#                       (default: free ports; the local stack uses 8000/8001)
 # The programs get the VEGA_* settings of the caller's environment and
 # nothing else (apart from PATH and the sanitizers' options), plus a random
 # VEGA_AUTH_SECRET when the built-in accounts are on and none was given.
@@ -187,7 +190,8 @@ vg_stack__start() {
 	vg_stack__collect_env
 	vg_stack__migrate || return 1
 
-	port=$(vg_stack__free_port) && pport=$(vg_stack__free_port) || return 1
+	port=${VG_STACK_PORT:-$(vg_stack__free_port)} || return 1
+	pport=${VG_STACK_PROXY_PORT:-$(vg_stack__free_port)} || return 1
 	[ "$port" != "$pport" ] || pport=$(vg_stack__free_port)
 	common=(SERVER_NAME=localhost RUNDIR="$d/run" PROXY_RUNDIR="$d/run"
 		ERRORDIR="$VEGA_SRCDIR/httpd/errors" LOGDIR="$d/logs"
