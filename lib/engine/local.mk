@@ -20,3 +20,8 @@ dist_enginerules_DATA = \
 
 UNIT_TESTS += tests/unit/test_engine
 tests_unit_test_engine_LDADD = $(VEGA_LIBS) -lm
+
+# The offline command end to end: reports, exit codes, masking, and the
+# SARIF 2.1.0 schema check (schema and validator from the npm registry).
+E2E_TESTS += tests/e2e/engine.e2e
+EXTRA_DIST += tests/e2e/engine.e2e tests/e2e/engine.bats tests/e2e/engine-sarif-check.js
