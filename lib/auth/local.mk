@@ -24,3 +24,5 @@ E2E_TESTS += tests/e2e/auth-nginx-json.e2e tests/e2e/auth-nginx-postgres.e2e
 EXTRA_DIST += tests/e2e/auth-nginx-json.e2e tests/e2e/auth-nginx-postgres.e2e \
 	tests/e2e/auth.bats tests/fixtures/auth/lib.bash tests/fixtures/auth/mint.py \
 	tests/fixtures/auth/fake_cognito.py
+E2E_TESTS += tests/e2e/auth-cognito-nginx-json.e2e
+EXTRA_DIST += tests/e2e/auth-cognito-nginx-json.e2e tests/e2e/auth-cognito.bats
