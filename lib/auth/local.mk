@@ -26,3 +26,11 @@ EXTRA_DIST += tests/e2e/auth-nginx-json.e2e tests/e2e/auth-nginx-postgres.e2e \
 	tests/fixtures/auth/fake_cognito.py
 E2E_TESTS += tests/e2e/auth-cognito-nginx-json.e2e
 EXTRA_DIST += tests/e2e/auth-cognito-nginx-json.e2e tests/e2e/auth-cognito.bats
+
+# bench/auth.sh: /v1/auth/me against /v1/healthz, login and token-check
+# times (a measurement, not a test).
+EXTRA_DIST += bench/auth.sh
+bench-auth: all
+	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
+		$(top_srcdir)/bench/auth.sh
+.PHONY: bench-auth
