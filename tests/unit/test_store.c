@@ -1046,7 +1046,13 @@ case_api_keys(struct vg_store *s)
 	    "newest first");
 	VT_OK(next != NULL, "a cursor for the rest");
 	free(list);
-	VT_EQ_INT(vg_store_api_key_list(s, u.id, next, 2, &list, &n, &next), VG_OK, "list page 2");
+	{
+		char *cursor = next;
+
+		VT_EQ_INT(vg_store_api_key_list(s, u.id, cursor, 2, &list, &n, &next), VG_OK,
+		    "list page 2");
+		free(cursor);
+	}
 	VT_OK(n == 1 && strcmp(list[0].name, "key 0") == 0 && next == NULL, "the last key");
 	free(list);
 	VT_EQ_INT(vg_store_api_key_list(s, v.id, NULL, 10, &list, &n, &next), VG_OK,
