@@ -825,7 +825,6 @@ scan_regex_secret(struct ctx *C, const struct vg_rule *r)
 	while (pos < n && !err) {
 		size_t hit = n, start, le, we;
 		regmatch_t m[11];
-		char *win;
 		const char *nl;
 		int g = r->secret_group + 1;   /* the anchored form adds a group */
 
@@ -859,9 +858,11 @@ scan_regex_secret(struct ctx *C, const struct vg_rule *r)
 		we = le;
 		if (!budget(C, 16))
 			break;
-		if (!(win = strndup(s + start, we - start)))
-			return VG_ERR_NOMEM;
-		if (regexec(r->anchored, win, 11, m, 0) == 0 && m[g].rm_so >= 0 &&
+		/* REG_STARTEND: match within [start, we) of the file itself, no
+		 * copy per try; '^' anchors at start. */
+		m[0].rm_so = 0;
+		m[0].rm_eo = (regoff_t)(we - start);
+		if (regexec(r->anchored, s + start, 11, m, REG_STARTEND) == 0 && m[g].rm_so >= 0 &&
 		    m[g].rm_eo > m[g].rm_so) {
 			size_t so = start + (size_t)m[g].rm_so, eo = start + (size_t)m[g].rm_eo;
 
@@ -874,7 +875,6 @@ scan_regex_secret(struct ctx *C, const struct vg_rule *r)
 		}
 		if (pos <= hit)
 			pos = hit + 1;
-		free(win);
 	}
 	return err;
 }
