@@ -26,6 +26,9 @@ EXTRA_DIST += tests/e2e/auth-nginx-json.e2e tests/e2e/auth-nginx-postgres.e2e \
 	tests/fixtures/auth/fake_cognito.py
 E2E_TESTS += tests/e2e/auth-cognito-nginx-json.e2e
 EXTRA_DIST += tests/e2e/auth-cognito-nginx-json.e2e tests/e2e/auth-cognito.bats
+# The same accounts suite behind Apache: the bearer header must get through.
+E2E_TESTS += tests/e2e/auth-apache-json.e2e tests/e2e/auth-apache-fcgid-json.e2e
+EXTRA_DIST += tests/e2e/auth-apache-json.e2e tests/e2e/auth-apache-fcgid-json.e2e
 
 # bench/auth.sh: /v1/auth/me against /v1/healthz, login and token-check
 # times (a measurement, not a test).
