@@ -37,3 +37,10 @@ bench-auth: all
 	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
 		$(top_srcdir)/bench/auth.sh
 .PHONY: bench-auth
+
+# Fuzz target for JWT verification: nothing crashes, nothing unsigned passes.
+UNIT_TESTS += tests/unit/fuzz_jwt
+tests_unit_fuzz_jwt_SOURCES = %reldir%/fuzz_jwt.c tests/unit/fuzz_driver.c
+tests_unit_fuzz_jwt_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_FUZZ_CORPUS='"jwt"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/fixtures/fuzz/jwt
