@@ -44,7 +44,7 @@ measure() {
 	local name=$1
 	shift
 	/usr/bin/time -f '%e %M' -o "$work/time" "$@" >/dev/null 2>"$work/err" || true
-	read -r secs kib <"$work/time"
+	read -r secs kib < <(tail -1 "$work/time")
 	printf '%-28s %8.2f s  %8d KiB peak\n' "$name" "$secs" "$kib"
 }
 

@@ -825,6 +825,7 @@ scan_regex_secret(struct ctx *C, const struct vg_rule *r)
 	while (pos < n && !err) {
 		size_t hit = n, start, le, we;
 		regmatch_t m[11];
+		char win[4096 + 1];
 		const char *nl;
 		int g = r->secret_group + 1;   /* the anchored form adds a group */
 
@@ -858,11 +859,11 @@ scan_regex_secret(struct ctx *C, const struct vg_rule *r)
 		we = le;
 		if (!budget(C, 16))
 			break;
-		/* REG_STARTEND: match within [start, we) of the file itself, no
-		 * copy per try; '^' anchors at start. */
-		m[0].rm_so = 0;
-		m[0].rm_eo = (regoff_t)(we - start);
-		if (regexec(r->anchored, s + start, 11, m, REG_STARTEND) == 0 && m[g].rm_so >= 0 &&
+		/* The window goes to a stack buffer: no allocation per try, and
+		 * the regex engine never sees the (maybe huge) rest of the file. */
+		memcpy(win, s + start, we - start);
+		win[we - start] = '\0';
+		if (regexec(r->anchored, win, 11, m, 0) == 0 && m[g].rm_so >= 0 &&
 		    m[g].rm_eo > m[g].rm_so) {
 			size_t so = start + (size_t)m[g].rm_so, eo = start + (size_t)m[g].rm_eo;
 
