@@ -142,6 +142,8 @@ struct vg_archive_result {
 	char tar_key[VG_ARCHIVE_KEY_MAX];        /* in VG_BLOB_SOURCES */
 	char manifest_key[VG_ARCHIVE_KEY_MAX];   /* in VG_BLOB_SOURCES */
 	bool existed;            /* an identical snapshot was already stored */
+	bool reordered;          /* files came out of canonical order: the tar
+	                          * was rebuilt by copying (see ingest.c) */
 	const char *format;      /* "tar", "tar.gz", "tar.xz", "tar.zst", "zip" */
 	char stripped_dir[VG_ARCHIVE_NAME_MAX + 1];  /* top directory removed, or "" */
 	uint64_t files;          /* regular files in the snapshot */

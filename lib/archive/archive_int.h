@@ -6,6 +6,7 @@
 #ifndef VG_ARCHIVE_ARCHIVE_INT_H
 #define VG_ARCHIVE_ARCHIVE_INT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <archive.h>
@@ -81,12 +82,50 @@ enum vg_err vg_archive_with_utf8(enum vg_err (*f)(void *), void *arg);
 
 /* ---- the canonical tar ---- */
 
+/* Room for the longest header vg_tar_header writes (pax member included). */
+#define VG_TAR_HEADER_MAX (VG_ARCHIVE_PATH_MAX + 2048)
+
+/* The header blocks for a regular file of size bytes at path, into out;
+ * their length (a multiple of 512), 0 when cap is too small. */
+size_t vg_tar_header(unsigned char *out, size_t cap, const char *path, uint64_t size);
+/* The length vg_tar_header would give, without building the header. */
+size_t vg_tar_header_len(const char *path, uint64_t size);
 /* Append the header(s) for a regular file of size bytes at path. */
 enum vg_err vg_tar_write_header(struct vg_blob_writer *w, const char *path, uint64_t size);
 /* Append the zero padding that follows size bytes of data. */
 enum vg_err vg_tar_write_padding(struct vg_blob_writer *w, uint64_t size);
 /* Append the end-of-archive marker. */
 enum vg_err vg_tar_write_end(struct vg_blob_writer *w);
+
+/* ---- the spool writer (spool.c) ---- */
+
+#define VG_SPOOL_CHUNK (256u * 1024)  /* bytes per buffer */
+#define VG_SPOOL_HASH 1u              /* the bytes belong to the file's hash */
+#define VG_SPOOL_BEGIN 2u             /* they start a file (hash restarts) */
+#define VG_SPOOL_END 4u               /* the file ends with them: keep its hash */
+
+struct vg_spool;
+
+/* A spool writer over fd (hashing and writing on a second thread when
+ * one can be started).  Free with vg_spool_free. */
+enum vg_err vg_spool_new(int fd, struct vg_spool **out);
+/* Push written data to disk as it goes (for a spool that may become the
+ * stored tar), or stop doing so. */
+void vg_spool_writeback(struct vg_spool *s, bool on);
+/* The buffer (VG_SPOOL_CHUNK bytes) to fill next. */
+unsigned char *vg_spool_buffer(struct vg_spool *s);
+/* Submit that buffer: n bytes at offset off; flags VG_SPOOL_*; file_no
+ * names the file whose hash the bytes feed.  The first failure so far. */
+enum vg_err vg_spool_submit(struct vg_spool *s, size_t n, uint64_t off, unsigned flags,
+    size_t file_no);
+/* Write n bytes from p at off, not hashed, outside every range submitted
+ * (headers, padding). */
+enum vg_err vg_spool_put(struct vg_spool *s, const void *p, size_t n, uint64_t off);
+/* Wait for every submission; the first failure, if any. */
+enum vg_err vg_spool_drain(struct vg_spool *s);
+/* The SHA-256 of file file_no once drained; NULL if there is none. */
+const unsigned char *vg_spool_sha(const struct vg_spool *s, size_t file_no);
+void vg_spool_free(struct vg_spool *s);
 
 /* ---- languages (lang.c) ---- */
 

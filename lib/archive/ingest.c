@@ -5,9 +5,16 @@
  * bytes are appended to one private spool file while their SHA-256 is
  * computed; only a small record per entry stays in memory.  FINISH: the
  * records are sorted and checked as a whole (top directory, duplicates,
- * conflicts, links), the digest is computed, and the canonical tar is
- * copied from the spool into file storage in sorted order, followed by
- * the manifest.  Nothing reaches file storage before every check passed.
+ * conflicts, links), the digest is computed, and the canonical tar goes
+ * to file storage, followed by the manifest.  Nothing reaches file
+ * storage before every check passed.
+ *
+ * The spool is laid out as the canonical tar would be if the files came
+ * in canonical order: room for each member's header before its data, and
+ * padding after.  When they did come in order (git archive and GitHub
+ * tarballs list paths sorted), the headers are filled in and the spool
+ * itself is handed to file storage: no copy.  Otherwise each file's bytes
+ * are copied from the spool into a new tar in sorted order.
  */
 #include "config.h"
 #include <archive.h>
@@ -30,7 +37,6 @@
 #include "core/str.h"
 
 #define INBUF_SIZE (64u * 1024)     /* one read from the caller's stream */
-#define CHUNK_SIZE (64u * 1024)     /* one read of entry data */
 #define HEAD_SIZE 256               /* first bytes kept for "#!" detection */
 #define ZIP_TAIL (65535u + 22u)     /* an end-of-central-directory record lies here */
 #define MANIFEST_FLUSH (64u * 1024) /* manifest text buffered before a write */
@@ -45,7 +51,10 @@ struct entry {
 	char *path;             /* normalized; owned */
 	char *target;           /* K_LINK: the raw target; owned */
 	uint64_t off, size;     /* K_FILE: where in the spool */
-	unsigned char sha[32];  /* K_FILE */
+	uint64_t hdr_off;       /* K_FILE: room left for its tar header */
+	size_t hdr_len;
+	unsigned char sha[32];  /* K_FILE, once the spool is drained */
+	size_t file_no;         /* K_FILE: its number in the spool */
 	int lang;               /* K_FILE */
 	enum kind kind;
 };
@@ -88,11 +97,18 @@ struct ingest {
 	int spool_fd;
 	int zip_fd;
 	uint64_t spool_len;
+	/* in-order spool (see the top of this file) */
+	bool in_order;           /* files so far in ascending path order */
+	bool guessed;            /* guess_len is set */
+	size_t guess_len;        /* length of the top directory guessed to go, 0: none */
+	char guess[VG_ARCHIVE_NAME_MAX + 1];
+	char *last_file;         /* last file's path, for the order check */
+	struct vg_spool *spool;  /* hashes and writes file data */
+	size_t nfiles;           /* files spooled */
 	/* entries */
 	struct entry *ents;
 	size_t n, cap;
 	uint64_t total;          /* file bytes read */
-	unsigned char *buf;
 	EVP_MD_CTX *md;
 	uint64_t *lang_count;
 };
@@ -157,6 +173,9 @@ tmp_open(struct ingest *g)
 	g->spool_fd = openat(g->tmpfd, "spool", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (g->spool_fd < 0)
 		goto fail;
+	if (vg_spool_new(g->spool_fd, &g->spool) != VG_OK)
+		return VG_ERR_NOMEM;
+	vg_spool_writeback(g->spool, g->in_order);
 	return VG_OK;
 fail:
 	vg_log(VG_LOG_ERROR, "ingest_tmp_failed", "dir", base, "error", strerror(errno), NULL);
@@ -166,6 +185,8 @@ fail:
 static void
 tmp_close(struct ingest *g)
 {
+	vg_spool_free(g->spool);   /* first: its thread writes to spool_fd */
+	g->spool = NULL;
 	if (g->spool_fd >= 0)
 		close(g->spool_fd);
 	if (g->zip_fd >= 0)
@@ -345,24 +366,117 @@ add_entry(struct ingest *g, struct entry *e)
 }
 
 /*
- * Copy one file's data to the spool, hashing it, counting every byte
- * against the per-file and total limits before it is written.
+ * The top directory that will go, guessed from the first entry (its first
+ * component when it has a '/' or is a directory): only to size the room
+ * left for each header, which the final path fills at the end.
+ */
+static void
+guess_top(struct ingest *g, const struct entry *e)
+{
+	const char *slash;
+	size_t len;
+
+	if (g->guessed)
+		return;
+	slash = strchr(e->path, '/');
+	len = slash ? (size_t)(slash - e->path) : (e->kind == K_DIR ? strlen(e->path) : 0);
+	memcpy(g->guess, e->path, len);
+	g->guess[len] = '\0';
+	g->guess_len = len;
+	g->guessed = true;
+}
+
+/* A member's path once the guessed top directory is gone (the path as
+ * it is when it does not lie under it). */
+static const char *
+guess_stripped(const struct ingest *g, const char *path)
+{
+	if (g->guess_len && strncmp(path, g->guess, g->guess_len) == 0 &&
+	    path[g->guess_len] == '/')
+		return path + g->guess_len + 1;
+	return path;
+}
+
+static void
+out_of_order(struct ingest *g)
+{
+	g->in_order = false;
+	if (g->spool)   /* the spool will be copied, not kept: no early writeback */
+		vg_spool_writeback(g->spool, false);
+}
+
+/* Files must come in strictly ascending order of path for the spool to
+ * be the tar (removing a common top directory keeps that order). */
+static enum vg_err
+order_check(struct ingest *g, const struct entry *e)
+{
+	if (!g->in_order || e->kind != K_FILE)
+		return VG_OK;
+	if (g->last_file && strcmp(e->path, g->last_file) <= 0) {
+		out_of_order(g);
+		return VG_OK;
+	}
+	free(g->last_file);
+	if (!(g->last_file = strdup(e->path)))
+		return VG_ERR_NOMEM;
+	return VG_OK;
+}
+
+static enum vg_err
+pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t k = pwrite(fd, c, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return VG_ERR_IO;
+		c += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return VG_OK;
+}
+
+/*
+ * Copy one file's data to the spool, counting every byte against the
+ * per-file and total limits before it is written; the spool writer
+ * hashes it.  Room for the member's header is left before the data
+ * (sized by the size the header claims; filled in once the real size is
+ * known) and padding after, so that an in-order spool is the canonical
+ * tar.
  */
 static enum vg_err
-spool_file(struct ingest *g, struct archive *a, struct entry *e, const char *raw)
+spool_file(struct ingest *g, struct archive *a, struct archive_entry *ae, struct entry *e,
+    const char *raw)
 {
-	bool first = true;
+	static const unsigned char zeros[512];
+	unsigned char *buf;
+	uint64_t claimed = archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0 ?
+	    (uint64_t)archive_entry_size(ae) : 0;
+	unsigned flags = VG_SPOOL_HASH | VG_SPOOL_BEGIN;
 	la_ssize_t n;
 	enum vg_err err;
 
 	if (g->tmpfd < 0 && (err = tmp_open(g)) != VG_OK)
 		return err;
+	guess_top(g, e);
+	if ((err = order_check(g, e)) != VG_OK)
+		return err;
+	e->hdr_off = g->spool_len;
+	e->hdr_len = vg_tar_header_len(guess_stripped(g, e->path), claimed);
+	g->spool_len += e->hdr_len;
 	e->off = g->spool_len;
 	e->size = 0;
 	e->lang = -1;
-	if (EVP_DigestInit_ex(g->md, EVP_sha256(), NULL) != 1)
-		return VG_ERR_INTERNAL;
-	while ((n = archive_read_data(a, g->buf, CHUNK_SIZE)) > 0) {
+	e->file_no = g->nfiles++;
+	for (;;) {
+		buf = vg_spool_buffer(g->spool);
+		if ((n = archive_read_data(a, buf, VG_SPOOL_CHUNK)) <= 0)
+			break;
 		e->size += (uint64_t)n;
 		g->total += (uint64_t)n;
 		g->res->expanded_bytes += (uint64_t)n;
@@ -370,23 +484,23 @@ spool_file(struct ingest *g, struct archive *a, struct entry *e, const char *raw
 			return vg_archive_refuse(g->res, "file_too_large", raw);
 		if (g->total > (uint64_t)g->lim.total_bytes || stream_over(g, a))
 			return vg_archive_refuse(g->res, "uncompressed_too_large", raw);
-		if (first) {
-			e->lang = vg_archive_lang_index(e->path, g->buf,
+		if (e->lang < 0)
+			e->lang = vg_archive_lang_index(e->path, buf,
 			    (size_t)n < HEAD_SIZE ? (size_t)n : HEAD_SIZE);
-			first = false;
-		}
-		if (EVP_DigestUpdate(g->md, g->buf, (size_t)n) != 1)
-			return VG_ERR_INTERNAL;
-		if ((err = write_all(g->spool_fd, g->buf, (size_t)n)) != VG_OK)
+		if ((err = vg_spool_submit(g->spool, (size_t)n, g->spool_len, flags, e->file_no)) != VG_OK)
 			return err;
+		flags = VG_SPOOL_HASH;
 		g->spool_len += (uint64_t)n;
 	}
 	if (n < 0)
 		return la_failed(g, a, raw);
 	if (e->lang < 0)
 		e->lang = vg_archive_lang_index(e->path, NULL, 0);
-	if (EVP_DigestFinal_ex(g->md, e->sha, NULL) != 1)
-		return VG_ERR_INTERNAL;
+	/* The end of the file's hash (an empty submission), then padding. */
+	if ((err = vg_spool_submit(g->spool, 0, g->spool_len, flags | VG_SPOOL_END, e->file_no)) != VG_OK ||
+	    (err = vg_spool_put(g->spool, zeros, (512 - e->size % 512) % 512, g->spool_len)) != VG_OK)
+		return err;
+	g->spool_len += (512 - e->size % 512) % 512;
 	return VG_OK;
 }
 
@@ -434,8 +548,10 @@ read_entry(struct ingest *g, struct archive *a, struct archive_entry *ae, int rc
 		if (!target || !(e.target = strdup(target)))
 			err = target ? VG_ERR_NOMEM : vg_archive_refuse(g->res, "invalid_name", raw);
 	} else if (e.kind == K_FILE) {
-		err = spool_file(g, a, &e, raw);
+		err = spool_file(g, a, ae, &e, raw);
 	}
+	if (err == VG_OK && e.kind != K_FILE)
+		guess_top(g, &e);
 	if (err == VG_OK)
 		err = add_entry(g, &e);
 	if (err != VG_OK) {
@@ -651,6 +767,53 @@ out:
 	return err;
 }
 
+/*
+ * When the files came in order, the spool holds them as the canonical tar
+ * does, with room for each header: fill the headers in with the final
+ * paths and sizes, end it and hand it over whole.  That needs every header
+ * to fit its room exactly (the room was sized on a guess of the top
+ * directory); otherwise, as when out of order, copy the files in sorted
+ * order.
+ */
+static enum vg_err
+store_tar(struct ingest *g, bool *existed)
+{
+	static const unsigned char end[1024];
+	unsigned char hdr[VG_TAR_HEADER_MAX];
+	char path[PATH_MAX];
+	enum vg_err err;
+	size_t i;
+	int n;
+
+	for (i = 0; g->in_order && i < g->n; i++) {
+		const struct entry *e = &g->ents[i];
+
+		if (e->kind == K_FILE && vg_tar_header_len(e->path, e->size) != e->hdr_len)
+			g->in_order = false;
+	}
+	if (!g->in_order) {
+		g->res->reordered = true;
+		return write_tar(g, existed);
+	}
+	for (i = 0; i < g->n; i++) {
+		const struct entry *e = &g->ents[i];
+
+		if (e->kind != K_FILE)
+			continue;
+		vg_tar_header(hdr, sizeof hdr, e->path, e->size);
+		if ((err = pwrite_all(g->spool_fd, hdr, e->hdr_len, e->hdr_off)) != VG_OK)
+			return err;
+	}
+	if ((err = pwrite_all(g->spool_fd, end, sizeof end, g->spool_len)) != VG_OK)
+		return err;
+	g->res->tar_bytes = g->spool_len + sizeof end;
+	n = snprintf(path, sizeof path, "%s/spool", g->tmpdir);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return VG_ERR_INTERNAL;
+	return vg_blob_put_file_move(g->blob, VG_BLOB_SOURCES, g->res->tar_key, path,
+	    VG_BLOB_IF_ABSENT, existed);
+}
+
 /* A path as a JSON string; names are UTF-8 without control characters
  * (checked on the way in), so only '"' and '\' need escaping. */
 static enum vg_err
@@ -773,6 +936,18 @@ finish(struct ingest *g)
 	enum vg_err err;
 	size_t i;
 
+	if (g->spool && (err = vg_spool_drain(g->spool)) != VG_OK)
+		return err;
+	for (i = 0; i < g->n; i++) {
+		struct entry *e = &g->ents[i];
+		const unsigned char *sha;
+
+		if (e->kind != K_FILE)
+			continue;
+		if (!(sha = vg_spool_sha(g->spool, e->file_no)))
+			return VG_ERR_INTERNAL;
+		memcpy(e->sha, sha, sizeof e->sha);
+	}
 	strip_top(g);
 	if ((err = check_tree(g)) != VG_OK)
 		return err;
@@ -801,7 +976,7 @@ finish(struct ingest *g)
 		g->res->existed = true;
 		return err;
 	}
-	if ((err = write_tar(g, &tar_existed)) != VG_OK)
+	if ((err = store_tar(g, &tar_existed)) != VG_OK)
 		return err;
 	if ((err = write_manifest(g, &manifest_existed)) != VG_OK)
 		return err;
@@ -818,7 +993,7 @@ ingest_run(void *arg)
 	struct archive *a = NULL;
 	enum vg_err err;
 
-	if (!(g->in.buf = malloc(INBUF_SIZE)) || !(g->buf = malloc(CHUNK_SIZE)) ||
+	if (!(g->in.buf = malloc(INBUF_SIZE)) ||
 	    !(g->md = EVP_MD_CTX_new()) ||
 	    !(g->lang_count = calloc((size_t)vg_archive_lang_count(), sizeof *g->lang_count))) {
 		err = VG_ERR_NOMEM;
@@ -874,6 +1049,7 @@ vg_archive_ingest(struct vg_blob *blob, vg_archive_read_fn read_fn, void *ctx,
 	g.in.count = &res->input_bytes;
 	g.res = res;
 	g.tmpfd = g.spool_fd = g.zip_fd = -1;
+	g.in_order = true;
 	if (lim)
 		g.lim = *lim;
 	else
@@ -888,8 +1064,8 @@ vg_archive_ingest(struct vg_blob *blob, vg_archive_read_fn read_fn, void *ctx,
 		free(g.ents[i].target);
 	}
 	free(g.ents);
+	free(g.last_file);
 	free(g.in.buf);
-	free(g.buf);
 	free(g.lang_count);
 	EVP_MD_CTX_free(g.md);
 	if (err != VG_OK) {

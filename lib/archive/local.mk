@@ -5,6 +5,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/common.c \
 	%reldir%/lang.c \
 	%reldir%/tarw.c \
+	%reldir%/spool.c \
 	%reldir%/ingest.c \
 	%reldir%/extract.c
 
@@ -31,3 +32,13 @@ fuzz-archive: lib/libvega.a
 	    -fsanitize=fuzzer,address,undefined \
 	    -o $(top_builddir)/%reldir%/fuzz-ingest $(srcdir)/%reldir%/fuzz_ingest.c \
 	    $(VEGA_LIBS) $(LIBS)
+
+# The library-level ingest benchmark (bench/ingest.sh: ~1 GiB tar.gz,
+# ingest rate against `bsdtar -tzf` in the same run, peak RSS).
+noinst_PROGRAMS += bench/ingest-bench
+bench_ingest_bench_SOURCES = bench/ingest-bench.c
+EXTRA_DIST += bench/ingest.sh
+.PHONY: bench-ingest
+bench: bench-ingest
+bench-ingest: bench/ingest-bench$(EXEEXT)
+	VEGA_BUILDDIR='$(abs_top_builddir)' $(top_srcdir)/bench/ingest.sh

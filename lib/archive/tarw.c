@@ -76,18 +76,45 @@ pax_record(char *out, size_t size, const char *key, const char *value)
 	return (n < 0 || (size_t)n >= size) ? -1 : n;
 }
 
-enum vg_err
-vg_tar_write_header(struct vg_blob_writer *w, const char *path, uint64_t size)
+/* What vg_tar_header would write, in bytes, without writing it. */
+size_t
+vg_tar_header_len(const char *path, uint64_t size)
 {
-	unsigned char blk[BLOCK];
+	char num[24];
+	size_t plen = 0, body, len, digits;
+
+	if (strlen(path) > USTAR_NAME) {
+		body = 1 + 4 + 1 + strlen(path) + 1;   /* " path=...\n" */
+		for (len = body;; len = body + digits)
+			if (body + (digits = (size_t)snprintf(num, sizeof num, "%zu", len)) == len)
+				break;
+		plen += len;
+	}
+	if (size > USTAR_SIZE_MAX) {
+		body = 1 + 4 + 1 + (size_t)snprintf(num, sizeof num, "%llu", (unsigned long long)size) + 1;
+		for (len = body;; len = body + digits)
+			if (body + (digits = (size_t)snprintf(num, sizeof num, "%zu", len)) == len)
+				break;
+		plen += len;
+	}
+	return (plen ? BLOCK + (plen + BLOCK - 1) / BLOCK * BLOCK : 0) + BLOCK;
+}
+
+/*
+ * The header blocks of one member into out (cap bytes): a pax 'x' member
+ * first when the path or size does not fit ustar.  Returns their length
+ * (a multiple of 512), 0 when cap is too small.
+ */
+size_t
+vg_tar_header(unsigned char *out, size_t cap, const char *path, uint64_t size)
+{
 	char pax[VG_ARCHIVE_PATH_MAX + 128];
-	size_t plen = 0;
-	enum vg_err err;
+	size_t plen = 0, len = 0, padded;
 	int n;
 
 	if (strlen(path) > USTAR_NAME) {
 		if ((n = pax_record(pax, sizeof pax, "path", path)) < 0)
-			return VG_ERR_INVALID;
+			return 0;
 		plen += (size_t)n;
 	}
 	if (size > USTAR_SIZE_MAX) {
@@ -95,18 +122,31 @@ vg_tar_write_header(struct vg_blob_writer *w, const char *path, uint64_t size)
 
 		snprintf(num, sizeof num, "%llu", (unsigned long long)size);
 		if ((n = pax_record(pax + plen, sizeof pax - plen, "size", num)) < 0)
-			return VG_ERR_INVALID;
+			return 0;
 		plen += (size_t)n;
 	}
+	padded = (plen + BLOCK - 1) / BLOCK * BLOCK;
+	if ((plen ? BLOCK + padded : 0) + BLOCK > cap)
+		return 0;
 	if (plen) {
-		ustar_block(blk, "PaxHeader", 'x', plen);
-		if ((err = vg_blob_writer_write(w, blk, BLOCK)) != VG_OK ||
-		    (err = vg_blob_writer_write(w, pax, plen)) != VG_OK ||
-		    (err = vg_tar_write_padding(w, plen)) != VG_OK)
-			return err;
+		ustar_block(out, "PaxHeader", 'x', plen);
+		memcpy(out + BLOCK, pax, plen);
+		memset(out + BLOCK + plen, 0, padded - plen);
+		len = BLOCK + padded;
 	}
-	ustar_block(blk, path, '0', size > USTAR_SIZE_MAX ? 0 : size);
-	return vg_blob_writer_write(w, blk, BLOCK);
+	ustar_block(out + len, path, '0', size > USTAR_SIZE_MAX ? 0 : size);
+	return len + BLOCK;
+}
+
+enum vg_err
+vg_tar_write_header(struct vg_blob_writer *w, const char *path, uint64_t size)
+{
+	unsigned char hdr[VG_TAR_HEADER_MAX];
+	size_t n = vg_tar_header(hdr, sizeof hdr, path, size);
+
+	if (n == 0)
+		return VG_ERR_INVALID;
+	return vg_blob_writer_write(w, hdr, n);
 }
 
 enum vg_err

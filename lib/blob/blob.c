@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "blob/blob_int.h"
 #include "core/settings.h"
 #include "core/str.h"
@@ -258,6 +259,26 @@ out:
 	vg_blob_writer_abort(w);
 	if (f)
 		fclose(f);
+	return err;
+}
+
+enum vg_err
+vg_blob_put_file_move(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
+    const char *path, enum vg_blob_put_mode mode, bool *existed)
+{
+	enum vg_err err = VG_ERR_UNAVAILABLE;
+
+	if (existed)
+		*existed = false;
+	if (!args_ok(b, bucket, key) || !path || (mode != VG_BLOB_REPLACE && mode != VG_BLOB_IF_ABSENT))
+		return VG_ERR_INVALID;
+	if (b->ops->put_move)
+		err = b->ops->put_move(b, bucket, key, path, mode, existed);
+	if (err == VG_ERR_UNAVAILABLE) {   /* not movable: copy, then drop the file */
+		err = vg_blob_put_file(b, bucket, key, path, mode, existed);
+		if (err == VG_OK)
+			unlink(path);
+	}
 	return err;
 }
 

@@ -112,6 +112,16 @@ void vg_blob_writer_abort(struct vg_blob_writer *w);
 /* Store the whole file at path under key (a writer fed from the file). */
 enum vg_err vg_blob_put_file(struct vg_blob *b, enum vg_blob_bucket bucket,
     const char *key, const char *path, enum vg_blob_put_mode mode, bool *existed);
+/*
+ * Store the file at path under key by handing the file itself over: the
+ * local backend moves it into place when path lies on the same file
+ * system (no copy), else copies it.  path must be a regular file the
+ * caller made and nobody else writes.  On success path is gone (moved, or
+ * copied then removed); on failure it may remain and the caller removes
+ * it.  existed as for vg_blob_writer_commit.
+ */
+enum vg_err vg_blob_put_file_move(struct vg_blob *b, enum vg_blob_bucket bucket,
+    const char *key, const char *path, enum vg_blob_put_mode mode, bool *existed);
 /* Store n bytes from memory under key. */
 enum vg_err vg_blob_put_mem(struct vg_blob *b, enum vg_blob_bucket bucket,
     const char *key, const void *p, size_t n, enum vg_blob_put_mode mode, bool *existed);

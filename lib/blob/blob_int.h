@@ -22,6 +22,11 @@ struct vg_blob_ops {
 	enum vg_err (*stat)(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 	    struct vg_blob_stat *st);
 	enum vg_err (*del)(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key);
+	/* Move the local file path into place; VG_ERR_UNAVAILABLE when it
+	 * cannot be moved (another file system), and blob.c copies instead.
+	 * NULL: always copied. */
+	enum vg_err (*put_move)(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
+	    const char *path, enum vg_blob_put_mode mode, bool *existed);
 	/* Keys starting with prefix and greater than after (NULL: all), the
 	 * smallest limit of them, sorted; *more when others remain. */
 	enum vg_err (*list)(struct vg_blob *b, enum vg_blob_bucket bucket, const char *prefix,

@@ -26,6 +26,9 @@
 #include "core/str.h"
 
 #define COPY_CHUNK (256u * 1024)
+/* A writer pushes its file to disk in steps of this much as it goes, so
+ * that commit's fsync finds little left to write. */
+#define WRITEBACK_STEP (8u << 20)
 
 struct local {
 	char root[PATH_MAX];
@@ -35,6 +38,7 @@ struct local_writer {
 	struct vg_blob_writer base;   /* first: blob.c sees only this */
 	enum vg_blob_put_mode mode;
 	int fd;
+	uint64_t written, written_back;
 	char tmp[PATH_MAX];
 	char final[PATH_MAX];
 	char dir[PATH_MAX];
@@ -133,6 +137,18 @@ local_close(struct vg_blob *b)
 
 /* ---- writer ---- */
 
+/* Start writing back what was written since the last step, without
+ * waiting for it. */
+static void
+lw_writeback(struct local_writer *w)
+{
+	if (w->written - w->written_back < WRITEBACK_STEP)
+		return;
+	sync_file_range(w->fd, (off64_t)w->written_back, (off64_t)(w->written - w->written_back),
+	    SYNC_FILE_RANGE_WRITE);
+	w->written_back = w->written;
+}
+
 static enum vg_err
 lw_write(struct vg_blob_writer *base, const void *p, size_t n)
 {
@@ -148,7 +164,9 @@ lw_write(struct vg_blob_writer *base, const void *p, size_t n)
 			return VG_ERR_IO;
 		c += k;
 		n -= (size_t)k;
+		w->written += (uint64_t)k;
 	}
+	lw_writeback(w);
 	return VG_OK;
 }
 
@@ -201,6 +219,8 @@ lw_write_fd(struct vg_blob_writer *base, int fd, uint64_t off, uint64_t len)
 			return VG_ERR_IO;
 		off += (uint64_t)k;
 		len -= (uint64_t)k;
+		w->written += (uint64_t)k;
+		lw_writeback(w);
 	}
 	return VG_OK;
 }
@@ -324,6 +344,58 @@ out:
 		lw_free(w, false);
 	}
 	return err;
+}
+
+/*
+ * Move a file the caller owns into place, as a writer's commit would
+ * (fsync the file, rename or no-replace rename, fsync the directory),
+ * without copying its bytes.  VG_ERR_UNAVAILABLE when it lives on
+ * another file system.
+ */
+static enum vg_err
+local_put_move(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
+    const char *path, enum vg_blob_put_mode mode, bool *existed)
+{
+	char final[PATH_MAX], dir[PATH_MAX];
+	enum vg_err err;
+	struct stat st;
+	int fd, rc;
+
+	if ((err = object_path(b, bucket, key, final, sizeof final)) != VG_OK)
+		return err;
+	vg_str_copy(dir, sizeof dir, final);
+	*strrchr(dir, '/') = '\0';
+	if ((err = mkdir_p(dir)) != VG_OK)
+		return err;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return VG_ERR_IO;
+	rc = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, 0640) == 0 && fsync(fd) == 0;
+	close(fd);
+	if (!rc)
+		return VG_ERR_IO;
+	if (mode == VG_BLOB_REPLACE) {
+		rc = rename(path, final);
+	} else {
+		rc = renameat2(AT_FDCWD, path, AT_FDCWD, final, RENAME_NOREPLACE);
+		if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+			rc = link(path, final);
+			if (rc == 0 || errno == EEXIST) {
+				int saved = errno;
+
+				unlink(path);
+				errno = saved;
+			}
+		}
+		if (rc != 0 && errno == EEXIST) {
+			if (existed)
+				*existed = true;
+			unlink(path);
+			rc = 0;
+		}
+	}
+	if (rc != 0)
+		return errno == EXDEV ? VG_ERR_UNAVAILABLE : VG_ERR_IO;
+	return sync_dir(dir);
 }
 
 /* ---- reader, stat, delete ---- */
@@ -625,4 +697,5 @@ const struct vg_blob_ops vg_blob_local_ops = {
 	.stat = local_stat,
 	.del = local_delete,
 	.list = local_list,
+	.put_move = local_put_move,
 };

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include "archive/archive.h"
+#include "archive/archive_int.h"
 #include "blob/blob.h"
 #include "core/settings.h"
 #include "core/str.h"
@@ -555,6 +556,164 @@ test_canonical(void)
 	vg_archive_result_clear(&res);
 }
 
+/*
+ * Files in canonical order (as git archive lists them) let the spool
+ * become the tar without a copy; out of order they are copied.  Both
+ * must give the same bytes, and so must an order broken late.
+ */
+static void
+test_in_order(void)
+{
+	static const struct { const char *name, *prefix; int sorted; const char *format; } cases[] = {
+		{"sorted-top.tar.gz", "proj-abc/", 1, "pax"},
+		{"sorted.tar", "", 1, "gnutar"},
+		{"sorted.zip", "z/", 1, "zip"},
+		{"scrambled.tar", "", 0, "pax"},
+		{"scrambled-top.tar.zst", "q/", 0, "pax"},
+	};
+	struct vg_archive_limits lim;
+	struct vg_archive_result res;
+	char names[16][512], *first = NULL, *tar;
+	struct ent ents[16];
+	size_t i, k, len = 0, first_len = 0;
+
+	default_limits(&lim);
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (cases[i].sorted) {
+			/* The top directory's own entry, then every file in order. */
+			size_t at = 0;
+
+			if (cases[i].prefix[0]) {
+				snprintf(names[at], 512, "%s", cases[i].prefix);
+				ents[at] = (struct ent){names[at], 'd', NULL, 0};
+				at++;
+			}
+			for (k = 0; k < TREE_N; k++, at++) {
+				snprintf(names[at], 512, "%s%s", cases[i].prefix, tree_paths[k]);
+				ents[at] = (struct ent){names[at], 'f', tree_data[k], 0};
+			}
+			ents[at] = (struct ent)END;
+		} else {
+			tree_ents(ents, cases[i].prefix, names);
+		}
+		VT_OK(build(wpath(cases[i].name), cases[i].format,
+		    strstr(cases[i].name, ".gz") ? "gzip" : strstr(cases[i].name, ".zst") ? "zstd" : "none",
+		    NULL, ents, 3), cases[i].name);
+		VT_EQ_INT(ingest(wpath(cases[i].name), &lim, &res), VG_OK, cases[i].name);
+		VT_EQ_INT(res.reordered, !cases[i].sorted, "copied only when out of order");
+		tar = blob_slurp(res.tar_key, &len);
+		VT_OK(tar != NULL && len == res.tar_bytes, "tar stored whole");
+		if (!first) {
+			first = tar;
+			first_len = len;
+		} else {
+			VT_OK(tar && len == first_len && memcmp(tar, first, len) == 0,
+			    "byte-identical canonical tar whatever the order");
+			free(tar);
+		}
+		/* Remove it, so the next case stores its own. */
+		vg_blob_delete(blob, VG_BLOB_SOURCES, res.tar_key);
+		vg_blob_delete(blob, VG_BLOB_SOURCES, res.manifest_key);
+		VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+		vg_archive_result_clear(&res);
+	}
+	free(first);
+}
+
+static enum vg_err blob_read_fn(void *ctx, void *buf, size_t cap, size_t *got);
+
+/*
+ * Files large enough for the spool's second thread (it starts after a
+ * few MiB), in order and out of order: the digest the encoding gives,
+ * the same tar bytes both ways, and the contents back out intact.
+ */
+static void
+test_large(void)
+{
+	static const char *const paths[] = {"big/a.bin", "big/b.bin", "big/c.txt", "small.c"};
+	static const size_t sizes[] = {3 << 20, (2 << 20) + 123, 700001, 10};
+	enum { N = 4 };
+	struct vg_archive_limits lim;
+	struct vg_archive_result res;
+	const char *contents[N];
+	char *bufs[N], want[VG_ARCHIVE_DIGEST_HEX], dir[600], *tar1 = NULL;
+	struct ent ents[N + 1];
+	size_t i, k, len = 0, len1 = 0;
+	uint64_t x = 7;
+	int round;
+
+	for (i = 0; i < N; i++) {
+		bufs[i] = malloc(sizes[i] + 1);
+		for (k = 0; k < sizes[i]; k++) {
+			x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+			bufs[i][k] = (char)('a' + (x >> 59));   /* letters: strlen works */
+		}
+		bufs[i][sizes[i]] = '\0';
+		contents[i] = bufs[i];
+	}
+	expected_digest(paths, contents, N, want);
+	default_limits(&lim);
+	for (round = 0; round < 2; round++) {
+		for (i = 0; i < N; i++) {   /* round 0 in order, round 1 reversed */
+			k = round ? N - 1 - i : i;
+			ents[i] = (struct ent){paths[k], 'f', contents[k], 0};
+		}
+		ents[N] = (struct ent)END;
+		VT_OK(build(wpath("large.tar"), "pax", "none", NULL, ents, 1), "large.tar");
+		VT_EQ_INT(ingest(wpath("large.tar"), &lim, &res), VG_OK, "ingest large files");
+		VT_EQ_STR(res.digest, want, "digest of large files");
+		VT_EQ_INT(res.reordered, round, "copied only when out of order");
+		{
+			char *tar = blob_slurp(res.tar_key, &len);
+
+			if (round == 0) {
+				tar1 = tar;
+				len1 = len;
+			} else {
+				VT_OK(tar && len == len1 && memcmp(tar, tar1, len) == 0,
+				    "same tar bytes from either order");
+				free(tar);
+			}
+		}
+		snprintf(dir, sizeof dir, "%s/large-out", work);
+		mkdir(dir, 0700);
+		{
+			struct vg_blob_reader *r = NULL;
+			struct vg_archive_result x2;
+			char path[700];
+			FILE *f;
+			int same = 1;
+
+			vg_blob_get(blob, VG_BLOB_SOURCES, res.tar_key, &r);
+			VT_EQ_INT(r ? vg_archive_extract(blob_read_fn, r, dir, &lim, &x2) : VG_ERR_IO, VG_OK,
+			    "extract large files");
+			vg_blob_reader_free(r);
+			for (i = 0; i < N; i++) {
+				char *got = malloc(sizes[i] + 1);
+				size_t n = 0;
+
+				snprintf(path, sizeof path, "%s/%s", dir, paths[i]);
+				if ((f = fopen(path, "rb")) != NULL) {
+					n = fread(got, 1, sizes[i] + 1, f);
+					fclose(f);
+				}
+				same &= n == sizes[i] && memcmp(got, contents[i], n) == 0;
+				free(got);
+			}
+			VT_OK(same, "large contents intact");
+			snprintf(path, sizeof path, "rm -rf '%s'", dir);
+			run(path);
+		}
+		vg_blob_delete(blob, VG_BLOB_SOURCES, res.tar_key);
+		vg_blob_delete(blob, VG_BLOB_SOURCES, res.manifest_key);
+		VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+		vg_archive_result_clear(&res);
+	}
+	free(tar1);
+	for (i = 0; i < N; i++)
+		free(bufs[i]);
+}
+
 /* ---- refusals ---- */
 
 enum limit_kind { LIM_DEFAULT, LIM_SMALL_FILE, LIM_SMALL_TOTAL, LIM_SMALL_SOURCE, LIM_SMALL_ENTRIES };
@@ -1073,6 +1232,29 @@ test_concurrent_ingest(void)
 	VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
 }
 
+/* The header length the spool reserves equals what is written. */
+static void
+test_tar_header_len(void)
+{
+	static const uint64_t sizes[] = {0, 1, 077777777777ULL, 077777777777ULL + 1, 1ULL << 40};
+	static const size_t lens[] = {1, 99, 100, 101, 150, 420, 503, 504, 505, 1000, 4000};
+	unsigned char hdr[VG_TAR_HEADER_MAX];
+	char path[4097];
+	size_t i, k;
+	int same = 1;
+
+	for (i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		memset(path, 'p', lens[i]);
+		path[lens[i]] = '\0';
+		for (k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+			if (vg_tar_header_len(path, sizes[k]) != vg_tar_header(hdr, sizeof hdr, path, sizes[k]))
+				same = 0;
+	}
+	VT_OK(same, "reserved header length equals the header written");
+	VT_EQ_INT(vg_tar_header_len("a", 1), 512, "short path: one block");
+	VT_EQ_INT(vg_tar_header_len(path, 1), 512 + 4096 + 512, "4000-byte path: pax member (a 4011-byte record)");
+}
+
 static void
 test_languages(void)
 {
@@ -1338,8 +1520,11 @@ main(void)
 	if (!blob)
 		return vt_done();
 	test_languages();
+	test_tar_header_len();
 	test_formats();
 	test_canonical();
+	test_in_order();
+	test_large();
 	test_refusals();
 	test_many_entries();
 	test_bomb();

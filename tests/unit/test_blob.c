@@ -44,6 +44,17 @@ count_files(const char *dir)
 	return n;
 }
 
+static void
+write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
 /* The whole object as a NUL-terminated string (at most cap - 1 bytes). */
 static enum vg_err
 get_str(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key, char *out, size_t cap)
@@ -252,6 +263,35 @@ test_streams(struct vg_blob *b, const char *dir)
 	snprintf(path, sizeof path, "%s/missing", dir);
 	VT_EQ_INT(vg_blob_put_file(b, VG_BLOB_SOURCES, "f/none", path, VG_BLOB_REPLACE, NULL),
 	    VG_ERR_IO, "put_file of a missing file");
+	VT_EQ_INT(vg_blob_put_file_move(b, VG_BLOB_SOURCES, "f/none", path, VG_BLOB_REPLACE, NULL),
+	    VG_ERR_IO, "move of a missing file");
+
+	/* Moving a file in: no copy, the file is gone, the object is there. */
+	snprintf(path, sizeof path, "%s/moved.txt", dir);
+	write_text(path, "moved");
+	VT_EQ_INT(vg_blob_put_file_move(b, VG_BLOB_SOURCES, "m/one", path, VG_BLOB_IF_ABSENT,
+	    &existed), VG_OK, "move in");
+	VT_OK(!existed, "moved to a free key");
+	VT_OK(access(path, F_OK) != 0, "the moved file is gone");
+	VT_EQ_INT(get_str(b, VG_BLOB_SOURCES, "m/one", buf, sizeof buf), VG_OK, "get moved");
+	VT_EQ_STR(buf, "moved", "moved content");
+	write_text(path, "again");
+	VT_EQ_INT(vg_blob_put_file_move(b, VG_BLOB_SOURCES, "m/one", path, VG_BLOB_IF_ABSENT,
+	    &existed), VG_OK, "move onto a taken key");
+	VT_OK(existed, "says it was taken");
+	VT_OK(access(path, F_OK) != 0, "the dropped file is gone too");
+	VT_EQ_INT(get_str(b, VG_BLOB_SOURCES, "m/one", buf, sizeof buf), VG_OK, "get kept");
+	VT_EQ_STR(buf, "moved", "the stored object is untouched");
+	write_text(path, "replace");
+	VT_EQ_INT(vg_blob_put_file_move(b, VG_BLOB_SOURCES, "m/one", path, VG_BLOB_REPLACE,
+	    &existed), VG_OK, "move replacing");
+	VT_EQ_INT(get_str(b, VG_BLOB_SOURCES, "m/one", buf, sizeof buf), VG_OK, "get replaced");
+	VT_EQ_STR(buf, "replace", "replaced by the move");
+	write_text(path, "x");
+	VT_EQ_INT(vg_blob_put_file_move(b, VG_BLOB_SOURCES, "../m", path, VG_BLOB_REPLACE, NULL),
+	    VG_ERR_INVALID, "move to a bad key refused");
+	VT_OK(access(path, F_OK) == 0, "and the file is left to its owner");
+	unlink(path);
 
 	/* Abort leaves nothing, not even a temporary file. */
 	snprintf(path, sizeof path, "%s/blobs", dir);
