@@ -25,3 +25,4 @@ tests_unit_test_engine_LDADD = $(VEGA_LIBS) -lm
 # SARIF 2.1.0 schema check (schema and validator from the npm registry).
 E2E_TESTS += tests/e2e/engine.e2e
 EXTRA_DIST += tests/e2e/engine.e2e tests/e2e/engine.bats tests/e2e/engine-sarif-check.js
+EXTRA_DIST += tests/fixtures/engine bench/engine.sh bench/score.py
