@@ -129,20 +129,6 @@ cleanup(void)
 }
 
 /*
- * Each input is a whole ingest (libarchive set up, files spooled, a
- * snapshot written and extracted), far dearer than a parser call, so this
- * target's default under the driver is 5,000 mutations, not 20,000:
- * seconds under ASan, under a minute under valgrind.  It runs before the
- * driver's main() reads the variable; a VG_FUZZ_ITERATIONS already set
- * wins, for long runs.
- */
-__attribute__((constructor)) static void
-default_iterations(void)
-{
-	setenv("VG_FUZZ_ITERATIONS", "5000", 0);
-}
-
-/*
  * Scratch space in memory (/dev/shm) when there is one: every accepted
  * input is written and fsync'ed twice, which on a disk would make the
  * run's time that of the disk.
