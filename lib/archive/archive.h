@@ -88,10 +88,12 @@
  * THE MANIFEST is JSON, also a function of the tree alone:
  *   {"schema_version":1,"digest":"<hex>","digest_encoding":"vega-tree-v1",
  *    "totals":{"files":N,"bytes":N,"languages":{"c":2,...}},
- *    "files":[{"path":"...","size":N,"sha256":"<hex>","language":"c"},...]}
+ *    "files":[{"path":"...","size":N,"sha256":"<hex>","language":"c",
+ *              "offset":N},...]}
  * with files sorted like the tar; "language" is detected from the name
  * (extension or well-known file name) or, failing that, a "#!" line;
- * "other" when unknown.
+ * "other" when unknown; "offset" is where the file's bytes start in the
+ * canonical tar, so one file can be served with vg_blob_get_range.
  *
  * EXTRACT unpacks a snapshot tar into an empty private directory: the same
  * name checks, only regular files and directories, created through file

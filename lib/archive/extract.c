@@ -112,11 +112,14 @@ open_dirs(struct extract *x, const char *path, size_t len, int *out, const char 
 {
 	char comp[VG_ARCHIVE_NAME_MAX + 1];
 	const char *p = path, *end = path + len;
+	enum vg_err err = VG_OK;
 	int dfd = dup(x->rootfd), next;
 
 	*out = -1;
-	if (dfd < 0)
-		return VG_ERR_IO;
+	if (dfd < 0) {
+		err = VG_ERR_IO;
+		goto out;
+	}
 	while (p < end) {
 		const char *slash = memchr(p, '/', (size_t)(end - p));
 		size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
@@ -126,22 +129,26 @@ open_dirs(struct extract *x, const char *path, size_t len, int *out, const char 
 		next = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 && errno == ENOENT) {
 			if (mkdirat(dfd, comp, 0755) != 0 && errno != EEXIST) {
-				close(dfd);
-				return VG_ERR_IO;
+				err = VG_ERR_IO;
+				goto out;
 			}
 			next = openat(dfd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
-		close(dfd);
 		if (next < 0) {
-			if (errno == ENOTDIR || errno == ELOOP)
-				return vg_archive_refuse(x->res, "path_conflict", raw);
-			return VG_ERR_IO;
+			err = (errno == ENOTDIR || errno == ELOOP) ?
+			    vg_archive_refuse(x->res, "path_conflict", raw) : VG_ERR_IO;
+			goto out;
 		}
+		close(dfd);
 		dfd = next;
 		p += n + (slash ? 1 : 0);
 	}
 	*out = dfd;
-	return VG_OK;
+	dfd = -1;
+out:
+	if (dfd >= 0)
+		close(dfd);
+	return err;
 }
 
 static bool

@@ -879,6 +879,7 @@ write_manifest(struct ingest *g, bool *existed)
 	char hex[65];
 	enum vg_err err;
 	size_t i, k = 0;
+	uint64_t off = 0;   /* where each file's data lies in the canonical tar */
 
 	vg_buf_init(&b, MANIFEST_FLUSH + VG_ARCHIVE_PATH_MAX * 2 + 512);
 	if ((err = vg_blob_writer_new(g->blob, VG_BLOB_SOURCES, g->res->manifest_key,
@@ -892,11 +893,14 @@ write_manifest(struct ingest *g, bool *existed)
 		if (e->kind != K_FILE)
 			continue;
 		vg_hex_encode(e->sha, sizeof e->sha, hex);
+		off += vg_tar_header_len(e->path, e->size);
 		if ((err = vg_buf_append_str(&b, k++ ? ",{\"path\":" : "{\"path\":")) != VG_OK ||
 		    (err = json_path(&b, e->path)) != VG_OK ||
-		    (err = vg_buf_printf(&b, ",\"size\":%llu,\"sha256\":\"%s\",\"language\":\"%s\"}",
-		    (unsigned long long)e->size, hex, vg_archive_lang_name(e->lang))) != VG_OK)
+		    (err = vg_buf_printf(&b, ",\"size\":%llu,\"sha256\":\"%s\",\"language\":\"%s\","
+		    "\"offset\":%llu}", (unsigned long long)e->size, hex, vg_archive_lang_name(e->lang),
+		    (unsigned long long)off)) != VG_OK)
 			goto out;
+		off += e->size + (512 - e->size % 512) % 512;
 		if (b.len >= MANIFEST_FLUSH) {
 			if ((err = vg_blob_writer_write(w, b.data, b.len)) != VG_OK)
 				goto out;

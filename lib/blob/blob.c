@@ -292,12 +292,14 @@ vg_blob_put_mem(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 	if (existed)
 		*existed = false;
 	if ((err = vg_blob_writer_new(b, bucket, key, mode, &w)) != VG_OK)
-		return err;
-	if ((err = vg_blob_writer_write(w, p, n)) != VG_OK) {
-		vg_blob_writer_abort(w);
-		return err;
-	}
-	return vg_blob_writer_commit(w, existed);
+		goto out;
+	if ((err = vg_blob_writer_write(w, p, n)) != VG_OK)
+		goto out;
+	err = vg_blob_writer_commit(w, existed);
+	w = NULL;
+out:
+	vg_blob_writer_abort(w);
+	return err;
 }
 
 enum vg_err
@@ -307,7 +309,17 @@ vg_blob_get(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 	*out = NULL;
 	if (!args_ok(b, bucket, key))
 		return VG_ERR_INVALID;
-	return b->ops->get(b, bucket, key, out);
+	return b->ops->get(b, bucket, key, 0, 0, out);
+}
+
+enum vg_err
+vg_blob_get_range(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
+    uint64_t offset, uint64_t length, struct vg_blob_reader **out)
+{
+	*out = NULL;
+	if (!args_ok(b, bucket, key) || length == 0)
+		return VG_ERR_INVALID;
+	return b->ops->get(b, bucket, key, offset, length, out);
 }
 
 enum vg_err

@@ -130,9 +130,15 @@ enum vg_err vg_blob_put_mem(struct vg_blob *b, enum vg_blob_bucket bucket,
  * vg_blob_reader_free. */
 enum vg_err vg_blob_get(struct vg_blob *b, enum vg_blob_bucket bucket,
     const char *key, struct vg_blob_reader **out);
+/* Open length (> 0) bytes of key from offset for reading, e.g. one file
+ * of a snapshot tar; the range must lie within the object
+ * (VG_ERR_INVALID otherwise).  Free with vg_blob_reader_free. */
+enum vg_err vg_blob_get_range(struct vg_blob *b, enum vg_blob_bucket bucket,
+    const char *key, uint64_t offset, uint64_t length, struct vg_blob_reader **out);
 /* Read up to cap bytes into buf; *got is 0 only at the end. */
 enum vg_err vg_blob_reader_read(struct vg_blob_reader *r, void *buf, size_t cap, size_t *got);
-/* The object's size as it was when opened. */
+/* The bytes the reader will return in all: the object's size as it was
+ * when opened, or the range's length. */
 uint64_t vg_blob_reader_size(const struct vg_blob_reader *r);
 void vg_blob_reader_free(struct vg_blob_reader *r);
 

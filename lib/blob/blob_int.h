@@ -17,8 +17,10 @@ struct vg_blob_ops {
 	void (*close)(struct vg_blob *b);
 	enum vg_err (*writer_new)(struct vg_blob *b, enum vg_blob_bucket bucket,
 	    const char *key, enum vg_blob_put_mode mode, struct vg_blob_writer **out);
+	/* The whole object (off 0, len 0), or len bytes from off, which
+	 * must lie within it (VG_ERR_INVALID otherwise). */
 	enum vg_err (*get)(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
-	    struct vg_blob_reader **out);
+	    uint64_t off, uint64_t len, struct vg_blob_reader **out);
 	enum vg_err (*stat)(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 	    struct vg_blob_stat *st);
 	enum vg_err (*del)(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key);

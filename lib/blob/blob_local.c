@@ -47,6 +47,7 @@ struct local_writer {
 struct local_reader {
 	struct vg_blob_reader base;
 	int fd;
+	uint64_t left;          /* bytes the reader may still return */
 };
 
 static enum vg_err
@@ -121,11 +122,13 @@ local_open(struct vg_blob *b, const char *root, char *msg, size_t msglen)
 		if (msg && msglen)
 			snprintf(msg, msglen, "VEGA_DATA_DIR is too long");
 		err = VG_ERR_INVALID;
-		free(l);
-		return err;
+		goto out;
 	}
 	b->impl = l;
-	return VG_OK;
+	l = NULL;
+out:
+	free(l);
+	return err;
 }
 
 static void
@@ -406,12 +409,17 @@ lr_read(struct vg_blob_reader *base, void *buf, size_t cap, size_t *got)
 	struct local_reader *r = (struct local_reader *)base;
 	ssize_t k;
 
+	if (cap > r->left)
+		cap = (size_t)r->left;
+	if (cap == 0)
+		return VG_OK;
 	do
 		k = read(r->fd, buf, cap);
 	while (k < 0 && errno == EINTR);
 	if (k < 0)
 		return VG_ERR_IO;
 	*got = (size_t)k;
+	r->left -= (uint64_t)k;
 	return VG_OK;
 }
 
@@ -430,9 +438,11 @@ static const struct vg_blob_reader_ops local_reader_ops = {
 	.free = lr_free,
 };
 
+/* Open key; with a range (len > 0 or off > 0) the reader starts at off
+ * and stops after len bytes, which must lie within the object. */
 static enum vg_err
-local_get(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
-    struct vg_blob_reader **out)
+local_get(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key, uint64_t off,
+    uint64_t len, struct vg_blob_reader **out)
 {
 	struct local_reader *r = NULL;
 	char path[PATH_MAX];
@@ -451,12 +461,23 @@ local_get(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 		err = VG_ERR_NOT_FOUND;   /* a directory is a prefix, not an object */
 		goto out;
 	}
+	if (len == 0)
+		len = off <= (uint64_t)st.st_size ? (uint64_t)st.st_size - off : 0;
+	if (off > (uint64_t)st.st_size || len > (uint64_t)st.st_size - off) {
+		err = VG_ERR_INVALID;
+		goto out;
+	}
+	if (off && lseek(fd, (off_t)off, SEEK_SET) != (off_t)off) {
+		err = VG_ERR_IO;
+		goto out;
+	}
 	if (!(r = calloc(1, sizeof *r))) {
 		err = VG_ERR_NOMEM;
 		goto out;
 	}
 	r->base.ops = &local_reader_ops;
-	r->base.size = (uint64_t)st.st_size;
+	r->base.size = len;
+	r->left = len;
 	r->fd = fd;
 	fd = -1;
 	*out = &r->base;

@@ -533,6 +533,22 @@ test_canonical(void)
 		VT_EQ_INT(json_integer_value(json_object_get(f, "size")), strlen(tree_data[i]),
 		    "manifest size");
 		VT_EQ_STR(json_string_value(json_object_get(f, "sha256")), hex, "manifest sha256");
+		/* One file, read from the tar by its manifest offset. */
+		if (strlen(tree_data[i]) > 0) {
+			struct vg_blob_reader *r = NULL;
+			char got[256] = {0};
+			size_t n = 0, k;
+
+			uint64_t at = (uint64_t)json_integer_value(json_object_get(f, "offset"));
+			enum vg_err rerr = vg_blob_get_range(blob, VG_BLOB_SOURCES, res.tar_key, at,
+			    strlen(tree_data[i]), &r);
+
+			VT_EQ_INT(rerr, VG_OK, "range of one file");
+			while (r && vg_blob_reader_read(r, got + n, sizeof got - 1 - n, &k) == VG_OK && k > 0)
+				n += k;
+			vg_blob_reader_free(r);
+			VT_EQ_STR(got, tree_data[i], "the file's bytes at its manifest offset");
+		}
 	}
 	{
 		static const char *const langs[TREE_N] = {

@@ -260,6 +260,32 @@ test_streams(struct vg_blob *b, const char *dir)
 		VT_OK(same, "same bytes");
 		vg_blob_reader_free(r);
 	}
+	/* Ranges. */
+	{
+		struct vg_blob_reader *r = NULL;
+		size_t got, total = 0;
+
+		VT_EQ_INT(vg_blob_get_range(b, VG_BLOB_SOURCES, "f/big", 26 * 3 + 2, 5, &r), VG_OK,
+		    "range reader");
+		VT_EQ_INT(r ? vg_blob_reader_size(r) : 0, 5, "range size");
+		while (r && vg_blob_reader_read(r, buf + total, sizeof buf - 1 - total, &got) == VG_OK &&
+		    got > 0)
+			total += got;
+		buf[total] = '\0';
+		VT_EQ_STR(buf, "cdefg", "the range's bytes, no more");
+		vg_blob_reader_free(r);
+		VT_EQ_INT(vg_blob_get_range(b, VG_BLOB_SOURCES, "f/big", sizeof big - 3, 3, &r), VG_OK,
+		    "range at the very end");
+		vg_blob_reader_free(r);
+		VT_EQ_INT(vg_blob_get_range(b, VG_BLOB_SOURCES, "f/big", sizeof big - 3, 4, &r),
+		    VG_ERR_INVALID, "range past the end refused");
+		VT_EQ_INT(vg_blob_get_range(b, VG_BLOB_SOURCES, "f/big", sizeof big + 1, 1, &r),
+		    VG_ERR_INVALID, "range after the end refused");
+		VT_EQ_INT(vg_blob_get_range(b, VG_BLOB_SOURCES, "f/big", 0, 0, &r), VG_ERR_INVALID,
+		    "empty range refused");
+		VT_EQ_INT(vg_blob_get_range(b, VG_BLOB_SOURCES, "f/nope", 0, 1, &r), VG_ERR_NOT_FOUND,
+		    "range of a missing object");
+	}
 	snprintf(path, sizeof path, "%s/missing", dir);
 	VT_EQ_INT(vg_blob_put_file(b, VG_BLOB_SOURCES, "f/none", path, VG_BLOB_REPLACE, NULL),
 	    VG_ERR_IO, "put_file of a missing file");
