@@ -20,6 +20,9 @@
  * file under $VEGA_DATA_DIR/tmp/, and only a small record per entry (path,
  * size, SHA-256) is kept, which VEGA_MAX_ARCHIVE_ENTRIES bounds.
  *
+ * Reading stops at the archive's end (a tar's end-of-archive blocks);
+ * bytes after it are left unread, for the caller to drain or drop.
+ *
  * LIMITS are counted from bytes actually read, never from sizes that
  * headers claim: compressed input (source_bytes, VEGA_MAX_SOURCE_BYTES),
  * entries of any type (entries), bytes of one file (file_bytes), and bytes
@@ -95,8 +98,13 @@
  * "other" when unknown; "offset" is where the file's bytes start in the
  * canonical tar, so one file can be served with vg_blob_get_range.
  *
- * EXTRACT unpacks a snapshot tar into an empty private directory: the same
- * name checks, only regular files and directories, created through file
+ * Names are taken as the bytes they are: no Unicode normalization (a tree
+ * archived with decomposed accents is another tree), no case folding, and
+ * a backslash is an ordinary character.
+ *
+ * EXTRACT unpacks a snapshot tar into an empty private directory (itself
+ * not a symbolic link): the same name checks (a symbolic link is refused
+ * with reason "symlink"), only regular files and directories, created through file
  * descriptors relative to the root with O_NOFOLLOW and O_EXCL (no symlink
  * is ever followed, no existing file overwritten), modes 0644 and 0755
  * whatever the archive says.  A refused archive leaves the root empty.

@@ -730,6 +730,40 @@ test_large(void)
 		free(bufs[i]);
 }
 
+/* Names that need escaping in JSON, and non-ASCII ones, come back from
+ * the manifest as they went in. */
+static void
+test_odd_names(void)
+{
+	static const char *const names[] = {
+		"dir with space/a\"quoted\".c", "back\\slash.py", "caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac.go",
+		"emoji\xf0\x9f\x98\x80.txt",
+	};
+	struct ent ents[5];
+	struct vg_archive_limits lim;
+	struct vg_archive_result res;
+	json_t *m = NULL, *files;
+	size_t i, k;
+	int found = 0;
+
+	default_limits(&lim);
+	for (i = 0; i < 4; i++)
+		ents[i] = (struct ent){names[i], 'f', names[i], 0};
+	ents[4] = (struct ent)END;
+	VT_OK(build(wpath("odd.tar"), "pax", "none", NULL, ents, 1), "odd.tar");
+	VT_EQ_INT(ingest(wpath("odd.tar"), &lim, &res), VG_OK, "odd names accepted");
+	VT_EQ_INT(vg_archive_manifest_load(blob, res.digest, 1 << 20, &m), VG_OK, "manifest parses");
+	files = json_object_get(m, "files");
+	for (i = 0; i < 4; i++)
+		for (k = 0; k < json_array_size(files); k++)
+			if (strcmp(json_string_value(json_object_get(json_array_get(files, k), "path")),
+			    names[i]) == 0)
+				found++;
+	VT_EQ_INT(found, 4, "every odd name intact in the manifest");
+	json_decref(m);
+	vg_archive_result_clear(&res);
+}
+
 /* ---- refusals ---- */
 
 enum limit_kind { LIM_DEFAULT, LIM_SMALL_FILE, LIM_SMALL_TOTAL, LIM_SMALL_SOURCE, LIM_SMALL_ENTRIES };
@@ -1541,6 +1575,7 @@ main(void)
 	test_canonical();
 	test_in_order();
 	test_large();
+	test_odd_names();
 	test_refusals();
 	test_many_entries();
 	test_bomb();
