@@ -193,3 +193,11 @@ claims() {
 	audit_has "$key" auth.logout
 	audit_has "$key" auth.login_failed
 }
+
+@test "the programs' logs hold no token and no sanitizer report" {
+	local f
+	for f in $(program_logs); do
+		! grep -E 'eyJhbGciOi|eyJjdHkiOi|vgk_[A-Za-z0-9_-]{20}|erin-password-1' "$f"
+		! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"
+	done
+}

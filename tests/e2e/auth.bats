@@ -355,10 +355,11 @@ assert c["token_use"] == "access", c
 	[[ $body != *"$ADMIN_PW"* ]]
 }
 
-@test "the programs' logs never hold a token, a key or a password" {
+@test "the programs' logs never hold a token, a key or a password, nor a sanitizer report" {
 	local f
 	for f in $(program_logs); do
 		! grep -E 'vgr_[A-Za-z0-9_-]{20}|vgk_[A-Za-z0-9_-]{20}|eyJhbGciOi' "$f"
 		! grep -F "$ADMIN_PW" "$f"
+		! grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f"
 	done
 }
