@@ -227,7 +227,8 @@ login_failed(struct vg_http_req *req, struct vg_store *s, const struct throttle 
     const char *user_id, const char *reason, int64_t now_us)
 {
 	throttle_count(s, t, now_us);
-	vg_auth_audit(req, user_id, "auth.login_failed", user_id ? "user" : NULL, user_id,
+	/* no actor: whoever tried is not known to be that user */
+	vg_auth_audit(req, NULL, "auth.login_failed", user_id ? "user" : NULL, user_id,
 	    json_pack("{s:s}", "reason", reason));
 	return vg_http_fail(req, VG_ERR_UNAUTHORIZED, "invalid e-mail or password", NULL);
 }
@@ -393,16 +394,17 @@ refresh_custom(struct vg_http_req *req, struct vg_store *s, const char *presente
 	if (r.outcome == VG_REFRESH_REUSED) {
 		vg_log(VG_LOG_WARN, "refresh_token_reuse", "user_id", r.family.user_id,
 		    "family_id", r.family.id, NULL);
-		vg_auth_audit(req, r.family.user_id, "auth.refresh_reuse_detected",
-		    "refresh_family", r.family.id, NULL);
+		/* no actor: the presenter may be the thief */
+		vg_auth_audit(req, NULL, "auth.refresh_reuse_detected", "refresh_family",
+		    r.family.id, json_pack("{s:s}", "user_id", r.family.user_id));
 		err = vg_http_fail(req, VG_ERR_UNAUTHORIZED, "the refresh token is invalid or expired",
 		    NULL);
 		goto out;
 	}
 	if (r.outcome != VG_REFRESH_ROTATED) {
-		vg_auth_audit(req, r.family.user_id[0] ? r.family.user_id : NULL,
-		    "auth.refresh_failed", r.family.id[0] ? "refresh_family" : NULL,
-		    r.family.id[0] ? r.family.id : NULL, NULL);
+		vg_auth_audit(req, NULL, "auth.refresh_failed",
+		    r.family.id[0] ? "refresh_family" : NULL, r.family.id[0] ? r.family.id : NULL,
+		    NULL);
 		err = vg_http_fail(req, VG_ERR_UNAUTHORIZED, "the refresh token is invalid or expired",
 		    NULL);
 		goto out;
