@@ -150,16 +150,13 @@ check_custom(struct vg_store *s, const char *token, int64_t now, struct vg_princ
 	    vg_json_get_str(claims, "sub", true, VG_UUID_LEN, &sub) || !vg_uuid_valid(sub) ||
 	    vg_json_get_str(claims, "sid", false, VG_UUID_LEN, &sid))
 		goto out;
-	if (sid) {
-		if ((err = as_auth_error(vg_store_refresh_family_get(s, sid, &f))) != VG_OK)
-			goto out;
-		err = VG_ERR_UNAUTHORIZED;
-		if (f.revoked_at_us || strcmp(f.user_id, sub) != 0)
-			goto out;
-		memcpy(p->session_id, f.id, sizeof p->session_id);
-	}
-	if ((err = as_auth_error(vg_store_user_get(s, sub, &u))) != VG_OK)
+	/* the user and the session in one look-up */
+	if ((err = as_auth_error(vg_store_user_session(s, sub, sid, &u, &f))) != VG_OK)
 		goto out;
+	err = VG_ERR_UNAUTHORIZED;
+	if (sid && (!f.id[0] || f.revoked_at_us))
+		goto out;
+	memcpy(p->session_id, f.id, sizeof p->session_id);
 	err = from_user(&u, p);
 	p->via = VG_VIA_ACCESS_TOKEN;
 out:

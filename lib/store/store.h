@@ -183,6 +183,14 @@ enum vg_err vg_store_refresh_family_get(struct vg_store *s, const char *id,
 /* The family of the token with this hash (any state); VG_ERR_NOT_FOUND. */
 enum vg_err vg_store_refresh_family_of(struct vg_store *s, const char *token_hash,
     struct vg_refresh_family *out);
+/*
+ * The bearer check's one look-up: user user_id into *u and, when
+ * family_id is not NULL, its refresh family family_id into *f (all zero
+ * when there is no such family of that user).  VG_ERR_NOT_FOUND when the
+ * user does not exist.  One round trip on Postgres.
+ */
+enum vg_err vg_store_user_session(struct vg_store *s, const char *user_id,
+    const char *family_id, struct vg_user *u, struct vg_refresh_family *f);
 /* Revoke a family for reason (VG_REVOKE_*).  Revoking a revoked family
  * keeps its first reason and is VG_OK; an unknown one VG_ERR_NOT_FOUND. */
 enum vg_err vg_store_refresh_family_revoke(struct vg_store *s, const char *id,

@@ -363,6 +363,19 @@ vg_store_refresh_family_of(struct vg_store *s, const char *token_hash,
 }
 
 enum vg_err
+vg_store_user_session(struct vg_store *s, const char *user_id, const char *family_id,
+    struct vg_user *u, struct vg_refresh_family *f)
+{
+	memset(u, 0, sizeof *u);
+	memset(f, 0, sizeof *f);
+	if (!vg_uuid_valid(user_id))
+		return VG_ERR_NOT_FOUND;
+	if (family_id && !vg_uuid_valid(family_id))
+		family_id = "00000000-0000-0000-0000-000000000000";   /* matches no family */
+	return s->ops->auth->user_session(s, user_id, family_id, u, f);
+}
+
+enum vg_err
 vg_store_refresh_family_revoke(struct vg_store *s, const char *id, const char *reason,
     int64_t now_us)
 {

@@ -104,6 +104,9 @@ struct vg_store_auth_ops {
 	    struct vg_refresh_family *out);
 	enum vg_err (*refresh_family_of)(struct vg_store *s, const char *token_hash,
 	    struct vg_refresh_family *out);
+	/* family_id NULL: only the user; f zeroed when not the user's. */
+	enum vg_err (*user_session)(struct vg_store *s, const char *user_id,
+	    const char *family_id, struct vg_user *u, struct vg_refresh_family *f);
 	enum vg_err (*refresh_family_revoke)(struct vg_store *s, const char *id,
 	    const char *reason, int64_t now_us);
 	enum vg_err (*refresh_revoke_user)(struct vg_store *s, const char *user_id,

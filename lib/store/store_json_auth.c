@@ -531,6 +531,22 @@ out:
 	return err;
 }
 
+static enum vg_err
+json_user_session(struct vg_store *s, const char *user_id, const char *family_id,
+    struct vg_user *u, struct vg_refresh_family *f)
+{
+	enum vg_err err = json_user_get(s, VG_USER_BY_ID, user_id, u);
+
+	if (err != VG_OK || !family_id)
+		return err;
+	err = json_refresh_family_get(s, family_id, f);
+	if (err == VG_ERR_NOT_FOUND || (err == VG_OK && strcmp(f->user_id, user_id) != 0)) {
+		memset(f, 0, sizeof *f);
+		err = VG_OK;
+	}
+	return err;
+}
+
 /* Revoke the family record id under its held lock (idempotent). */
 static enum vg_err
 revoke_in(struct vg_jsondb_tx *tx, const char *id, const char *reason, int64_t now_us,
@@ -982,6 +998,7 @@ const struct vg_store_auth_ops vg_store_json_auth_ops = {
 	.refresh_start = json_refresh_start,
 	.refresh_family_get = json_refresh_family_get,
 	.refresh_family_of = json_refresh_family_of,
+	.user_session = json_user_session,
 	.refresh_family_revoke = json_refresh_family_revoke,
 	.refresh_revoke_user = json_refresh_revoke_user,
 	.refresh_rotate = json_refresh_rotate,

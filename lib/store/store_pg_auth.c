@@ -92,9 +92,13 @@ groups_parse(const char *lit)
 	return set;
 }
 
-#define USER_COLS "id, email, display_name, groups::text, disabled, password_hash, cognito_sub," \
-	" " TS_TO_US("created_at") ", " TS_TO_US("updated_at") ", " TS_TO_US("last_login_at") \
-	", " TS_TO_US("password_changed_at")
+/* The user columns, qualified by prefix p ("" or "u.") for joins. */
+#define USER_COLS_P(p) p "id, " p "email, " p "display_name, " p "groups::text, " p "disabled, " \
+	p "password_hash, " p "cognito_sub, " TS_TO_US(p "created_at") ", " \
+	TS_TO_US(p "updated_at") ", " TS_TO_US(p "last_login_at") ", " \
+	TS_TO_US(p "password_changed_at")
+#define USER_COLS USER_COLS_P("")
+#define USER_NCOLS 11
 
 static enum vg_err
 user_row(const PGresult *res, int row, struct vg_user *u)
@@ -331,6 +335,28 @@ pg_refresh_family_of(struct vg_store *s, const char *token_hash, struct vg_refre
 	return family_query(s, "SELECT " FAMILY_COLS " FROM refresh_tokens t"
 	    " JOIN refresh_token_families f ON f.id = t.family_id WHERE t.token_hash = $1",
 	    token_hash, out);
+}
+
+/* The user and, joined in the same statement, the family if it is theirs. */
+static enum vg_err
+pg_user_session(struct vg_store *s, const char *user_id, const char *family_id,
+    struct vg_user *u, struct vg_refresh_family *f)
+{
+	static const char sql[] =
+	    "SELECT " USER_COLS_P("u.") ", " FAMILY_COLS " FROM users u"
+	    " LEFT JOIN refresh_token_families f ON f.id = $2::uuid AND f.user_id = u.id"
+	    " WHERE u.id = $1";
+	const char *params[] = {user_id, family_id};
+	PGresult *res = NULL;
+	enum vg_err err;
+
+	if (!family_id)
+		return pg_user_get(s, VG_USER_BY_ID, user_id, u);
+	if ((err = exec_one(s->pg, sql, 2, params, &res)) == VG_OK &&
+	    (err = user_row(res, 0, u)) == VG_OK && !PQgetisnull(res, 0, USER_NCOLS))
+		err = family_row(res, 0, USER_NCOLS, f);
+	PQclear(res);
+	return err;
 }
 
 static enum vg_err
@@ -665,6 +691,7 @@ const struct vg_store_auth_ops vg_store_pg_auth_ops = {
 	.refresh_start = pg_refresh_start,
 	.refresh_family_get = pg_refresh_family_get,
 	.refresh_family_of = pg_refresh_family_of,
+	.user_session = pg_user_session,
 	.refresh_family_revoke = pg_refresh_family_revoke,
 	.refresh_revoke_user = pg_refresh_revoke_user,
 	.refresh_rotate = pg_refresh_rotate,

@@ -843,6 +843,31 @@ case_refresh(struct vg_store *s)
 	VT_EQ_INT(vg_store_refresh_family_of(s, h[0], &got), VG_OK, "family of the token");
 	VT_EQ_STR(got.id, f.id, "the same family");
 
+	{
+		struct vg_user su;
+		struct vg_refresh_family sf;
+		struct vg_user other;
+
+		VT_EQ_INT(vg_store_user_session(s, u.id, f.id, &su, &sf), VG_OK, "user and session");
+		VT_EQ_STR(su.id, u.id, "the user");
+		VT_EQ_STR(sf.id, f.id, "and the session");
+		VT_EQ_INT(sf.expires_at_us, t0 + 1000 * sec, "the session's fields");
+		VT_EQ_INT(vg_store_user_session(s, u.id, NULL, &su, &sf), VG_OK, "user alone");
+		VT_OK(su.id[0] && !sf.id[0], "no session asked, none given");
+		VT_EQ_INT(vg_store_user_session(s, u.id, "00000000-0000-4000-8000-000000000000", &su,
+		    &sf), VG_OK, "an unknown session");
+		VT_OK(su.id[0] && !sf.id[0], "gives the user without a session");
+		VT_EQ_INT(vg_store_user_session(s, u.id, "not-a-uuid", &su, &sf), VG_OK,
+		    "a malformed session id");
+		VT_OK(!sf.id[0], "matches no session");
+		make_user(s, &other);
+		VT_EQ_INT(vg_store_user_session(s, other.id, f.id, &su, &sf), VG_OK,
+		    "another user's session");
+		VT_OK(!strcmp(su.id, other.id) && !sf.id[0], "is not theirs");
+		VT_EQ_INT(vg_store_user_session(s, "00000000-0000-4000-8000-000000000000", f.id, &su,
+		    &sf), VG_ERR_NOT_FOUND, "an unknown user");
+	}
+
 	/* rotate h0 -> h1 */
 	memset(&r, 0, sizeof r);
 	r.old_hash = h[0];
