@@ -8,6 +8,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/log.c %reldir%/log.h \
 	%reldir%/json.c %reldir%/json.h \
 	%reldir%/b64.c %reldir%/b64.h \
+	%reldir%/fsutil.c %reldir%/fsutil.h \
 	%reldir%/settings.c %reldir%/settings.h %reldir%/settings_table.h
 
 UNIT_TESTS += tests/unit/test_core

@@ -1,10 +1,13 @@
 /* test_core.c - lib/core: errors, buffers, strings, ids, time, settings, JSON. */
 #include "config.h"
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 #include "core/b64.h"
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/fsutil.h"
 #include "core/id.h"
 #include "core/json.h"
 #include "core/settings.h"
@@ -248,9 +251,46 @@ test_b64(void)
 	    "encode buffer too small");
 }
 
+static void
+test_fsutil(void)
+{
+	char root[] = "/tmp/vega-fsutil.XXXXXX", path[512], outside[512];
+	struct stat st;
+	FILE *fp;
+
+	VT_OK(mkdtemp(root) != NULL, "temp dir");
+	snprintf(path, sizeof path, "%s/a/b/c", root);
+	VT_EQ_INT(vg_fs_mkdir_p(path, 0750), VG_OK, "mkdir -p");
+	VT_EQ_INT(vg_fs_mkdir_p(path, 0750), VG_OK, "mkdir -p again");
+	VT_OK(stat(path, &st) == 0 && S_ISDIR(st.st_mode), "nested directory exists");
+	VT_EQ_INT(vg_fs_sync_dir(path), VG_OK, "sync a directory");
+	VT_EQ_INT(vg_fs_sync_dir("/nonexistent/vega"), VG_ERR_IO, "sync a missing directory");
+	/* A canary outside the tree, linked from inside: it must survive. */
+	snprintf(outside, sizeof outside, "%s-canary", root);
+	fp = fopen(outside, "w");
+	fputs("keep", fp);
+	fclose(fp);
+	snprintf(path, sizeof path, "%s/a/b/link", root);
+	VT_OK(symlink(outside, path) == 0, "link to the canary");
+	snprintf(path, sizeof path, "%s/a/dirlink", root);
+	VT_OK(symlink("/tmp", path) == 0, "link to a directory");
+	snprintf(path, sizeof path, "%s/a/b/c/file", root);
+	fp = fopen(path, "w");
+	fclose(fp);
+	VT_EQ_INT(vg_fs_remove_tree(root), VG_OK, "remove the tree");
+	VT_OK(stat(root, &st) != 0, "tree is gone");
+	VT_OK(stat(outside, &st) == 0, "the linked canary survives");
+	VT_OK(stat("/tmp", &st) == 0, "the linked directory survives");
+	VT_EQ_INT(vg_fs_remove_tree(root), VG_OK, "removing a missing path is fine");
+	VT_EQ_INT(vg_fs_remove_tree(""), VG_ERR_INVALID, "empty path refused");
+	VT_EQ_INT(vg_fs_remove_tree("/tmp/.."), VG_ERR_INVALID, "dot-dot refused");
+	unlink(outside);
+}
+
 int
 main(void)
 {
+	test_fsutil();
 	test_b64();
 	test_err_table();
 	test_buf();
