@@ -21,6 +21,7 @@
 #include "core/settings.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "domain/cleanup.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 #include "store/store.h"
@@ -43,6 +44,7 @@ static int cmd_disable_user(int argc, char **argv);
 static int cmd_enable_user(int argc, char **argv);
 static int cmd_list_users(int argc, char **argv);
 static int cmd_bootstrap_admin(int argc, char **argv);
+static int cmd_cleanup(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"migrate", "[--status]",
@@ -63,6 +65,8 @@ static const struct command commands[] = {
 	    "when no user exists, create an administrator (group root, e-mail admin@localhost"
 	    " unless given) with a random password, print it once and write it to FILE (mode"
 	    " 0600); with users present, do nothing", cmd_bootstrap_admin},
+	{"cleanup", "[--dry-run]",
+	    "remove leftovers (stale temporary files); --dry-run only lists them", cmd_cleanup},
 	{"help", "", "show this help", cmd_help},
 };
 
@@ -622,4 +626,45 @@ main(int argc, char **argv)
 	vg_settings_load_or_exit("vega-maintenance");
 	vg_log_init("maintenance");
 	return dispatch(argc, argv);
+}
+
+/* ---- cleanup ---- */
+
+/* One cleanup pass: print what was (or would be) removed, one per line. */
+static int
+cmd_cleanup(int argc, char **argv)
+{
+	struct vg_store *s = NULL;
+	json_t *report = NULL, *item;
+	int dry = 0, rc = 1;
+	enum vg_err err;
+	size_t i;
+
+	if (!only_flag(argc, argv, "--dry-run", &dry))
+		return usage_error();
+	if (!(s = open_store()))
+		goto out;
+	err = vg_cleanup_run(s, dry, vg_time_now_us(), &report);
+	if (report) {
+		json_array_foreach(json_object_get(report, "removed"), i, item)
+			printf("%s %s %s (%lld s old)\n", dry ? "would remove" : "removed",
+			    json_string_value(json_object_get(item, "kind")),
+			    json_string_value(json_object_get(item, "name")),
+			    (long long)json_integer_value(json_object_get(item, "age_seconds")));
+		json_array_foreach(json_object_get(report, "failed"), i, item)
+			printf("could not remove %s %s\n",
+			    json_string_value(json_object_get(item, "kind")),
+			    json_string_value(json_object_get(item, "name")));
+		printf("%s: %lld item(s)\n", dry ? "dry run" : "cleanup",
+		    (long long)json_integer_value(json_object_get(report, "count")));
+	}
+	if (err != VG_OK) {
+		rc = store_failed("cleanup", err);
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(report);
+	close_store(s);
+	return rc;
 }

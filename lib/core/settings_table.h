@@ -96,6 +96,8 @@ VG_SETTING(WORKER_HEARTBEAT_INTERVAL_SECONDS, "VEGA_WORKER_HEARTBEAT_INTERVAL_SE
     "Seconds between a worker's heartbeats")
 VG_SETTING(WORKER_HEARTBEAT_TTL_SECONDS, "VEGA_WORKER_HEARTBEAT_TTL_SECONDS", INT, "60", 2, 86400, NULL, 0,
     "A worker whose last heartbeat is older than this is shown as stale")
+VG_SETTING(TMP_RETENTION_SECONDS, "VEGA_TMP_RETENTION_SECONDS", INT, "86400", 60, 31536000, NULL, 0,
+    "Temporary files under VEGA_DATA_DIR/tmp older than this are removed by cleanup")
 VG_SETTING(ARTIFACT_RETENTION_DAYS, "VEGA_ARTIFACT_RETENTION_DAYS", INT, "30", 1, 36500, NULL, 0,
     "Days scan artifacts are kept before cleanup removes them")
 VG_SETTING(SCAN_ENGINE, "VEGA_SCAN_ENGINE", ENUM, "auto", 0, 0, "auto|rules", 0,
