@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/fsutil.h"
 #include "blob/blob_int.h"
 #include "core/id.h"
 #include "core/log.h"
@@ -66,43 +67,6 @@ object_path(const struct vg_blob *b, enum vg_blob_bucket bucket, const char *key
 	const struct local *l = b->impl;
 
 	return join(out, size, l->root, vg_blob_bucket_name(bucket), key);
-}
-
-/* mkdir -p: create path and its missing parents (0750). */
-static enum vg_err
-mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	char *p;
-
-	if (vg_str_copy(tmp, sizeof tmp, path) != VG_OK)
-		return VG_ERR_INVALID;
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-			return VG_ERR_IO;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-		return VG_ERR_IO;
-	return VG_OK;
-}
-
-/* fsync a directory so a rename or unlink in it survives a crash. */
-static enum vg_err
-sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	enum vg_err err = VG_OK;
-
-	if (fd < 0)
-		return VG_ERR_IO;
-	if (fsync(fd) != 0)
-		err = VG_ERR_IO;
-	close(fd);
-	return err;
 }
 
 static enum vg_err
@@ -283,7 +247,7 @@ lw_commit(struct vg_blob_writer *base, bool *existed)
 			goto out;
 		}
 	}
-	err = sync_dir(w->dir);
+	err = vg_fs_sync_dir(w->dir);
 out:
 	if (err != VG_OK)
 		vg_log(VG_LOG_ERROR, "blob_commit_failed", "error", strerror(errno), NULL);
@@ -329,7 +293,7 @@ local_writer_new(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 	}
 	/* A second attempt covers a directory removed between mkdir and open. */
 	for (attempt = 0; attempt < 2 && w->fd < 0; attempt++) {
-		if ((err = mkdir_p(w->dir)) != VG_OK)
+		if ((err = vg_fs_mkdir_p(w->dir, 0750)) != VG_OK)
 			goto out;
 		w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (w->fd < 0 && errno != ENOENT)
@@ -368,7 +332,7 @@ local_put_move(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 		return err;
 	vg_str_copy(dir, sizeof dir, final);
 	*strrchr(dir, '/') = '\0';
-	if ((err = mkdir_p(dir)) != VG_OK)
+	if ((err = vg_fs_mkdir_p(dir, 0750)) != VG_OK)
 		return err;
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return VG_ERR_IO;
@@ -398,7 +362,7 @@ local_put_move(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key,
 	}
 	if (rc != 0)
 		return errno == EXDEV ? VG_ERR_UNAVAILABLE : VG_ERR_IO;
-	return sync_dir(dir);
+	return vg_fs_sync_dir(dir);
 }
 
 /* ---- reader, stat, delete ---- */
@@ -523,7 +487,7 @@ local_delete(struct vg_blob *b, enum vg_blob_bucket bucket, const char *key)
 		return errno == ENOENT ? VG_OK : VG_ERR_IO;
 	slash = strrchr(path, '/');
 	*slash = '\0';
-	return sync_dir(path);
+	return vg_fs_sync_dir(path);
 }
 
 /* ---- listing ---- */
