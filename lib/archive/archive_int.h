@@ -106,25 +106,30 @@ enum vg_err vg_tar_write_end(struct vg_blob_writer *w);
 
 struct vg_spool;
 
-/* A spool writer over fd (hashing and writing on a second thread when
- * one can be started).  Free with vg_spool_free. */
-enum vg_err vg_spool_new(int fd, struct vg_spool **out);
-/* Push written data to disk as it goes (for a spool that may become the
- * stored tar), or stop doing so. */
-void vg_spool_writeback(struct vg_spool *s, bool on);
+/* A spool writer over fd, written front to back (direct: fd has
+ * O_DIRECT).  Free with vg_spool_free. */
+enum vg_err vg_spool_new(int fd, bool direct, struct vg_spool **out);
 /* The buffer (VG_SPOOL_CHUNK bytes) to fill next. */
 unsigned char *vg_spool_buffer(struct vg_spool *s);
-/* Submit that buffer: n bytes at offset off; flags VG_SPOOL_*; file_no
+/* Submit that buffer: n bytes at offset off, at or after the end of what
+ * came before (a gap is filled with zeros); flags VG_SPOOL_*; file_no
  * names the file whose hash the bytes feed.  The first failure so far. */
 enum vg_err vg_spool_submit(struct vg_spool *s, size_t n, uint64_t off, unsigned flags,
     size_t file_no);
-/* Write n bytes from p at off, not hashed, outside every range submitted
- * (headers, padding). */
+/* Submit n unhashed bytes from p at off, in order like the rest. */
 enum vg_err vg_spool_put(struct vg_spool *s, const void *p, size_t n, uint64_t off);
-/* Wait for every submission; the first failure, if any. */
+/* Wait for every submission and write the tail: the spool is complete
+ * (a direct file may run on with zeros to a 4 KiB boundary). */
 enum vg_err vg_spool_drain(struct vg_spool *s);
 /* The SHA-256 of file file_no once drained; NULL if there is none. */
 const unsigned char *vg_spool_sha(const struct vg_spool *s, size_t file_no);
+/* Overwrite n bytes at off of the drained spool; calls in ascending
+ * order of off, then vg_spool_patch_done. */
+enum vg_err vg_spool_patch(struct vg_spool *s, uint64_t off, const void *p, size_t n);
+enum vg_err vg_spool_patch_done(struct vg_spool *s);
+/* Copy len bytes of the drained spool from off into w. */
+enum vg_err vg_spool_copy_to(struct vg_spool *s, uint64_t off, uint64_t len,
+    struct vg_blob_writer *w);
 void vg_spool_free(struct vg_spool *s);
 
 /* ---- languages (lang.c) ---- */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include "archive/archive.h"
 #include "archive/archive_int.h"
+#include "core/fsutil.h"
 
 #define INBUF_SIZE (256u * 1024)
 #define CHUNK_SIZE (256u * 1024)
@@ -34,53 +35,6 @@ struct extract {
 	int rootfd;
 	unsigned char *buf;
 };
-
-/*
- * Remove everything below dfd without following links.  Depth is bounded
- * by VG_ARCHIVE_DEPTH_MAX (the name rules), and so are open descriptors.
- */
-static void
-remove_below(int dfd)
-{
-	int fd = dup(dfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	bool removed = true;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	/* Repeat while entries go: a directory may not list names removed
-	 * during the same pass consistently. */
-	while (removed) {
-		removed = false;
-		rewinddir(d);
-		while ((de = readdir(d)) != NULL) {
-			struct stat st;
-
-			if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-				continue;
-			if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-				continue;
-			if (S_ISDIR(st.st_mode)) {
-				int sub = openat(dfd, de->d_name,
-				    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-				if (sub >= 0) {
-					remove_below(sub);
-					close(sub);
-				}
-				if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) == 0)
-					removed = true;
-			} else if (unlinkat(dfd, de->d_name, 0) == 0) {
-				removed = true;
-			}
-		}
-	}
-	closedir(d);
-}
 
 static bool
 dir_empty(int dfd)
@@ -371,7 +325,7 @@ vg_archive_extract(vg_archive_read_fn read_fn, void *ctx, const char *root,
 	res->format = "tar";
 	err = vg_archive_with_utf8(extract_run, &x);
 	if (err != VG_OK)
-		remove_below(x.rootfd);
+		vg_fs_empty_dirfd(x.rootfd);   /* a refused archive leaves the root empty */
 out:
 	if (err != VG_OK && err != VG_ERR_INVALID_ARCHIVE && err != VG_ERR_TOO_LARGE)
 		res->reason[0] = '\0';

@@ -3,7 +3,8 @@
  *
  * Two phases.  READ: every entry is checked as it arrives and each file's
  * bytes are appended to one private spool file while their SHA-256 is
- * computed; only a small record per entry stays in memory.  FINISH: the
+ * computed (spool.c: on a second thread once the archive is large enough
+ * to gain from it); only a small record per entry stays in memory.  FINISH: the
  * records are sorted and checked as a whole (top directory, duplicates,
  * conflicts, links), the digest is computed, and the canonical tar goes
  * to file storage, followed by the manifest.  Nothing reaches file
@@ -31,6 +32,7 @@
 #include "archive/archive.h"
 #include "archive/archive_int.h"
 #include "core/buf.h"
+#include "core/fsutil.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/settings.h"
@@ -51,8 +53,10 @@ struct entry {
 	char *path;             /* normalized; owned */
 	char *target;           /* K_LINK: the raw target; owned */
 	uint64_t off, size;     /* K_FILE: where in the spool */
-	uint64_t hdr_off;       /* K_FILE: room left for its tar header */
+	uint64_t claimed;       /* K_FILE: the size its header gave (a guess) */
+	uint64_t hdr_off;       /* K_FILE: the tar header written before its data */
 	size_t hdr_len;
+	bool guess_cut;         /* that header's path lost the guessed top directory */
 	unsigned char sha[32];  /* K_FILE, once the spool is drained */
 	size_t file_no;         /* K_FILE: its number in the spool */
 	int lang;               /* K_FILE */
@@ -126,27 +130,6 @@ input_failure(struct ingest *g)
 
 /* ---- temporary directory ---- */
 
-static enum vg_err
-mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	char *p;
-
-	if (vg_str_copy(tmp, sizeof tmp, path) != VG_OK)
-		return VG_ERR_INVALID;
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-			return VG_ERR_IO;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0750) != 0 && errno != EEXIST)
-		return VG_ERR_IO;
-	return VG_OK;
-}
-
 /* $VEGA_DATA_DIR/tmp/ingest-XXXXXX (0700) with an empty spool in it;
  * made when the first file or a zip needs it, so that input refused at
  * once never touches the disk. */
@@ -154,12 +137,13 @@ static enum vg_err
 tmp_open(struct ingest *g)
 {
 	char base[PATH_MAX];
+	bool direct;
 	int n;
 
 	n = snprintf(base, sizeof base, "%s/tmp", vg_cfg_str(VG_SET_DATA_DIR));
 	if (n < 0 || (size_t)n >= sizeof base)
 		return VG_ERR_INVALID;
-	if (mkdir_p(base) != VG_OK)
+	if (vg_fs_mkdir_p(base, 0750) != VG_OK)
 		goto fail;
 	n = snprintf(g->tmpdir, sizeof g->tmpdir, "%s/ingest-XXXXXX", base);
 	if (n < 0 || (size_t)n >= sizeof g->tmpdir)
@@ -173,9 +157,10 @@ tmp_open(struct ingest *g)
 	g->spool_fd = openat(g->tmpfd, "spool", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (g->spool_fd < 0)
 		goto fail;
-	if (vg_spool_new(g->spool_fd, &g->spool) != VG_OK)
+	/* Past the page cache when the file system allows (spool.c says why). */
+	direct = fcntl(g->spool_fd, F_SETFL, O_DIRECT) == 0;
+	if (vg_spool_new(g->spool_fd, direct, &g->spool) != VG_OK)
 		return VG_ERR_NOMEM;
-	vg_spool_writeback(g->spool, g->in_order);
 	return VG_OK;
 fail:
 	vg_log(VG_LOG_ERROR, "ingest_tmp_failed", "dir", base, "error", strerror(errno), NULL);
@@ -401,8 +386,6 @@ static void
 out_of_order(struct ingest *g)
 {
 	g->in_order = false;
-	if (g->spool)   /* the spool will be copied, not kept: no early writeback */
-		vg_spool_writeback(g->spool, false);
 }
 
 /* Files must come in strictly ascending order of path for the spool to
@@ -422,42 +405,21 @@ order_check(struct ingest *g, const struct entry *e)
 	return VG_OK;
 }
 
-static enum vg_err
-pwrite_all(int fd, const void *p, size_t n, uint64_t off)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t k = pwrite(fd, c, n, (off_t)off);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return VG_ERR_IO;
-		c += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return VG_OK;
-}
-
 /*
  * Copy one file's data to the spool, counting every byte against the
  * per-file and total limits before it is written; the spool writer
- * hashes it.  Room for the member's header is left before the data
- * (sized by the size the header claims; filled in once the real size is
- * known) and padding after, so that an in-order spool is the canonical
- * tar.
+ * hashes it.  A tar header goes before the data, made from the path less
+ * the guessed top directory and the size the archive's header claims,
+ * and padding after, so that when the guesses hold and the files come in
+ * order the spool is the canonical tar.
  */
 static enum vg_err
 spool_file(struct ingest *g, struct archive *a, struct archive_entry *ae, struct entry *e,
     const char *raw)
 {
-	static const unsigned char zeros[512];
-	unsigned char *buf;
-	uint64_t claimed = archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0 ?
-	    (uint64_t)archive_entry_size(ae) : 0;
+	unsigned char hdr[VG_TAR_HEADER_MAX], *buf;
 	unsigned flags = VG_SPOOL_HASH | VG_SPOOL_BEGIN;
+	size_t hdr_len;
 	la_ssize_t n;
 	enum vg_err err;
 
@@ -466,9 +428,16 @@ spool_file(struct ingest *g, struct archive *a, struct archive_entry *ae, struct
 	guess_top(g, e);
 	if ((err = order_check(g, e)) != VG_OK)
 		return err;
+	e->claimed = archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0 ?
+	    (uint64_t)archive_entry_size(ae) : 0;
+	e->guess_cut = guess_stripped(g, e->path) != e->path;
+	if ((hdr_len = vg_tar_header(hdr, sizeof hdr, guess_stripped(g, e->path), e->claimed)) == 0)
+		return VG_ERR_INTERNAL;
+	if ((err = vg_spool_put(g->spool, hdr, hdr_len, g->spool_len)) != VG_OK)
+		return err;
 	e->hdr_off = g->spool_len;
-	e->hdr_len = vg_tar_header_len(guess_stripped(g, e->path), claimed);
-	g->spool_len += e->hdr_len;
+	e->hdr_len = hdr_len;
+	g->spool_len += hdr_len;
 	e->off = g->spool_len;
 	e->size = 0;
 	e->lang = -1;
@@ -496,9 +465,8 @@ spool_file(struct ingest *g, struct archive *a, struct archive_entry *ae, struct
 		return la_failed(g, a, raw);
 	if (e->lang < 0)
 		e->lang = vg_archive_lang_index(e->path, NULL, 0);
-	/* The end of the file's hash (an empty submission), then padding. */
-	if ((err = vg_spool_submit(g->spool, 0, g->spool_len, flags | VG_SPOOL_END, e->file_no)) != VG_OK ||
-	    (err = vg_spool_put(g->spool, zeros, (512 - e->size % 512) % 512, g->spool_len)) != VG_OK)
+	/* The end of the file's hash; the gap to the next block is padding. */
+	if ((err = vg_spool_submit(g->spool, 0, g->spool_len, flags | VG_SPOOL_END, e->file_no)) != VG_OK)
 		return err;
 	g->spool_len += (512 - e->size % 512) % 512;
 	return VG_OK;
@@ -753,7 +721,7 @@ write_tar(struct ingest *g, bool *existed)
 		if (e->kind != K_FILE)
 			continue;
 		if ((err = vg_tar_write_header(w, e->path, e->size)) != VG_OK ||
-		    (err = vg_blob_writer_write_fd(w, g->spool_fd, e->off, e->size)) != VG_OK ||
+		    (err = vg_spool_copy_to(g->spool, e->off, e->size, w)) != VG_OK ||
 		    (err = vg_tar_write_padding(w, e->size)) != VG_OK)
 			goto out;
 	}
@@ -768,45 +736,65 @@ out:
 }
 
 /*
- * When the files came in order, the spool holds them as the canonical tar
- * does, with room for each header: fill the headers in with the final
- * paths and sizes, end it and hand it over whole.  That needs every header
- * to fit its room exactly (the room was sized on a guess of the top
- * directory); otherwise, as when out of order, copy the files in sorted
+ * Whether the in-order spool can be the tar: every header written before
+ * a file's data must have the same length as the right one (the guesses
+ * of top directory and size only change bytes, not lengths, in the usual
+ * case).  Headers whose bytes differ are patched in place.
+ */
+static enum vg_err
+fix_headers(struct ingest *g, bool *ok)
+{
+	unsigned char want[VG_TAR_HEADER_MAX], had[VG_TAR_HEADER_MAX];
+	char orig[VG_ARCHIVE_PATH_MAX + VG_ARCHIVE_NAME_MAX + 2];
+	const char *written;
+	size_t i, n, top = strlen(g->res->stripped_dir);
+	enum vg_err err = VG_OK;
+
+	*ok = true;
+	for (i = 0; i < g->n && *ok; i++)
+		if (g->ents[i].kind == K_FILE &&
+		    vg_tar_header_len(g->ents[i].path, g->ents[i].size) != g->ents[i].hdr_len)
+			*ok = false;
+	for (i = 0; i < g->n && *ok && err == VG_OK; i++) {
+		const struct entry *e = &g->ents[i];
+
+		if (e->kind != K_FILE)
+			continue;
+		/* The path as it came, then as the header before the data has it. */
+		snprintf(orig, sizeof orig, "%s%s%s", g->res->stripped_dir, top ? "/" : "", e->path);
+		written = e->guess_cut ? orig + g->guess_len + 1 : orig;
+		n = vg_tar_header(want, sizeof want, e->path, e->size);
+		if (vg_tar_header(had, sizeof had, written, e->claimed) != n || memcmp(had, want, n) != 0)
+			err = vg_spool_patch(g->spool, e->hdr_off, want, n);
+	}
+	if (err == VG_OK)
+		err = vg_spool_patch_done(g->spool);
+	return err;
+}
+
+/*
+ * When the files came in order, the spool is the canonical tar once its
+ * headers are right (its end blocks were added before the drain): cut it
+ * to length and hand it over whole.  Otherwise copy the files in sorted
  * order.
  */
 static enum vg_err
 store_tar(struct ingest *g, bool *existed)
 {
-	static const unsigned char end[1024];
-	unsigned char hdr[VG_TAR_HEADER_MAX];
 	char path[PATH_MAX];
 	enum vg_err err;
-	size_t i;
+	bool ok = false;
 	int n;
 
-	for (i = 0; g->in_order && i < g->n; i++) {
-		const struct entry *e = &g->ents[i];
-
-		if (e->kind == K_FILE && vg_tar_header_len(e->path, e->size) != e->hdr_len)
-			g->in_order = false;
-	}
-	if (!g->in_order) {
+	if (g->in_order && (err = fix_headers(g, &ok)) != VG_OK)
+		return err;
+	if (!ok) {
 		g->res->reordered = true;
 		return write_tar(g, existed);
 	}
-	for (i = 0; i < g->n; i++) {
-		const struct entry *e = &g->ents[i];
-
-		if (e->kind != K_FILE)
-			continue;
-		vg_tar_header(hdr, sizeof hdr, e->path, e->size);
-		if ((err = pwrite_all(g->spool_fd, hdr, e->hdr_len, e->hdr_off)) != VG_OK)
-			return err;
-	}
-	if ((err = pwrite_all(g->spool_fd, end, sizeof end, g->spool_len)) != VG_OK)
-		return err;
-	g->res->tar_bytes = g->spool_len + sizeof end;
+	g->res->tar_bytes = g->spool_len + 1024;
+	if (ftruncate(g->spool_fd, (off_t)g->res->tar_bytes) != 0)
+		return VG_ERR_IO;
 	n = snprintf(path, sizeof path, "%s/spool", g->tmpdir);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return VG_ERR_INTERNAL;
@@ -940,8 +928,14 @@ finish(struct ingest *g)
 	enum vg_err err;
 	size_t i;
 
-	if (g->spool && (err = vg_spool_drain(g->spool)) != VG_OK)
-		return err;
+	if (g->spool) {
+		static const unsigned char end[1024];
+
+		/* The tar's end blocks: kept if the spool becomes the tar. */
+		if ((err = vg_spool_put(g->spool, end, sizeof end, g->spool_len)) != VG_OK ||
+		    (err = vg_spool_drain(g->spool)) != VG_OK)
+			return err;
+	}
 	for (i = 0; i < g->n; i++) {
 		struct entry *e = &g->ents[i];
 		const unsigned char *sha;

@@ -1,19 +1,21 @@
 /*
- * spool.c - the ingest's spool writer: SHA-256 and writes to the spool
- * file done by a second thread while the first decompresses the next
- * chunk.  Hashing and copying into the page cache cost about a third of
- * decompressing; on two cores they come almost free.
+ * spool.c - the ingest's spool writer.
  *
- * A ring of SPOOL_SLOTS buffers of VG_SPOOL_CHUNK bytes: the caller takes
- * the next free one (vg_spool_buffer), fills it and submits it with where
- * it goes in the file and whether it starts, continues or ends a file's
- * hash.  The worker hashes and writes in submission order.  Memory is the
- * ring, whatever the archive's size.  The thread starts only once
- * THREAD_AFTER bytes went through (for small archives a thread costs more
- * than it saves); until then, or when no thread can be started, the same
- * work is done inline by the caller.  Bytes that are not hashed (headers,
- * padding) are written by the caller directly: they never overlap the
- * ranges the worker writes.
+ * The spool is written front to back: the caller submits byte ranges in
+ * ascending order (a gap between two is filled with zeros: tar padding,
+ * room for a header).  Bytes go through a staging buffer and reach the
+ * file in large aligned writes, with O_DIRECT when the file allows it:
+ * copying gigabytes into the page cache costs more CPU than decompressing
+ * them on some virtual machines, and the spool is read back at most once.
+ *
+ * Hashing and writing run on a second thread while the caller decompresses
+ * the next chunk: a ring of SPOOL_SLOTS buffers of VG_SPOOL_CHUNK bytes;
+ * the caller takes the next free one (vg_spool_buffer), fills it and
+ * submits it; the worker hashes and stages in submission order.  Memory is
+ * the ring plus the stage, whatever the archive's size.  The thread starts
+ * only once THREAD_AFTER bytes went through (for small archives a thread
+ * costs more than it saves); until then, or when no thread can be started,
+ * the same work is done inline by the caller.
  */
 #include "config.h"
 #include <errno.h>
@@ -27,9 +29,8 @@
 
 #define SPOOL_SLOTS 4
 #define THREAD_AFTER (4u << 20)
-/* Written data is pushed to disk in steps of this much (when asked), so
- * the final fsync finds little to do. */
-#define WRITEBACK_STEP (8u << 20)
+#define STAGE_SIZE (4u << 20)   /* bytes per write to the file */
+#define ALIGN 4096u             /* O_DIRECT: buffer, offset and length */
 
 struct job {
 	unsigned char *buf;
@@ -41,6 +42,7 @@ struct job {
 
 struct vg_spool {
 	int fd;
+	bool direct;              /* fd has O_DIRECT: aligned writes only */
 	pthread_t thread;
 	bool threaded;
 	bool tried;               /* a thread was attempted */
@@ -50,14 +52,20 @@ struct vg_spool {
 	struct job ring[SPOOL_SLOTS];
 	unsigned char *bufs[SPOOL_SLOTS];
 	size_t head, count;       /* next slot to fill; slots submitted, not done */
-	bool busy;                /* the worker holds a job outside the lock */
 	bool stop;
 	enum vg_err err;          /* first failure; later jobs are dropped */
-	EVP_MD_CTX *md;           /* the worker's */
+	/* The worker's (the caller's when inline): */
+	EVP_MD_CTX *md;
 	unsigned char (*shas)[32];
 	size_t nshas;
-	bool writeback;
-	uint64_t written_end, written_back;
+	unsigned char *stage;     /* STAGE_SIZE bytes, ALIGN-aligned */
+	size_t staged;            /* bytes in the stage */
+	uint64_t flushed;         /* bytes of the file written from the stage */
+	bool closed;              /* drained: the tail is written, no more jobs */
+	/* Patching (after the drain): the piece of the file held in the stage. */
+	uint64_t patch_off;
+	size_t patch_len;         /* 0: none held */
+	uint64_t file_len;        /* bytes in the file (padded when direct) */
 };
 
 static enum vg_err
@@ -77,19 +85,69 @@ pwrite_all(int fd, const unsigned char *p, size_t n, uint64_t off)
 	return VG_OK;
 }
 
-/* Hash and write one job (the worker, or the caller when inline). */
+/* Write the stage out.  The last write of a direct file is padded with
+ * zeros to ALIGN; the caller truncates the file to its real length. */
 static enum vg_err
-do_job(struct vg_spool *s, const struct job *j)
+flush_stage(struct vg_spool *s, bool last)
+{
+	size_t n = s->staged;
+	enum vg_err err;
+
+	if (n == 0)
+		return VG_OK;
+	if (last && s->direct && n % ALIGN) {
+		memset(s->stage + n, 0, ALIGN - n % ALIGN);
+		n += ALIGN - n % ALIGN;
+	}
+	if ((err = pwrite_all(s->fd, s->stage, n, s->flushed)) != VG_OK)
+		return err;
+	s->flushed += s->staged;
+	s->staged = 0;
+	return VG_OK;
+}
+
+/* Append n bytes (zeros when p is NULL) to the stage, writing it out
+ * each time it fills. */
+static enum vg_err
+stage(struct vg_spool *s, const unsigned char *p, size_t n)
 {
 	enum vg_err err;
 
-	if (j->flags & VG_SPOOL_BEGIN) {
-		if (EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
-			return VG_ERR_INTERNAL;
+	while (n > 0) {
+		size_t k = STAGE_SIZE - s->staged;
+
+		if (k > n)
+			k = n;
+		if (p) {
+			memcpy(s->stage + s->staged, p, k);
+			p += k;
+		} else {
+			memset(s->stage + s->staged, 0, k);
+		}
+		s->staged += k;
+		n -= k;
+		if (s->staged == STAGE_SIZE && (err = flush_stage(s, false)) != VG_OK)
+			return err;
 	}
+	return VG_OK;
+}
+
+/* Hash and stage one job (the worker, or the caller when inline). */
+static enum vg_err
+do_job(struct vg_spool *s, const struct job *j)
+{
+	uint64_t end = s->flushed + s->staged;
+	enum vg_err err;
+
+	if (s->closed || j->off < end)
+		return VG_ERR_INTERNAL;   /* out of order, or after the end */
+	if (j->off > end && (err = stage(s, NULL, (size_t)(j->off - end))) != VG_OK)
+		return err;
+	if ((j->flags & VG_SPOOL_BEGIN) && EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
+		return VG_ERR_INTERNAL;
 	if ((j->flags & VG_SPOOL_HASH) && j->n && EVP_DigestUpdate(s->md, j->buf, j->n) != 1)
 		return VG_ERR_INTERNAL;
-	if ((err = pwrite_all(s->fd, j->buf, j->n, j->off)) != VG_OK)
+	if ((err = stage(s, j->buf, j->n)) != VG_OK)
 		return err;
 	if (j->flags & VG_SPOOL_END) {
 		if (j->file_no >= s->nshas) {
@@ -106,16 +164,6 @@ do_job(struct vg_spool *s, const struct job *j)
 		if (EVP_DigestFinal_ex(s->md, s->shas[j->file_no], NULL) != 1)
 			return VG_ERR_INTERNAL;
 	}
-	if (j->off + j->n > s->written_end)
-		s->written_end = j->off + j->n;
-	if (__atomic_load_n(&s->writeback, __ATOMIC_RELAXED) &&
-	    s->written_end - s->written_back >= WRITEBACK_STEP) {
-		/* Start writing back without waiting: the disk works while the
-		 * next chunks are decompressed. */
-		sync_file_range(s->fd, (off64_t)s->written_back,
-		    (off64_t)(s->written_end - s->written_back), SYNC_FILE_RANGE_WRITE);
-		s->written_back = s->written_end;
-	}
 	return VG_OK;
 }
 
@@ -127,16 +175,13 @@ worker(void *arg)
 	pthread_mutex_lock(&s->mu);
 	for (;;) {
 		struct job j;
-		size_t tail;
 		enum vg_err err = VG_OK;
 
 		while (s->count == 0 && !s->stop)
 			pthread_cond_wait(&s->cv, &s->mu);
 		if (s->stop)
 			break;
-		tail = (s->head + SPOOL_SLOTS - s->count) % SPOOL_SLOTS;
-		j = s->ring[tail];
-		s->busy = true;
+		j = s->ring[(s->head + SPOOL_SLOTS - s->count) % SPOOL_SLOTS];
 		if (s->err == VG_OK) {
 			pthread_mutex_unlock(&s->mu);
 			err = do_job(s, &j);
@@ -144,7 +189,6 @@ worker(void *arg)
 			if (err != VG_OK && s->err == VG_OK)
 				s->err = err;
 		}
-		s->busy = false;
 		s->count--;
 		pthread_cond_broadcast(&s->cv);
 	}
@@ -153,21 +197,26 @@ worker(void *arg)
 }
 
 enum vg_err
-vg_spool_new(int fd, struct vg_spool **out)
+vg_spool_new(int fd, bool direct, struct vg_spool **out)
 {
 	struct vg_spool *s = calloc(1, sizeof *s);
 	enum vg_err err = VG_OK;
+	void *p = NULL;
 	size_t i;
 
 	*out = NULL;
 	if (!s)
 		return VG_ERR_NOMEM;
 	s->fd = fd;
+	s->direct = direct;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	for (i = 0; i < SPOOL_SLOTS; i++)
 		if (!(s->bufs[i] = malloc(VG_SPOOL_CHUNK)))
 			err = VG_ERR_NOMEM;
+	if (posix_memalign(&p, ALIGN, STAGE_SIZE) != 0)
+		err = VG_ERR_NOMEM;
+	s->stage = p;
 	if (err == VG_OK && !(s->md = EVP_MD_CTX_new()))
 		err = VG_ERR_NOMEM;
 	if (err != VG_OK) {
@@ -176,12 +225,6 @@ vg_spool_new(int fd, struct vg_spool **out)
 	}
 	*out = s;
 	return VG_OK;
-}
-
-void
-vg_spool_writeback(struct vg_spool *s, bool on)
-{
-	__atomic_store_n(&s->writeback, on, __ATOMIC_RELAXED);
 }
 
 /* The next buffer to fill: waits while every slot is in the worker's
@@ -234,24 +277,30 @@ vg_spool_submit(struct vg_spool *s, size_t n, uint64_t off, unsigned flags, size
 	return VG_OK;
 }
 
-/* Bytes outside any file's hash go straight to the file: they never
- * overlap what the worker writes, and pwrite needs no shared offset. */
+/* Unhashed bytes (headers, the end blocks), in order like the rest. */
 enum vg_err
 vg_spool_put(struct vg_spool *s, const void *p, size_t n, uint64_t off)
 {
-	enum vg_err err;
+	enum vg_err err = VG_OK;
+	const unsigned char *c = p;
 
-	if (n == 0)
-		return VG_OK;
-	pthread_mutex_lock(&s->mu);
-	err = s->err;
-	pthread_mutex_unlock(&s->mu);
-	if (err != VG_OK)
-		return err;
-	return pwrite_all(s->fd, p, n, off);
+	while (err == VG_OK && n > 0) {
+		size_t k = n < VG_SPOOL_CHUNK ? n : VG_SPOOL_CHUNK;
+
+		memcpy(vg_spool_buffer(s), c, k);
+		err = vg_spool_submit(s, k, off, 0, 0);
+		c += k;
+		n -= k;
+		off += k;
+	}
+	return err;
 }
 
-/* Wait until every submission is done; the first failure, if any. */
+/*
+ * Wait for every submission, then write the stage's tail: the spool is
+ * complete (a direct file may run on with zeros to the next ALIGN; the
+ * caller truncates it when it keeps the file).  The first failure, if any.
+ */
 enum vg_err
 vg_spool_drain(struct vg_spool *s)
 {
@@ -262,14 +311,120 @@ vg_spool_drain(struct vg_spool *s)
 		pthread_cond_wait(&s->cv, &s->mu);
 	err = s->err;
 	pthread_mutex_unlock(&s->mu);
+	if (err == VG_OK && !s->closed) {
+		s->file_len = s->flushed + s->staged;
+		if (s->direct && s->file_len % ALIGN)
+			s->file_len += ALIGN - s->file_len % ALIGN;
+		err = flush_stage(s, true);
+		s->closed = true;
+	}
 	return err;
 }
 
-/* The hash of file file_no, after vg_spool_drain; NULL if unknown. */
+/* Read [off, off + len) of the drained file into the stage. */
+static enum vg_err
+load(struct vg_spool *s, uint64_t off, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t k = pread(s->fd, s->stage + got, len - got, (off_t)(off + got));
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return VG_ERR_IO;
+		got += (size_t)k;
+	}
+	return VG_OK;
+}
+
+/* Write the piece held for patching back. */
+enum vg_err
+vg_spool_patch_done(struct vg_spool *s)
+{
+	enum vg_err err = VG_OK;
+
+	if (s->patch_len)
+		err = pwrite_all(s->fd, s->stage, s->patch_len, s->patch_off);
+	s->patch_len = 0;
+	return err;
+}
+
+/*
+ * Overwrite n bytes at off of the drained spool (headers found wrong at
+ * the end), calls in ascending order of off: the file is read and written
+ * back in aligned pieces of up to STAGE_SIZE, so patching many headers
+ * close together costs a sequential rewrite, not two I/Os each.
+ */
+enum vg_err
+vg_spool_patch(struct vg_spool *s, uint64_t off, const void *p, size_t n)
+{
+	enum vg_err err;
+
+	if (!s->closed || n > STAGE_SIZE / 2 || off + n > s->file_len)
+		return VG_ERR_INTERNAL;
+	if (s->patch_len == 0 || off < s->patch_off || off + n > s->patch_off + s->patch_len) {
+		uint64_t start = off / ALIGN * ALIGN;
+		uint64_t len = s->file_len - start;
+
+		if ((err = vg_spool_patch_done(s)) != VG_OK)
+			return err;
+		if (len > STAGE_SIZE)
+			len = STAGE_SIZE;
+		if ((err = load(s, start, (size_t)len)) != VG_OK)
+			return err;
+		s->patch_off = start;
+		s->patch_len = (size_t)len;
+	}
+	memcpy(s->stage + (off - s->patch_off), p, n);
+	return VG_OK;
+}
+
 const unsigned char *
 vg_spool_sha(const struct vg_spool *s, size_t file_no)
 {
 	return file_no < s->nshas ? s->shas[file_no] : NULL;
+}
+
+/*
+ * Copy len bytes of the drained spool from off into w, reading through
+ * the (idle) stage in aligned pieces, as O_DIRECT wants.
+ */
+enum vg_err
+vg_spool_copy_to(struct vg_spool *s, uint64_t off, uint64_t len, struct vg_blob_writer *w)
+{
+	enum vg_err err = VG_OK;
+
+	if (!s->closed)
+		return VG_ERR_INTERNAL;
+	while (err == VG_OK && len > 0) {
+		uint64_t start = off / ALIGN * ALIGN;
+		size_t skip = (size_t)(off - start), want, got = 0;
+
+		want = skip + (len < STAGE_SIZE - ALIGN ? (size_t)len : STAGE_SIZE - ALIGN);
+		want = (want + ALIGN - 1) / ALIGN * ALIGN;
+		while (got < want) {
+			ssize_t k = pread(s->fd, s->stage + got, want - got, (off_t)(start + got));
+
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
+				break;   /* the file's end: a direct file is padded */
+			got += (size_t)k;
+		}
+		if (got <= skip) {
+			err = VG_ERR_IO;
+			break;
+		}
+		got -= skip;
+		if (got > len)
+			got = (size_t)len;
+		err = vg_blob_writer_write(w, s->stage + skip, got);
+		off += got;
+		len -= got;
+	}
+	return err;
 }
 
 /* Stop the worker (dropping what it has not done) and free. */
@@ -291,6 +446,7 @@ vg_spool_free(struct vg_spool *s)
 	pthread_mutex_destroy(&s->mu);
 	for (i = 0; i < SPOOL_SLOTS; i++)
 		free(s->bufs[i]);
+	free(s->stage);
 	EVP_MD_CTX_free(s->md);
 	free(s->shas);
 	free(s);

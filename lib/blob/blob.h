@@ -3,9 +3,10 @@
  * backends chosen by VEGA_FILE_STORAGE_BACKEND.
  *
  *   local  directories under $VEGA_DATA_DIR/blobs/<bucket>/, one file per
- *          object; writes go to a temporary file in the object's directory,
- *          are fsync'ed, then renamed into place, so an object is either
- *          whole or absent and a failed write leaves nothing;
+ *          object; writes go to a temporary file in the object's directory
+ *          (past the page cache, with O_DIRECT, for large objects), are
+ *          fsync'ed, then renamed into place, so an object is either whole
+ *          or absent and a failed write leaves nothing;
  *   s3     not available yet: opening answers VG_ERR_UNAVAILABLE.
  *
  * Buckets: VG_BLOB_SOURCES (source snapshots and their manifests) and
@@ -95,7 +96,8 @@ enum vg_err vg_blob_writer_new(struct vg_blob *b, enum vg_blob_bucket bucket,
 /* Append n bytes.  After a failure the writer only accepts abort. */
 enum vg_err vg_blob_writer_write(struct vg_blob_writer *w, const void *p, size_t n);
 /* Append len bytes of the open file fd from offset off (the fd's own
- * offset is not used nor moved); VG_ERR_IO if fewer are there. */
+ * offset is not used nor moved; fd must not be an O_DIRECT file);
+ * VG_ERR_IO if fewer are there. */
 enum vg_err vg_blob_writer_write_fd(struct vg_blob_writer *w, int fd, uint64_t off,
     uint64_t len);
 /* Bytes written so far. */

@@ -634,6 +634,34 @@ test_in_order(void)
 		vg_archive_result_clear(&res);
 	}
 	free(first);
+
+	/* In order, but the guessed top directory is wrong and a header
+	 * grows a pax member once the path is whole again: copied. */
+	{
+		static char longp[128];
+		struct ent two[4];
+		const char *paths[2], *datas[2] = {"long\n", "z\n"};
+		char want[VG_ARCHIVE_DIGEST_HEX];
+
+		memset(longp, 'x', sizeof longp);
+		memcpy(longp, "d/", 2);
+		longp[101] = '\0';   /* 101 bytes; 99 without "d/" */
+		two[0] = (struct ent){"d/", 'd', NULL, 0};
+		two[1] = (struct ent){longp, 'f', datas[0], 0};
+		two[2] = (struct ent){"z.c", 'f', datas[1], 0};
+		two[3] = (struct ent)END;
+		paths[0] = longp;
+		paths[1] = "z.c";
+		expected_digest(paths, datas, 2, want);
+		VT_OK(build(wpath("guess.tar"), "pax", "none", NULL, two, 1), "guess.tar");
+		VT_EQ_INT(ingest(wpath("guess.tar"), &lim, &res), VG_OK, "wrong guess, longer header");
+		VT_EQ_STR(res.digest, want, "digest");
+		VT_EQ_INT(res.reordered, 1, "copied, since a header changed length");
+		tar = blob_slurp(res.tar_key, &len);
+		VT_OK(tar && len == res.tar_bytes && len > 2048, "tar stored");
+		free(tar);
+		vg_archive_result_clear(&res);
+	}
 }
 
 static enum vg_err blob_read_fn(void *ctx, void *buf, size_t cap, size_t *got);
