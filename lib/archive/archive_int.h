@@ -109,7 +109,7 @@ struct vg_spool;
 /* A spool writer over fd, written front to back (direct: fd has
  * O_DIRECT).  Free with vg_spool_free. */
 enum vg_err vg_spool_new(int fd, bool direct, struct vg_spool **out);
-/* The buffer (VG_SPOOL_CHUNK bytes) to fill next. */
+/* The buffer (VG_SPOOL_CHUNK bytes) to fill next; NULL when out of memory. */
 unsigned char *vg_spool_buffer(struct vg_spool *s);
 /* Submit that buffer: n bytes at offset off, at or after the end of what
  * came before (a gap is filled with zeros); flags VG_SPOOL_*; file_no

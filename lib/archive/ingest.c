@@ -443,7 +443,8 @@ spool_file(struct ingest *g, struct archive *a, struct archive_entry *ae, struct
 	e->lang = -1;
 	e->file_no = g->nfiles++;
 	for (;;) {
-		buf = vg_spool_buffer(g->spool);
+		if (!(buf = vg_spool_buffer(g->spool)))
+			return VG_ERR_NOMEM;
 		if ((n = archive_read_data(a, buf, VG_SPOOL_CHUNK)) <= 0)
 			break;
 		e->size += (uint64_t)n;

@@ -27,9 +27,10 @@
 #include <openssl/evp.h>
 #include "archive/archive_int.h"
 
-#define SPOOL_SLOTS 4
+#define SPOOL_SLOTS 16   /* 4 MiB in flight: decompression runs on during a write */
 #define THREAD_AFTER (4u << 20)
-#define STAGE_SIZE (4u << 20)   /* bytes per write to the file */
+#define STAGE_SIZE (4u << 20)   /* bytes per write to the file (threaded) */
+#define STAGE_SMALL (256u * 1024)  /* the same until the thread starts */
 #define ALIGN 4096u             /* O_DIRECT: buffer, offset and length */
 
 struct job {
@@ -48,7 +49,9 @@ struct vg_spool {
 	bool tried;               /* a thread was attempted */
 	uint64_t submitted;       /* bytes submitted so far */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;        /* signalled on every change of count or stop */
+	pthread_cond_t cv_work;   /* for the worker: a job, or stop */
+	pthread_cond_t cv_space;  /* for the caller: a slot freed, or all done */
+	bool worker_waits, caller_waits;   /* signal only a thread that sleeps */
 	struct job ring[SPOOL_SLOTS];
 	unsigned char *bufs[SPOOL_SLOTS];
 	size_t head, count;       /* next slot to fill; slots submitted, not done */
@@ -58,7 +61,8 @@ struct vg_spool {
 	EVP_MD_CTX *md;
 	unsigned char (*shas)[32];
 	size_t nshas;
-	unsigned char *stage;     /* STAGE_SIZE bytes, ALIGN-aligned */
+	unsigned char *stage;     /* stage_size bytes, ALIGN-aligned */
+	size_t stage_size;
 	size_t staged;            /* bytes in the stage */
 	uint64_t flushed;         /* bytes of the file written from the stage */
 	bool closed;              /* drained: the tail is written, no more jobs */
@@ -114,7 +118,7 @@ stage(struct vg_spool *s, const unsigned char *p, size_t n)
 	enum vg_err err;
 
 	while (n > 0) {
-		size_t k = STAGE_SIZE - s->staged;
+		size_t k = s->stage_size - s->staged;
 
 		if (k > n)
 			k = n;
@@ -126,9 +130,25 @@ stage(struct vg_spool *s, const unsigned char *p, size_t n)
 		}
 		s->staged += k;
 		n -= k;
-		if (s->staged == STAGE_SIZE && (err = flush_stage(s, false)) != VG_OK)
+		if (s->staged == s->stage_size && (err = flush_stage(s, false)) != VG_OK)
 			return err;
 	}
+	return VG_OK;
+}
+
+/* An aligned stage of size bytes holding what the old one held. */
+static enum vg_err
+grow_stage(struct vg_spool *s, size_t size)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, ALIGN, size) != 0)
+		return VG_ERR_NOMEM;
+	if (s->staged)
+		memcpy(p, s->stage, s->staged);
+	free(s->stage);
+	s->stage = p;
+	s->stage_size = size;
 	return VG_OK;
 }
 
@@ -177,8 +197,11 @@ worker(void *arg)
 		struct job j;
 		enum vg_err err = VG_OK;
 
-		while (s->count == 0 && !s->stop)
-			pthread_cond_wait(&s->cv, &s->mu);
+		while (s->count == 0 && !s->stop) {
+			s->worker_waits = true;
+			pthread_cond_wait(&s->cv_work, &s->mu);
+			s->worker_waits = false;
+		}
 		if (s->stop)
 			break;
 		j = s->ring[(s->head + SPOOL_SLOTS - s->count) % SPOOL_SLOTS];
@@ -190,19 +213,20 @@ worker(void *arg)
 				s->err = err;
 		}
 		s->count--;
-		pthread_cond_broadcast(&s->cv);
+		if (s->caller_waits)
+			pthread_cond_signal(&s->cv_space);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
 }
 
+/* Buffers are made as they are first needed: inline, only the first
+ * slot and a small stage are ever used. */
 enum vg_err
 vg_spool_new(int fd, bool direct, struct vg_spool **out)
 {
 	struct vg_spool *s = calloc(1, sizeof *s);
 	enum vg_err err = VG_OK;
-	void *p = NULL;
-	size_t i;
 
 	*out = NULL;
 	if (!s)
@@ -210,13 +234,9 @@ vg_spool_new(int fd, bool direct, struct vg_spool **out)
 	s->fd = fd;
 	s->direct = direct;
 	pthread_mutex_init(&s->mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
-	for (i = 0; i < SPOOL_SLOTS; i++)
-		if (!(s->bufs[i] = malloc(VG_SPOOL_CHUNK)))
-			err = VG_ERR_NOMEM;
-	if (posix_memalign(&p, ALIGN, STAGE_SIZE) != 0)
-		err = VG_ERR_NOMEM;
-	s->stage = p;
+	pthread_cond_init(&s->cv_work, NULL);
+	pthread_cond_init(&s->cv_space, NULL);
+	err = grow_stage(s, STAGE_SMALL);
 	if (err == VG_OK && !(s->md = EVP_MD_CTX_new()))
 		err = VG_ERR_NOMEM;
 	if (err != VG_OK) {
@@ -228,15 +248,21 @@ vg_spool_new(int fd, bool direct, struct vg_spool **out)
 }
 
 /* The next buffer to fill: waits while every slot is in the worker's
- * hands.  It stays the next one until submitted. */
+ * hands.  It stays the next one until submitted.  NULL when it could not
+ * be allocated. */
 unsigned char *
 vg_spool_buffer(struct vg_spool *s)
 {
 	unsigned char *b;
 
 	pthread_mutex_lock(&s->mu);
-	while (s->count == SPOOL_SLOTS)
-		pthread_cond_wait(&s->cv, &s->mu);
+	while (s->count == SPOOL_SLOTS) {
+		s->caller_waits = true;
+		pthread_cond_wait(&s->cv_space, &s->mu);
+		s->caller_waits = false;
+	}
+	if (!s->bufs[s->head])
+		s->bufs[s->head] = malloc(VG_SPOOL_CHUNK);
 	b = s->bufs[s->head];
 	pthread_mutex_unlock(&s->mu);
 	return b;
@@ -253,9 +279,11 @@ vg_spool_submit(struct vg_spool *s, size_t n, uint64_t off, unsigned flags, size
 	enum vg_err err;
 
 	if (!s->tried && (s->submitted += n) >= THREAD_AFTER) {
-		/* Every earlier job was done inline: the worker starts clean. */
+		/* Every earlier job was done inline: the stage is idle and the
+		 * worker starts clean. */
 		s->tried = true;
-		s->threaded = pthread_create(&s->thread, NULL, worker, s) == 0;
+		if (grow_stage(s, STAGE_SIZE) == VG_OK)
+			s->threaded = pthread_create(&s->thread, NULL, worker, s) == 0;
 	}
 	pthread_mutex_lock(&s->mu);
 	if ((err = s->err) != VG_OK) {
@@ -272,7 +300,8 @@ vg_spool_submit(struct vg_spool *s, size_t n, uint64_t off, unsigned flags, size
 	s->ring[s->head] = j;
 	s->head = (s->head + 1) % SPOOL_SLOTS;
 	s->count++;
-	pthread_cond_broadcast(&s->cv);
+	if (s->worker_waits)
+		pthread_cond_signal(&s->cv_work);
 	pthread_mutex_unlock(&s->mu);
 	return VG_OK;
 }
@@ -287,7 +316,11 @@ vg_spool_put(struct vg_spool *s, const void *p, size_t n, uint64_t off)
 	while (err == VG_OK && n > 0) {
 		size_t k = n < VG_SPOOL_CHUNK ? n : VG_SPOOL_CHUNK;
 
-		memcpy(vg_spool_buffer(s), c, k);
+		unsigned char *b = vg_spool_buffer(s);
+
+		if (!b)
+			return VG_ERR_NOMEM;
+		memcpy(b, c, k);
 		err = vg_spool_submit(s, k, off, 0, 0);
 		c += k;
 		n -= k;
@@ -307,8 +340,11 @@ vg_spool_drain(struct vg_spool *s)
 	enum vg_err err;
 
 	pthread_mutex_lock(&s->mu);
-	while (s->count > 0)
-		pthread_cond_wait(&s->cv, &s->mu);
+	while (s->count > 0) {
+		s->caller_waits = true;
+		pthread_cond_wait(&s->cv_space, &s->mu);
+		s->caller_waits = false;
+	}
 	err = s->err;
 	pthread_mutex_unlock(&s->mu);
 	if (err == VG_OK && !s->closed) {
@@ -362,7 +398,7 @@ vg_spool_patch(struct vg_spool *s, uint64_t off, const void *p, size_t n)
 {
 	enum vg_err err;
 
-	if (!s->closed || n > STAGE_SIZE / 2 || off + n > s->file_len)
+	if (!s->closed || n > s->stage_size / 2 || off + n > s->file_len)
 		return VG_ERR_INTERNAL;
 	if (s->patch_len == 0 || off < s->patch_off || off + n > s->patch_off + s->patch_len) {
 		uint64_t start = off / ALIGN * ALIGN;
@@ -370,8 +406,8 @@ vg_spool_patch(struct vg_spool *s, uint64_t off, const void *p, size_t n)
 
 		if ((err = vg_spool_patch_done(s)) != VG_OK)
 			return err;
-		if (len > STAGE_SIZE)
-			len = STAGE_SIZE;
+		if (len > s->stage_size)
+			len = s->stage_size;
 		if ((err = load(s, start, (size_t)len)) != VG_OK)
 			return err;
 		s->patch_off = start;
@@ -402,7 +438,7 @@ vg_spool_copy_to(struct vg_spool *s, uint64_t off, uint64_t len, struct vg_blob_
 		uint64_t start = off / ALIGN * ALIGN;
 		size_t skip = (size_t)(off - start), want, got = 0;
 
-		want = skip + (len < STAGE_SIZE - ALIGN ? (size_t)len : STAGE_SIZE - ALIGN);
+		want = skip + (len < s->stage_size - ALIGN ? (size_t)len : s->stage_size - ALIGN);
 		want = (want + ALIGN - 1) / ALIGN * ALIGN;
 		while (got < want) {
 			ssize_t k = pread(s->fd, s->stage + got, want - got, (off_t)(start + got));
@@ -438,11 +474,12 @@ vg_spool_free(struct vg_spool *s)
 	if (s->threaded) {
 		pthread_mutex_lock(&s->mu);
 		s->stop = true;
-		pthread_cond_broadcast(&s->cv);
+		pthread_cond_signal(&s->cv_work);
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
-	pthread_cond_destroy(&s->cv);
+	pthread_cond_destroy(&s->cv_work);
+	pthread_cond_destroy(&s->cv_space);
 	pthread_mutex_destroy(&s->mu);
 	for (i = 0; i < SPOOL_SLOTS; i++)
 		free(s->bufs[i]);
