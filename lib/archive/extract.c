@@ -20,8 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "archive/archive.h"
-#include "archive/archive_int.h"
 #include "core/fsutil.h"
+#include "archive/archive_int.h"
 
 #define INBUF_SIZE (256u * 1024)
 #define CHUNK_SIZE (256u * 1024)
@@ -116,24 +116,6 @@ stream_over(struct extract *x, struct archive *a)
 }
 
 static enum vg_err
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t k = write(fd, c, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return VG_ERR_IO;
-		c += k;
-		n -= (size_t)k;
-	}
-	return VG_OK;
-}
-
-static enum vg_err
 la_failed(struct extract *x, struct archive *a, const char *raw)
 {
 	const char *reason;
@@ -177,7 +159,7 @@ extract_file(struct extract *x, struct archive *a, const char *path, const char 
 			err = vg_archive_refuse(x->res, "uncompressed_too_large", raw);
 			goto out;
 		}
-		if ((err = write_all(fd, x->buf, (size_t)n)) != VG_OK)
+		if ((err = vg_fs_write_all(fd, x->buf, (size_t)n)) != VG_OK)
 			goto out;
 	}
 	if (n < 0) {

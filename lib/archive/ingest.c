@@ -187,24 +187,6 @@ tmp_close(struct ingest *g)
 	g->tmpdir[0] = '\0';
 }
 
-static enum vg_err
-write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t k = write(fd, c, n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return VG_ERR_IO;
-		c += k;
-		n -= (size_t)k;
-	}
-	return VG_OK;
-}
-
 /* ---- opening the archive ---- */
 
 /* Why libarchive failed: our stream, our limit, or the archive. */
@@ -275,7 +257,7 @@ open_zip(struct ingest *g, struct archive *a)
 	g->zip_fd = openat(g->tmpfd, "input.zip", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (g->zip_fd < 0)
 		return VG_ERR_IO;
-	if ((err = write_all(g->zip_fd, g->in.buf, g->in.pending)) != VG_OK)
+	if ((err = vg_fs_write_all(g->zip_fd, g->in.buf, g->in.pending)) != VG_OK)
 		return err;
 	g->in.pending = 0;
 	for (;;) {
@@ -283,7 +265,7 @@ open_zip(struct ingest *g, struct archive *a)
 			return input_failure(g);
 		if (got == 0)
 			break;
-		if ((err = write_all(g->zip_fd, g->in.buf, got)) != VG_OK)
+		if ((err = vg_fs_write_all(g->zip_fd, g->in.buf, got)) != VG_OK)
 			return err;
 	}
 	if ((err = zip_has_end(g->zip_fd, &has_end, &entries)) != VG_OK)

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include "archive/archive_int.h"
+#include "core/fsutil.h"
 
 #define SPOOL_SLOTS 16   /* 4 MiB in flight: decompression runs on during a write */
 #define THREAD_AFTER (4u << 20)
@@ -72,23 +73,6 @@ struct vg_spool {
 	uint64_t file_len;        /* bytes in the file (padded when direct) */
 };
 
-static enum vg_err
-pwrite_all(int fd, const unsigned char *p, size_t n, uint64_t off)
-{
-	while (n > 0) {
-		ssize_t k = pwrite(fd, p, n, (off_t)off);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return VG_ERR_IO;
-		p += k;
-		n -= (size_t)k;
-		off += (uint64_t)k;
-	}
-	return VG_OK;
-}
-
 /* Write the stage out.  The last write of a direct file is padded with
  * zeros to ALIGN; the caller truncates the file to its real length. */
 static enum vg_err
@@ -103,7 +87,7 @@ flush_stage(struct vg_spool *s, bool last)
 		memset(s->stage + n, 0, ALIGN - n % ALIGN);
 		n += ALIGN - n % ALIGN;
 	}
-	if ((err = pwrite_all(s->fd, s->stage, n, s->flushed)) != VG_OK)
+	if ((err = vg_fs_pwrite_all(s->fd, s->stage, n, s->flushed)) != VG_OK)
 		return err;
 	s->flushed += s->staged;
 	s->staged = 0;
@@ -382,7 +366,7 @@ vg_spool_patch_done(struct vg_spool *s)
 	enum vg_err err = VG_OK;
 
 	if (s->patch_len)
-		err = pwrite_all(s->fd, s->stage, s->patch_len, s->patch_off);
+		err = vg_fs_pwrite_all(s->fd, s->stage, s->patch_len, s->patch_off);
 	s->patch_len = 0;
 	return err;
 }

@@ -117,7 +117,6 @@ static enum vg_err
 lw_flush(struct local_writer *w, bool last)
 {
 	size_t n = w->staged;
-	const unsigned char *p = w->stage;
 
 	if (n == 0)
 		return VG_OK;
@@ -128,16 +127,8 @@ lw_flush(struct local_writer *w, bool last)
 		memset(w->stage + n, 0, DIO_ALIGN - n % DIO_ALIGN);
 		n += DIO_ALIGN - n % DIO_ALIGN;
 	}
-	while (n > 0) {
-		ssize_t k = pwrite(w->fd, p, n, (off_t)(w->flushed + (uint64_t)(p - w->stage)));
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return VG_ERR_IO;
-		p += k;
-		n -= (size_t)k;
-	}
+	if (vg_fs_pwrite_all(w->fd, w->stage, n, w->flushed) != VG_OK)
+		return VG_ERR_IO;
 	w->flushed += w->staged;
 	w->staged = 0;
 	return VG_OK;

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -128,4 +130,83 @@ vg_fs_remove_tree(const char *path)
 	err = remove_entry(dfd, base);
 	close(dfd);
 	return err;
+}
+
+enum vg_err
+vg_fs_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t k = write(fd, c, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return VG_ERR_IO;
+		c += k;
+		n -= (size_t)k;
+	}
+	return VG_OK;
+}
+
+enum vg_err
+vg_fs_pwrite_all(int fd, const void *p, size_t n, uint64_t off)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t k = pwrite(fd, c, n, (off_t)off);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return VG_ERR_IO;
+		c += k;
+		n -= (size_t)k;
+		off += (uint64_t)k;
+	}
+	return VG_OK;
+}
+
+/* Count below dir: every non-directory when recurse, else every entry. */
+static size_t
+count_below(const char *dir, bool recurse)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+		int len;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!recurse) {
+			n++;
+			continue;
+		}
+		len = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (len < 0 || (size_t)len >= sizeof path || lstat(path, &st) != 0)
+			continue;
+		n += S_ISDIR(st.st_mode) ? count_below(path, true) : 1;
+	}
+	closedir(d);
+	return n;
+}
+
+size_t
+vg_fs_count_files(const char *dir)
+{
+	return count_below(dir, true);
+}
+
+size_t
+vg_fs_count_entries(const char *dir)
+{
+	return count_below(dir, false);
 }

@@ -9,6 +9,8 @@
 #ifndef VG_CORE_FSUTIL_H
 #define VG_CORE_FSUTIL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include "core/err.h"
 
 /* mkdir -p with mode for every directory it creates. */
@@ -18,6 +20,14 @@ enum vg_err vg_fs_sync_dir(const char *dir);
 /* Remove everything below the directory open as dfd (it stays open and
  * empty).  VG_ERR_IO when something could not be removed. */
 enum vg_err vg_fs_empty_dirfd(int dfd);
+/* Write all n bytes to fd (at its offset, or at off for the p-form),
+ * retrying short writes and EINTR.  VG_ERR_IO on failure. */
+enum vg_err vg_fs_write_all(int fd, const void *p, size_t n);
+enum vg_err vg_fs_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
+/* Files (anything but directories, links included) below dir, recursively;
+ * and entries directly in dir.  0 when dir does not exist. */
+size_t vg_fs_count_files(const char *dir);
+size_t vg_fs_count_entries(const char *dir);
 /* rm -rf path: a file, a link or a whole directory tree.  A path that
  * does not exist is not an error. */
 enum vg_err vg_fs_remove_tree(const char *path);

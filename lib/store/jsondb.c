@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/fsutil.h"
 #include "core/buf.h"
 #include "core/id.h"
 #include "core/json.h"
@@ -206,24 +207,6 @@ vg_jsondb_tx_get(struct vg_jsondb_tx *tx, const char *id, json_t **out)
 	return read_record(tx, name, out);
 }
 
-/* Write all of data to fd. */
-static int
-write_all(int fd, const char *data, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		n = write(fd, data, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The atomic write: temporary file, fsync, rename over the record, fsync
  * the directory so the rename itself survives a crash.
@@ -256,7 +239,8 @@ vg_jsondb_tx_put(struct vg_jsondb_tx *tx, const char *id, json_t *rec)
 	if (fd < 0)
 		goto out;
 	tmp_made = true;
-	if (write_all(fd, text, strlen(text)) != 0 || write_all(fd, "\n", 1) != 0 ||
+	if (vg_fs_write_all(fd, text, strlen(text)) != VG_OK ||
+	    vg_fs_write_all(fd, "\n", 1) != VG_OK ||
 	    fsync(fd) != 0)
 		goto out;
 	if (close(fd) != 0) {
