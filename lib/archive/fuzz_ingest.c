@@ -12,13 +12,13 @@
  */
 #include "config.h"
 #include <dirent.h>
-#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "core/fsutil.h"
 #include "archive/archive.h"
 #include "blob/blob.h"
 #include "core/settings.h"
@@ -63,68 +63,12 @@ blob_read(void *ctx, void *buf, size_t cap, size_t *got)
 	return vg_blob_reader_read(ctx, buf, cap, got);
 }
 
-/* Regular files below dir (recursively), any name. */
-static int
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		char path[1024];
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (lstat(path, &st) != 0)
-			continue;
-		n += S_ISDIR(st.st_mode) ? count_files(path) : 1;
-	}
-	closedir(d);
-	return n;
-}
-
-static int
-dir_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
-
-static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-/* rm -rf, without a shell: it runs after every accepted input. */
-static int
-remove_tree(const char *dir)
-{
-	return nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 cleanup(void)
 {
 	vg_blob_free(blob);
 	blob = NULL;
-	if (top[0] && remove_tree(top) != 0)
+	if (top[0] && vg_fs_remove_tree(top) != VG_OK)
 		fprintf(stderr, "could not remove %s\n", top);
 }
 
@@ -172,11 +116,11 @@ check_snapshot(const struct vg_archive_result *res)
 		abort();
 	if (vg_archive_extract(blob_read, r, outdir, &lim, &x) != VG_OK ||
 	    x.files != res->files || x.bytes != res->bytes ||
-	    count_files(outdir) != (int)res->files)
+	    (int)vg_fs_count_files(outdir) != (int)res->files)
 		abort();
 	vg_blob_reader_free(r);
 	vg_archive_result_clear(&x);
-	if (remove_tree(outdir) != 0)
+	if (vg_fs_remove_tree(outdir) != VG_OK)
 		abort();
 	if (vg_blob_delete(blob, VG_BLOB_SOURCES, res->tar_key) != VG_OK ||
 	    vg_blob_delete(blob, VG_BLOB_SOURCES, res->manifest_key) != VG_OK)
@@ -191,7 +135,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	enum vg_err err;
 
 	err = vg_archive_ingest(blob, mem_read, &m, &lim, &res);
-	if (dir_entries(tmpdir) != 0)
+	if ((int)vg_fs_count_entries(tmpdir) != 0)
 		abort();   /* a temporary file outlived the run */
 	if (err == VG_OK) {
 		check_snapshot(&res);
@@ -201,7 +145,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		abort();   /* I/O or internal errors are not an answer to bytes */
 	}
-	if (count_files(blobdir) != 0)
+	if ((int)vg_fs_count_files(blobdir) != 0)
 		abort();   /* a refusal stored something, or a delete failed */
 	vg_archive_result_clear(&res);
 	return 0;

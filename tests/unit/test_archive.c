@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <openssl/evp.h>
+#include "core/fsutil.h"
 #include "archive/archive.h"
 #include "archive/archive_int.h"
 #include "blob/blob.h"
@@ -35,48 +36,6 @@ static char work[300];      /* archives built by the tests */
 static struct vg_blob *blob;
 
 /* ---- helpers: files and directories ---- */
-
-/* Regular files and links below dir, recursively (directories not counted). */
-static int
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		char path[2048];
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (lstat(path, &st) != 0)
-			continue;
-		n += S_ISDIR(st.st_mode) ? count_files(path) : 1;
-	}
-	closedir(d);
-	return n;
-}
-
-/* Entries of any kind directly in dir (0 when it does not exist). */
-static int
-count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
-}
 
 static int
 run(const char *cmd)
@@ -411,8 +370,8 @@ test_formats(void)
 		vg_archive_result_clear(&res);
 	}
 	VT_EQ_INT(stored, 1, "the tree was stored once, then found");
-	VT_EQ_INT(count_files(blobdir), 2, "one tar and one manifest in file storage");
-	VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+	VT_EQ_INT((int)vg_fs_count_files(blobdir), 2, "one tar and one manifest in file storage");
+	VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 
 	/* The same tree written by the usual tools. */
 	snprintf(dir, sizeof dir, "%s/tree", work);
@@ -630,7 +589,7 @@ test_in_order(void)
 		/* Remove it, so the next case stores its own. */
 		vg_blob_delete(blob, VG_BLOB_SOURCES, res.tar_key);
 		vg_blob_delete(blob, VG_BLOB_SOURCES, res.manifest_key);
-		VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+		VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 		vg_archive_result_clear(&res);
 	}
 	free(first);
@@ -750,7 +709,7 @@ test_large(void)
 		}
 		vg_blob_delete(blob, VG_BLOB_SOURCES, res.tar_key);
 		vg_blob_delete(blob, VG_BLOB_SOURCES, res.manifest_key);
-		VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+		VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 		vg_archive_result_clear(&res);
 	}
 	free(tar1);
@@ -1092,7 +1051,7 @@ test_refusals(void)
 		const struct refusal *c = &refusals[i];
 		struct vg_archive_limits lim;
 		struct vg_archive_result res;
-		int before = count_files(blobdir);
+		int before = (int)vg_fs_count_files(blobdir);
 		enum vg_err err;
 
 		set_limits(&lim, c->limits);
@@ -1103,8 +1062,8 @@ test_refusals(void)
 			VT_EQ_STR(path_of(&res), c->path, c->name);
 		VT_EQ_STR(res.digest, "", "no digest on refusal");
 		VT_OK(res.languages == NULL, "no totals on refusal");
-		VT_EQ_INT(count_files(blobdir), before, "nothing stored");
-		VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+		VT_EQ_INT((int)vg_fs_count_files(blobdir), before, "nothing stored");
+		VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 		vg_archive_result_clear(&res);
 	}
 }
@@ -1166,7 +1125,7 @@ test_many_entries(void)
 	VT_EQ_STR(res.reason, "too_many_entries", "reason");
 	VT_EQ_INT(res.entries, 50001, "stopped at the first entry over the limit");
 	VT_EQ_STR(path_of(&res), "d050/f50000.c", "the entry that crossed it");
-	VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+	VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 	vg_archive_result_clear(&res);
 
 	/* At the limit exactly, through the settings: accepted. */
@@ -1212,7 +1171,7 @@ test_bomb(void)
 	VT_EQ_STR(path_of(&res), "bomb.bin", "bomb path");
 	VT_OK(res.expanded_bytes <= (1 << 20) + 256 * 1024, "stopped within a chunk of the limit");
 	VT_OK(res.input_bytes < (uint64_t)size / 4, "most of the input never read");
-	VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+	VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 	vg_archive_result_clear(&res);
 
 	/* The per-file limit stops it the same way. */
@@ -1232,7 +1191,7 @@ test_stream_errors(void)
 {
 	struct vg_archive_limits lim;
 	struct vg_archive_result res;
-	int before = count_files(blobdir);
+	int before = (int)vg_fs_count_files(blobdir);
 
 	default_limits(&lim);
 	VT_EQ_INT(ingest_opts(wpath("bomb.tar.gz"), &lim, 0, 1000, &res), VG_ERR_IO,
@@ -1240,8 +1199,8 @@ test_stream_errors(void)
 	VT_EQ_STR(res.reason, "", "no archive reason for the caller's own error");
 	VT_EQ_INT(ingest_opts(wpath("ok.zip"), &lim, 0, 64, &res), VG_ERR_IO, "failing zip stream");
 	VT_EQ_INT(ingest_opts(wpath("ok.tar"), &lim, 0, 0, &res), VG_ERR_IO, "failing at once");
-	VT_EQ_INT(count_files(blobdir), before, "nothing stored");
-	VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+	VT_EQ_INT((int)vg_fs_count_files(blobdir), before, "nothing stored");
+	VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 	VT_OK(file_size(wpath("ok.zip")) > 300, "ok.zip is over the small source limit");
 	VT_EQ_INT(vg_archive_ingest(NULL, reader_fn, NULL, &lim, &res), VG_ERR_INVALID,
 	    "no file storage");
@@ -1285,7 +1244,7 @@ test_concurrent_ingest(void)
 	};
 	struct vg_archive_limits lim;
 	pid_t pids[4];
-	int i, failed = 0, before = count_files(blobdir);
+	int i, failed = 0, before = (int)vg_fs_count_files(blobdir);
 
 	default_limits(&lim);
 	build(wpath("conc.tar.gz"), "pax", "gzip", NULL, tree, 5);
@@ -1306,8 +1265,8 @@ test_concurrent_ingest(void)
 		failed += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
 	}
 	VT_EQ_INT(failed, 0, "concurrent ingests of one tree all succeed");
-	VT_EQ_INT(count_files(blobdir), before + 2, "one tar and one manifest");
-	VT_EQ_INT(count_entries(tmpdir), 0, "no temporary file left");
+	VT_EQ_INT((int)vg_fs_count_files(blobdir), before + 2, "one tar and one manifest");
+	VT_EQ_INT((int)vg_fs_count_entries(tmpdir), 0, "no temporary file left");
 }
 
 /* The header length the spool reserves equals what is written. */
@@ -1487,7 +1446,7 @@ test_extract(void)
 		VT_EQ_INT(extract_file_to(wpath("bad-extract.tar"), dir, &lim, &res),
 		    VG_ERR_INVALID_ARCHIVE, bad[i].name);
 		VT_EQ_STR(res.reason, bad[i].reason, bad[i].name);
-		VT_EQ_INT(count_entries(dir), 0, "root left empty");
+		VT_EQ_INT((int)vg_fs_count_entries(dir), 0, "root left empty");
 		snprintf(path, sizeof path, "%s/x/escaped", work);
 		VT_OK(access(path, F_OK) != 0, "nothing written beside the root");
 		VT_OK(access("/tmp/vg-extract-escaped", F_OK) != 0, "nothing written at an absolute path");
@@ -1534,7 +1493,7 @@ test_extract(void)
 	VT_EQ_INT(extract_file_to(wpath("trunc.tar"), dir, &lim, &res), VG_ERR_INVALID_ARCHIVE,
 	    "truncated snapshot refused");
 	VT_EQ_STR(res.reason, "truncated", "truncated reason");
-	VT_EQ_INT(count_entries(dir), 0, "root left empty");
+	VT_EQ_INT((int)vg_fs_count_entries(dir), 0, "root left empty");
 
 	/* A real snapshot, read from file storage, comes back whole. */
 	{

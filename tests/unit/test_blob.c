@@ -10,39 +10,12 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "core/fsutil.h"
 #include "blob/blob.h"
 #include "core/settings.h"
 #include "vt.h"
 
 static char root[256];
-
-/* Regular files (hidden ones too) below dir, recursively. */
-static int
-count_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int n = 0;
-
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) != NULL) {
-		char path[1024];
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (lstat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			n += count_files(path);
-		else
-			n++;
-	}
-	closedir(d);
-	return n;
-}
 
 static void
 write_text(const char *path, const char *text)
@@ -321,14 +294,14 @@ test_streams(struct vg_blob *b, const char *dir)
 
 	/* Abort leaves nothing, not even a temporary file. */
 	snprintf(path, sizeof path, "%s/blobs", dir);
-	i = (size_t)count_files(path);
+	i = (size_t)(int)vg_fs_count_files(path);
 	VT_EQ_INT(vg_blob_writer_new(b, VG_BLOB_SOURCES, "f/aborted", VG_BLOB_REPLACE, &w), VG_OK,
 	    "writer to abort");
 	VT_EQ_INT(vg_blob_writer_write(w, big, sizeof big), VG_OK, "write before abort");
-	VT_EQ_INT(count_files(path), i + 1, "a temporary file exists meanwhile");
+	VT_EQ_INT((int)vg_fs_count_files(path), i + 1, "a temporary file exists meanwhile");
 	vg_blob_writer_abort(w);
 	vg_blob_writer_abort(NULL);
-	VT_EQ_INT(count_files(path), i, "abort removed it");
+	VT_EQ_INT((int)vg_fs_count_files(path), i, "abort removed it");
 	VT_EQ_INT(vg_blob_stat(b, VG_BLOB_SOURCES, "f/aborted", &st), VG_ERR_NOT_FOUND,
 	    "aborted object absent");
 }
@@ -461,7 +434,7 @@ test_concurrent(struct vg_blob *b, const char *dir)
 		VT_OK(whole && buf[0] >= 'A' && buf[0] < 'A' + WRITERS, "one writer's bytes, not a mix");
 	}
 	snprintf(path, sizeof path, "%s/blobs/sources/snapshots", dir);
-	VT_EQ_INT(count_files(path), 1, "no temporary file left behind");
+	VT_EQ_INT((int)vg_fs_count_files(path), 1, "no temporary file left behind");
 }
 
 int

@@ -277,6 +277,10 @@ test_fsutil(void)
 	snprintf(path, sizeof path, "%s/a/b/c/file", root);
 	fp = fopen(path, "w");
 	fclose(fp);
+	snprintf(path, sizeof path, "%s/a", root);
+	VT_EQ_INT(vg_fs_count_entries(path), 2, "entries directly in a/: b and dirlink");
+	VT_EQ_INT(vg_fs_count_files(root), 3, "files below root: link, dirlink, file");
+	VT_EQ_INT(vg_fs_count_files("/nonexistent/vega"), 0, "a missing dir counts 0");
 	VT_EQ_INT(vg_fs_remove_tree(root), VG_OK, "remove the tree");
 	VT_OK(stat(root, &st) != 0, "tree is gone");
 	VT_OK(stat(outside, &st) == 0, "the linked canary survives");
