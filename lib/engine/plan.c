@@ -229,27 +229,8 @@ str_in(const char *s, const char *const *list)
 	return 0;
 }
 
-/* Whether the profile puts rel out of scope. */
-static int
-out_of_scope(const struct vg_profile *prof, const char *rel)
-{
-	size_t k;
-
-	if (!prof)
-		return 0;
-	for (k = 0; k < prof->nout; k++)
-		if (vg_glob_match(prof->out_of_scope[k], rel))
-			return 1;
-	if (prof->nin) {
-		for (k = 0; k < prof->nin; k++)
-			if (vg_glob_match(prof->in_scope[k], rel))
-				return 0;
-		return 1;
-	}
-	return 0;
-}
-
-/* Whether a folder may hold in-scope files (in_scope globs name files). */
+/* Whether an out-of-scope glob of the profile matches rel (a folder may
+ * still hold in-scope files: in_scope globs name files). */
 static int
 dir_out_of_scope(const struct vg_profile *prof, const char *rel)
 {
@@ -261,6 +242,23 @@ dir_out_of_scope(const struct vg_profile *prof, const char *rel)
 		if (vg_glob_match(prof->out_of_scope[k], rel))
 			return 1;
 	return 0;
+}
+
+/* Whether the profile puts the file rel out of scope: an out-of-scope glob
+ * matches, or in-scope globs exist and none matches. */
+static int
+out_of_scope(const struct vg_profile *prof, const char *rel)
+{
+	size_t k;
+
+	if (!prof || dir_out_of_scope(prof, rel))
+		return prof != NULL;
+	if (prof->nin == 0)
+		return 0;
+	for (k = 0; k < prof->nin; k++)
+		if (vg_glob_match(prof->in_scope[k], rel))
+			return 0;
+	return 1;
 }
 
 static int
