@@ -21,6 +21,7 @@
 # BENCH_BACKEND (json or postgres; postgres needs tests/helpers/pg.sh's
 # throwaway cluster and starts one).  A measurement, never a pass/fail test.
 set -u
+. "$(dirname "$0")/wrk.sh"
 VEGA_SRCDIR=${VEGA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 VEGA_BUILDDIR=${VEGA_BUILDDIR:-$PWD}
 export VEGA_SRCDIR VEGA_BUILDDIR
@@ -121,21 +122,7 @@ key=$(curl -sS -H "Authorization: Bearer $token" -H 'Content-Type: application/j
 run() {
 	local args=()
 	[ -n "${2:-}" ] && args=(-H "Authorization: Bearer $2")
-	wrk -t"$threads" -c"$conns" -d"$duration" --latency "${args[@]}" "$U$1" 2>&1 |
-		awk '
-		function ms(v) {
-			if (v ~ /us$/) return (v + 0) / 1000
-			if (v ~ /ms$/) return v + 0
-			if (v ~ /s$/) return (v + 0) * 1000
-			return v + 0
-		}
-		/^Requests\/sec:/ { rps = $2 }
-		$1 == "99%" { p99 = ms($2) }
-		/Non-2xx|Socket errors/ { bad = bad " " $0 }
-		END {
-			if (bad != "") print "auth.sh: errors:" bad > "/dev/stderr"
-			printf "%.0f %.3f\n", rps, p99
-		}'
+	bench_wrk "$U$1" "${args[@]}"
 }
 
 wrk -t1 -c2 -d1s "$U/v1/healthz" >/dev/null 2>&1

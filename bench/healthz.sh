@@ -19,6 +19,7 @@
 # pool of N connections per nginx worker and fastcgi_keep_conn on).
 # Loopback only.  This is a measurement, never a pass/fail test.
 set -u
+. "$(dirname "$0")/wrk.sh"
 VEGA_SRCDIR=${VEGA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 VEGA_BUILDDIR=${VEGA_BUILDDIR:-$PWD}
 export VEGA_SRCDIR VEGA_BUILDDIR
@@ -76,21 +77,7 @@ fi
 
 # run URL: "requests/s p99_ms" of one wrk run.
 run() {
-	wrk -t"$threads" -c"$conns" -d"$duration" --latency "$1/v1/healthz" 2>&1 |
-		awk '
-		function ms(v) {
-			if (v ~ /us$/) return (v + 0) / 1000
-			if (v ~ /ms$/) return v + 0
-			if (v ~ /s$/) return (v + 0) * 1000
-			return v + 0
-		}
-		/^Requests\/sec:/ { rps = $2 }
-		$1 == "99%" { p99 = ms($2) }
-		/Non-2xx|Socket errors/ { bad = bad " " $0 }
-		END {
-			if (bad != "") print "healthz.sh: errors:" bad > "/dev/stderr"
-			printf "%.0f %.3f\n", rps, p99
-		}'
+	bench_wrk "$1/v1/healthz"
 }
 
 # Warm both up (first connections, page cache), then alternate.

@@ -4,7 +4,7 @@
 check_PROGRAMS += %reldir%/minimal-fcgi
 %canon_reldir%_minimal_fcgi_SOURCES = %reldir%/minimal-fcgi.c
 %canon_reldir%_minimal_fcgi_LDADD = $(FCGI_LIBS)
-EXTRA_DIST += %reldir%/healthz.sh
+EXTRA_DIST += %reldir%/healthz.sh %reldir%/wrk.sh
 
 bench: all %reldir%/minimal-fcgi$(EXEEXT)
 	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
