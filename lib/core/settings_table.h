@@ -112,3 +112,57 @@ VG_SETTING(ENGINE_MAX_COMPONENT_BYTES, "VEGA_ENGINE_MAX_COMPONENT_BYTES", INT, "
     "A component of the scan plan larger than this is split by its subfolders")
 VG_SETTING(ENGINE_MAX_FILES, "VEGA_ENGINE_MAX_FILES", INT, "200000", 1, 100000000, NULL, 0,
     "Most files one scan audits; the rest are named as skipped in the plan")
+VG_SETTING(MAX_PROJECTS_PER_USER, "VEGA_MAX_PROJECTS_PER_USER", INT, "100", 0, 1000000, NULL, 0,
+    "Projects one user may own (0 = unlimited)")
+VG_SETTING(MAX_REPOSITORIES_PER_PROJECT, "VEGA_MAX_REPOSITORIES_PER_PROJECT", INT, "200", 0, 1000000, NULL, 0,
+    "Repositories one project may hold (0 = unlimited)")
+VG_SETTING(MAX_MEMBERS_PER_PROJECT, "VEGA_MAX_MEMBERS_PER_PROJECT", INT, "100", 0, 100000, NULL, 0,
+    "Members one project may have, owners included (0 = unlimited)")
+VG_SETTING(MAX_SNAPSHOTS_PER_REPOSITORY, "VEGA_MAX_SNAPSHOTS_PER_REPOSITORY", INT, "1000", 0, 1000000, NULL, 0,
+    "Snapshots one repository may keep (0 = unlimited)")
+VG_SETTING(MAX_THREAT_PROFILES_PER_REPOSITORY, "VEGA_MAX_THREAT_PROFILES_PER_REPOSITORY", INT, "50", 0, 100000, NULL, 0,
+    "Threat profiles one repository may have (0 = unlimited)")
+VG_SETTING(MAX_FILE_VIEW_BYTES, "VEGA_MAX_FILE_VIEW_BYTES", INT, "1048576", 1, 1073741824, NULL, 0,
+    "Largest snapshot file GET /v1/snapshots/{id}/files/{path} serves (413 above)")
+VG_SETTING(GIT_TIMEOUT_SECONDS, "VEGA_GIT_TIMEOUT_SECONDS", INT, "300", 1, 86400, NULL, 0,
+    "Seconds a git fetch may take before it is killed and the repository marked failed")
+VG_SETTING(ALLOW_FILE_GIT_URLS, "VEGA_ALLOW_FILE_GIT_URLS", BOOL, "false", 0, 0, NULL, 0,
+    "Accept file:// git URLs (tests only; https:// and ssh:// are always accepted)")
+VG_SETTING(GIT_PROGRAM, "VEGA_GIT_PROGRAM", STRING, "git", 0, 0, NULL, 0,
+    "The git executable (a name looked up in PATH, or an absolute path)")
+VG_SETTING(RUNNER_PROGRAM, "VEGA_RUNNER_PROGRAM", STRING, "", 0, 0, NULL, 0,
+    "The vega-runner executable that dispatch starts (empty: the one installed with Vega)")
+VG_SETTING(RUNNER_MAX_SECONDS, "VEGA_RUNNER_MAX_SECONDS", INT, "3600", 10, 604800, NULL, 0,
+    "Wall-clock limit of one runner; it is killed past this")
+VG_SETTING(LLM_TOKEN_SIGNING_KEY_FILE, "VEGA_LLM_TOKEN_SIGNING_KEY_FILE", STRING, "", 0, 0, NULL, 0,
+    "PEM EC P-256 private key that signs scan tokens (dispatching roles only)")
+VG_SETTING(LLM_TOKEN_VERIFY_KEY_FILE, "VEGA_LLM_TOKEN_VERIFY_KEY_FILE", STRING, "", 0, 0, NULL, 0,
+    "PEM EC P-256 public key the LLM proxy verifies scan tokens with")
+VG_SETTING(LLM_TOKEN_TTL_SECONDS, "VEGA_LLM_TOKEN_TTL_SECONDS", INT, "3600", 60, 604800, NULL, 0,
+    "Longest life of a scan token (never past the scan's run limit)")
+VG_SETTING(LLM_PROXY_BASE_URL, "VEGA_LLM_PROXY_BASE_URL", STRING, "http://127.0.0.1:8001/v1", 0, 0, NULL, 0,
+    "Base URL of the LLM proxy, handed to runners")
+VG_SETTING(LLM_PROVIDER_BASE_URL, "VEGA_LLM_PROVIDER_BASE_URL", STRING, "https://api.openai.com/v1", 0, 0, NULL, 0,
+    "OpenAI-compatible provider the proxy forwards to")
+VG_SETTING(LLM_PROVIDER_API_KEY_FILE, "VEGA_LLM_PROVIDER_API_KEY_FILE", STRING, "", 0, 0, NULL, 0,
+    "File holding the provider's API key (read by the proxy alone)")
+VG_SETTING(LLM_ALLOWED_MODELS, "VEGA_LLM_ALLOWED_MODELS", STRING, "", 0, 0, NULL, 0,
+    "Comma-separated models the proxy forwards (empty: every model in the price table)")
+VG_SETTING(LLM_PRICES_FILE, "VEGA_LLM_PRICES_FILE", STRING, "", 0, 0, NULL, 0,
+    "JSON price table: per model, USD per million input, cached input and output tokens")
+VG_SETTING(LLM_PROXY_MAX_REQUESTS_PER_SCAN, "VEGA_LLM_PROXY_MAX_REQUESTS_PER_SCAN", INT, "0", 0, INT64_MAX, NULL, 0,
+    "Provider requests one scan may make (0 = unlimited)")
+VG_SETTING(LLM_PROXY_MAX_TOKENS_PER_SCAN, "VEGA_LLM_PROXY_MAX_TOKENS_PER_SCAN", INT, "0", 0, INT64_MAX, NULL, 0,
+    "Tokens (input plus output) one scan may use (0 = unlimited)")
+VG_SETTING(LLM_PROXY_MAX_COST_USD_PER_SCAN, "VEGA_LLM_PROXY_MAX_COST_USD_PER_SCAN", STRING, "0", 0, 0, NULL, 0,
+    "US dollars one scan may spend, a decimal such as 2.50 (0 = unlimited)")
+VG_SETTING(LLM_MAX_REQUEST_BYTES, "VEGA_LLM_MAX_REQUEST_BYTES", INT, "4194304", 1024, 268435456, NULL, 0,
+    "Largest request body the proxy forwards (413 above)")
+VG_SETTING(LLM_CONNECT_TIMEOUT_SECONDS, "VEGA_LLM_CONNECT_TIMEOUT_SECONDS", INT, "10", 1, 300, NULL, 0,
+    "Seconds the proxy waits to connect to the provider")
+VG_SETTING(LLM_IDLE_TIMEOUT_SECONDS, "VEGA_LLM_IDLE_TIMEOUT_SECONDS", INT, "300", 1, 3600, NULL, 0,
+    "Seconds the proxy waits for the next byte from the provider")
+VG_SETTING(LLM_RETRIES, "VEGA_LLM_RETRIES", INT, "2", 0, 10, NULL, 0,
+    "Retries (with backoff) of a provider request that failed to connect or answered 5xx before any byte reached the client")
+VG_SETTING(LLM_LOG_BODIES, "VEGA_LLM_LOG_BODIES", BOOL, "false", 0, 0, NULL, 0,
+    "Record prompt and answer text in LLM usage records (off: counts only)")
