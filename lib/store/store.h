@@ -277,4 +277,241 @@ enum vg_err vg_store_throttle_fail(struct vg_store *s, const char *key, int64_t 
     int64_t window_us, int64_t *failures, int64_t *window_start_us);
 enum vg_err vg_store_throttle_clear(struct vg_store *s, const char *key);
 
+/* ---- projects, members, repositories, snapshots, threat profiles ----
+ *
+ * The sources of issue 4 (sql/002_projects_sources.sql, 005).  Lists are
+ * newest first by (created_at, id) and paged with the opaque cursors of
+ * vg_store_audit_list, unless they say otherwise.  Deleting a project
+ * removes its members, repositories, snapshots (rows, not blobs: blobs
+ * are content-addressed and shared, and cleanup removes the unreferenced
+ * ones), threat profiles and everything later issues hang below them.
+ */
+
+#define VG_STORE_DESCRIPTION_MAX 4000
+#define VG_STORE_GIT_URL_MAX 2048
+#define VG_STORE_GIT_REF_MAX 256
+#define VG_STORE_ERROR_CODE_MAX 64
+#define VG_STORE_ERROR_MESSAGE_MAX 2000
+#define VG_STORE_STORAGE_KEY_MAX 1024
+#define VG_STORE_LANGUAGES_MAX 2048
+
+/* Severities, most severe first: the index into open_findings[]. */
+#define VG_SEVERITY_COUNT 5
+extern const char *const vg_severity_names[VG_SEVERITY_COUNT];
+
+struct vg_project {
+	char id[VG_UUID_LEN + 1];                    /* set by create */
+	char name[VG_STORE_NAME_MAX + 1];            /* 1..200 bytes */
+	char description[VG_STORE_DESCRIPTION_MAX + 1];
+	char owner_id[VG_UUID_LEN + 1];              /* the creator */
+	int64_t created_at_us;                       /* set by create (now when 0) */
+	int64_t updated_at_us;
+};
+
+/* What the project list shows beside each project. */
+struct vg_project_rollup {
+	int64_t repositories;
+	char last_scan_status[16];                   /* "" when no scan yet */
+	int64_t last_scan_at_us;                     /* 0 when no scan yet */
+	int64_t open_findings[VG_SEVERITY_COUNT];    /* by severity, status open */
+};
+
+/* One line of a user's project list: the project, the user's role in it
+ * ("owner", "member", "viewer") and the roll-up. */
+struct vg_project_entry {
+	struct vg_project project;
+	char role[8];
+	struct vg_project_rollup rollup;
+};
+
+/*
+ * Create project p (name, description, owner_id given; id and times
+ * filled) and make its owner a member with role "owner", both or
+ * neither.  VG_ERR_NOT_FOUND when the owner is no user.
+ */
+enum vg_err vg_store_project_create(struct vg_store *s, struct vg_project *p);
+enum vg_err vg_store_project_get(struct vg_store *s, const char *id, struct vg_project *out);
+/* Set name and description of p->id (updated_at = now_us). */
+enum vg_err vg_store_project_update(struct vg_store *s, const struct vg_project *p,
+    int64_t now_us);
+/* Delete a project and everything in it; VG_ERR_NOT_FOUND when absent. */
+enum vg_err vg_store_project_delete(struct vg_store *s, const char *id);
+/* The projects user_id is a member of (any role), with role and roll-up,
+ * paged; *out is malloc'd (free()). */
+enum vg_err vg_store_project_list(struct vg_store *s, const char *user_id,
+    const char *cursor, int limit, struct vg_project_entry **out, size_t *count,
+    char **next_cursor);
+/* How many projects user_id owns (role owner). */
+enum vg_err vg_store_project_count_owned(struct vg_store *s, const char *user_id,
+    int64_t *count);
+/* The roll-up of one project. */
+enum vg_err vg_store_project_rollup(struct vg_store *s, const char *id,
+    struct vg_project_rollup *out);
+
+struct vg_member {
+	char project_id[VG_UUID_LEN + 1];
+	char user_id[VG_UUID_LEN + 1];
+	char role[8];                                /* "owner", "member", "viewer" */
+	char added_by[VG_UUID_LEN + 1];              /* "" when unknown */
+	int64_t created_at_us;                       /* set by put when new */
+	/* From the user, filled by get and list: */
+	char email[VG_STORE_EMAIL_MAX + 1];
+	char display_name[VG_STORE_NAME_MAX + 1];
+};
+
+/* user_id's role in project_id into role (8 bytes); VG_ERR_NOT_FOUND when
+ * not a member or when the project does not exist.  The access check of
+ * every project-scoped request: one round trip. */
+enum vg_err vg_store_member_role(struct vg_store *s, const char *project_id,
+    const char *user_id, char role[8]);
+/*
+ * Add or change a member (project_id, user_id, role, added_by given):
+ * *created (may be NULL) tells which.  VG_ERR_NOT_FOUND when the project
+ * or the user does not exist; VG_ERR_CONFLICT when the change would leave
+ * the project without an owner.  m is filled as stored.
+ */
+enum vg_err vg_store_member_put(struct vg_store *s, struct vg_member *m, bool *created);
+/* Remove a member; VG_ERR_NOT_FOUND when not one, VG_ERR_CONFLICT when it
+ * is the last owner. */
+enum vg_err vg_store_member_delete(struct vg_store *s, const char *project_id,
+    const char *user_id);
+enum vg_err vg_store_member_get(struct vg_store *s, const char *project_id,
+    const char *user_id, struct vg_member *out);
+/* Every member, oldest first (ties by user id); *out is malloc'd. */
+enum vg_err vg_store_member_list(struct vg_store *s, const char *project_id,
+    struct vg_member **out, size_t *count);
+
+/* Ingest states (the values of the SQL CHECK). */
+#define VG_INGEST_PENDING "pending"
+#define VG_INGEST_INGESTING "ingesting"
+#define VG_INGEST_READY "ready"
+#define VG_INGEST_FAILED "failed"
+
+struct vg_repository {
+	char id[VG_UUID_LEN + 1];                    /* set by create */
+	char project_id[VG_UUID_LEN + 1];
+	char name[VG_STORE_NAME_MAX + 1];
+	char source_type[8];                         /* "upload" or "git" */
+	char git_url[VG_STORE_GIT_URL_MAX + 1];      /* "" for uploads */
+	char git_ref[VG_STORE_GIT_REF_MAX + 1];      /* "" for the default branch */
+	char ingest_status[12];                      /* VG_INGEST_*; create: pending */
+	char ingest_error_code[VG_STORE_ERROR_CODE_MAX + 1];       /* "" unless failed */
+	char ingest_error_message[VG_STORE_ERROR_MESSAGE_MAX + 1];
+	char current_snapshot_id[VG_UUID_LEN + 1];   /* "" when none */
+	char created_by[VG_UUID_LEN + 1];            /* "" when unknown */
+	int64_t created_at_us;
+	int64_t updated_at_us;
+};
+
+/* Create r (project_id, name, source_type, git_url, git_ref, created_by
+ * given; id, status pending and times filled).  VG_ERR_NOT_FOUND when
+ * the project does not exist. */
+enum vg_err vg_store_repository_create(struct vg_store *s, struct vg_repository *r);
+enum vg_err vg_store_repository_get(struct vg_store *s, const char *id,
+    struct vg_repository *out);
+/* A project's repositories, paged; *out is malloc'd. */
+enum vg_err vg_store_repository_list(struct vg_store *s, const char *project_id,
+    const char *cursor, int limit, struct vg_repository **out, size_t *count,
+    char **next_cursor);
+/* Set name, git_url and git_ref of r->id (updated_at = now_us). */
+enum vg_err vg_store_repository_update(struct vg_store *s, const struct vg_repository *r,
+    int64_t now_us);
+enum vg_err vg_store_repository_delete(struct vg_store *s, const char *id);
+enum vg_err vg_store_repository_count(struct vg_store *s, const char *project_id,
+    int64_t *count);
+
+/*
+ * One ingest transition of repository id, atomic:
+ *   status       the new VG_INGEST_* state;
+ *   if_not       when not NULL, refuse (VG_ERR_CONFLICT) while the current
+ *                status equals it (two git fetches at once);
+ *   error_code/  set when status is failed, cleared otherwise;
+ *   error_message
+ *   snapshot_id  when not NULL (and not ""), becomes current_snapshot_id.
+ * VG_ERR_NOT_FOUND when the repository does not exist; *out (may be
+ * NULL) gets the repository as it is afterwards.
+ */
+struct vg_ingest_change {
+	const char *status;
+	const char *if_not;
+	const char *error_code;
+	const char *error_message;
+	const char *snapshot_id;
+	int64_t now_us;
+};
+enum vg_err vg_store_repository_set_ingest(struct vg_store *s, const char *id,
+    const struct vg_ingest_change *c, struct vg_repository *out);
+
+struct vg_snapshot {
+	char id[VG_UUID_LEN + 1];                    /* set by create */
+	char repository_id[VG_UUID_LEN + 1];
+	char digest[65];                             /* 64 lower-case hex digits */
+	char storage_key[VG_STORE_STORAGE_KEY_MAX + 1];   /* the canonical tar */
+	char manifest_key[VG_STORE_STORAGE_KEY_MAX + 1];  /* its manifest */
+	char format[16];                             /* what was uploaded: "tar.gz", "git", ... */
+	int64_t file_count;
+	int64_t total_bytes;
+	char languages[VG_STORE_LANGUAGES_MAX + 1];  /* JSON object text: {"c":2} */
+	char git_commit[65];                         /* "" unless from git */
+	char created_by[VG_UUID_LEN + 1];            /* "" when unknown */
+	int64_t created_at_us;
+};
+
+/*
+ * Record snapshot snap of its repository, or find the one already there
+ * with the same digest: *existed (may be NULL) says which, and snap is
+ * filled with the stored row either way.  Race-free: concurrent creates
+ * of one (repository, digest) give one row.  VG_ERR_NOT_FOUND when the
+ * repository does not exist.
+ */
+enum vg_err vg_store_snapshot_create(struct vg_store *s, struct vg_snapshot *snap,
+    bool *existed);
+enum vg_err vg_store_snapshot_get(struct vg_store *s, const char *id, struct vg_snapshot *out);
+enum vg_err vg_store_snapshot_list(struct vg_store *s, const char *repository_id,
+    const char *cursor, int limit, struct vg_snapshot **out, size_t *count,
+    char **next_cursor);
+enum vg_err vg_store_snapshot_count(struct vg_store *s, const char *repository_id,
+    int64_t *count);
+/* Whether any snapshot row (of any repository) names storage_key. */
+enum vg_err vg_store_snapshot_key_used(struct vg_store *s, const char *storage_key,
+    bool *used);
+
+struct vg_threat_profile {
+	char id[VG_UUID_LEN + 1];                    /* set by create */
+	char project_id[VG_UUID_LEN + 1];            /* the repository's project */
+	char repository_id[VG_UUID_LEN + 1];
+	char name[VG_STORE_NAME_MAX + 1];
+	int64_t version;                             /* the version described here */
+	int64_t latest_version;
+	json_t *content;                             /* owned: the version's fields */
+	char created_by[VG_UUID_LEN + 1];            /* of this version; "" unknown */
+	int64_t created_at_us;                       /* of the profile */
+	int64_t updated_at_us;                       /* of its latest version */
+};
+/* Release p->content (p itself is the caller's). */
+void vg_threat_profile_clear(struct vg_threat_profile *p);
+
+/*
+ * Create a profile with version 1 (repository_id, name, content, created_by
+ * given; id, project_id, versions and times filled).  content is
+ * borrowed.  VG_ERR_NOT_FOUND when the repository does not exist.
+ */
+enum vg_err vg_store_threat_profile_create(struct vg_store *s, struct vg_threat_profile *p);
+/* Profile id at version (0: the latest); VG_ERR_NOT_FOUND when either is
+ * missing.  out->content is owned by out. */
+enum vg_err vg_store_threat_profile_get(struct vg_store *s, const char *id, int64_t version,
+    struct vg_threat_profile *out);
+/* Add the next version of p->id with p->name, p->content, p->created_by;
+ * atomic (two concurrent puts give two versions); p gets the new version
+ * numbers and times. */
+enum vg_err vg_store_threat_profile_add_version(struct vg_store *s,
+    struct vg_threat_profile *p, int64_t now_us);
+/* A repository's profiles at their latest versions, paged; free each
+ * with vg_threat_profile_clear, then the array with free(). */
+enum vg_err vg_store_threat_profile_list(struct vg_store *s, const char *repository_id,
+    const char *cursor, int limit, struct vg_threat_profile **out, size_t *count,
+    char **next_cursor);
+enum vg_err vg_store_threat_profile_count(struct vg_store *s, const char *repository_id,
+    int64_t *count);
+
 #endif

@@ -25,11 +25,14 @@ struct vg_store_pos {
 };
 
 struct vg_store_auth_ops;
+struct vg_store_sources_ops;
 
 struct vg_store_ops {
 	const char *name;
 	/* Accounts: users, refresh tokens, API keys, the login throttle. */
 	const struct vg_store_auth_ops *auth;
+	/* Projects, members, repositories, snapshots, threat profiles. */
+	const struct vg_store_sources_ops *sources;
 	enum vg_err (*open)(struct vg_store *s);
 	void (*close)(struct vg_store *s);
 	enum vg_err (*ping)(struct vg_store *s);
@@ -135,5 +138,78 @@ struct vg_store_auth_ops {
 
 extern const struct vg_store_auth_ops vg_store_json_auth_ops;
 extern const struct vg_store_auth_ops vg_store_pg_auth_ops;
+
+/*
+ * The sources operations of a backend (store.h, "projects, members,
+ * ..."); store_sources.c has validated the arguments (UUIDs, names,
+ * roles, states, digests) and filled ids and times.  Lists hand back up
+ * to n items strictly after pos (NULL: from the newest), newest first
+ * by (created_at, id); store_sources.c pages them.
+ */
+struct vg_store_sources_ops {
+	enum vg_err (*project_create)(struct vg_store *s, const struct vg_project *p,
+	    int64_t now_us);
+	enum vg_err (*project_get)(struct vg_store *s, const char *id, struct vg_project *out);
+	enum vg_err (*project_update)(struct vg_store *s, const struct vg_project *p,
+	    int64_t now_us);
+	enum vg_err (*project_delete)(struct vg_store *s, const char *id);
+	enum vg_err (*project_list)(struct vg_store *s, const char *user_id,
+	    const struct vg_store_pos *pos, int n, struct vg_project_entry **out, size_t *count);
+	enum vg_err (*project_count_owned)(struct vg_store *s, const char *user_id,
+	    int64_t *count);
+	enum vg_err (*project_rollup)(struct vg_store *s, const char *id,
+	    struct vg_project_rollup *out);
+
+	enum vg_err (*member_role)(struct vg_store *s, const char *project_id,
+	    const char *user_id, char role[8]);
+	enum vg_err (*member_put)(struct vg_store *s, struct vg_member *m, int64_t now_us,
+	    bool *created);
+	enum vg_err (*member_delete)(struct vg_store *s, const char *project_id,
+	    const char *user_id);
+	enum vg_err (*member_get)(struct vg_store *s, const char *project_id,
+	    const char *user_id, struct vg_member *out);
+	/* Every member in any order (store_sources.c sorts). */
+	enum vg_err (*member_list)(struct vg_store *s, const char *project_id,
+	    struct vg_member **out, size_t *count);
+
+	enum vg_err (*repository_create)(struct vg_store *s, const struct vg_repository *r);
+	enum vg_err (*repository_get)(struct vg_store *s, const char *id,
+	    struct vg_repository *out);
+	enum vg_err (*repository_list)(struct vg_store *s, const char *project_id,
+	    const struct vg_store_pos *pos, int n, struct vg_repository **out, size_t *count);
+	enum vg_err (*repository_update)(struct vg_store *s, const struct vg_repository *r,
+	    int64_t now_us);
+	enum vg_err (*repository_delete)(struct vg_store *s, const char *id);
+	enum vg_err (*repository_count)(struct vg_store *s, const char *project_id,
+	    int64_t *count);
+	enum vg_err (*repository_set_ingest)(struct vg_store *s, const char *id,
+	    const struct vg_ingest_change *c, struct vg_repository *out);
+
+	/* snap complete (id, created_at_us set). */
+	enum vg_err (*snapshot_create)(struct vg_store *s, struct vg_snapshot *snap,
+	    bool *existed);
+	enum vg_err (*snapshot_get)(struct vg_store *s, const char *id, struct vg_snapshot *out);
+	enum vg_err (*snapshot_list)(struct vg_store *s, const char *repository_id,
+	    const struct vg_store_pos *pos, int n, struct vg_snapshot **out, size_t *count);
+	enum vg_err (*snapshot_count)(struct vg_store *s, const char *repository_id,
+	    int64_t *count);
+	enum vg_err (*snapshot_key_used)(struct vg_store *s, const char *storage_key,
+	    bool *used);
+
+	/* p complete but for project_id, which the backend fills. */
+	enum vg_err (*threat_profile_create)(struct vg_store *s, struct vg_threat_profile *p);
+	enum vg_err (*threat_profile_get)(struct vg_store *s, const char *id, int64_t version,
+	    struct vg_threat_profile *out);
+	enum vg_err (*threat_profile_add_version)(struct vg_store *s,
+	    struct vg_threat_profile *p, int64_t now_us);
+	enum vg_err (*threat_profile_list)(struct vg_store *s, const char *repository_id,
+	    const struct vg_store_pos *pos, int n, struct vg_threat_profile **out,
+	    size_t *count);
+	enum vg_err (*threat_profile_count)(struct vg_store *s, const char *repository_id,
+	    int64_t *count);
+};
+
+extern const struct vg_store_sources_ops vg_store_json_sources_ops;
+extern const struct vg_store_sources_ops vg_store_pg_sources_ops;
 
 #endif
