@@ -83,7 +83,9 @@ typedef enum vg_err (*vg_handler_fn)(struct vg_http_req *req);
 
 /*
  * One route.  pattern is an absolute path whose segments are literal or a
- * {name} capture; a capture matches one non-empty segment (never '/').
+ * {name} capture; a capture matches one non-empty segment (never '/'),
+ * except a last segment {name*}, which captures the rest of the path
+ * (one or more segments, slashes included).
  * HEAD is served by the GET route of the same pattern, without the body.
  */
 struct vg_route {

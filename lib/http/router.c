@@ -11,6 +11,8 @@
  * Match req's path against pattern, segment by segment.  A "{name}"
  * segment captures one non-empty path segment; because the decoded path
  * never holds an encoded '/', a capture can never span two segments.
+ * A last segment "{name*}" captures the rest of the path, one or more
+ * segments with their slashes (pointing into req->path).
  * On a match req->caps holds the captures (pointing into req->segs).
  */
 bool
@@ -33,6 +35,19 @@ vg_http_route_match(struct vg_http_req *req, const char *pattern)
 		se = s + strcspn(s, "/");
 		plen = (size_t)(pe - p);
 		slen = (size_t)(se - s);
+		if (plen >= 4 && *pe == '\0' && p[0] == '{' && memcmp(pe - 2, "*}", 2) == 0) {
+			struct vg_http_capture *c;
+
+			/* "{name*}" last: the rest of the path, slashes included
+			 * (a file's path inside a snapshot). */
+			if (slen == 0 || req->ncaps == VG_HTTP_MAX_CAPTURES)
+				return false;
+			c = &req->caps[req->ncaps++];
+			c->name = p + 1;
+			c->name_len = plen - 3;
+			c->value = s;
+			return true;
+		}
 		if (plen >= 3 && p[0] == '{' && p[plen - 1] == '}') {
 			struct vg_http_capture *c;
 

@@ -217,6 +217,7 @@ static const struct vg_route test_routes[] = {
 	{"GET", "/v1/projects/{id}/members/{user_id}", VG_AUTH_NONE, h_caps},
 	{"PUT", "/v1/projects/{id}/members/{user_id}", VG_AUTH_NONE, h_caps},
 	{"GET", "/v1/projects/{id}/members", VG_AUTH_NONE, h_caps},
+	{"GET", "/v1/files/{id*}", VG_AUTH_NONE, h_caps},
 	{"GET", "/v1/limit", VG_AUTH_NONE, h_limit},
 	{"GET", "/v1/fail/{kind}", VG_AUTH_NONE, h_fail},
 	{"GET", "/v1/details", VG_AUTH_NONE, h_error_details},
@@ -367,6 +368,11 @@ test_router(void)
 		{"PUT", "/v1/projects/p1/members/u2", 200, "/v1/projects/{id}/members/{user_id}",
 		    "p1", "u2", NULL},
 		{"GET", "/v1/projects/p1/members", 200, "/v1/projects/{id}/members", "p1", NULL, NULL},
+		/* a last {name*} takes the rest of the path, slashes and all */
+		{"GET", "/v1/files/a", 200, "/v1/files/{id*}", "a", NULL, NULL},
+		{"GET", "/v1/files/src/a%20b/c.h", 200, "/v1/files/{id*}", "src/a b/c.h", NULL, NULL},
+		{"GET", "/v1/files/", 404, NULL, NULL, NULL, NULL},
+		{"GET", "/v1/files", 404, NULL, NULL, NULL, NULL},
 		/* a capture never matches an empty segment or a '/' */
 		{"GET", "/v1/items/", 404, NULL, NULL, NULL, NULL},
 		{"GET", "/v1/items//", 404, NULL, NULL, NULL, NULL},
