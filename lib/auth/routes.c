@@ -33,48 +33,6 @@
 
 /* ---- small helpers ---- */
 
-static json_t *
-time_or_null(int64_t us)
-{
-	char at[VG_TIME_RFC3339_LEN];
-
-	if (us == 0)
-		return json_null();
-	vg_time_format(us, at);
-	return json_string(at);
-}
-
-static json_t *
-str_or_null(const char *s)
-{
-	return s && *s ? json_string(s) : json_null();
-}
-
-/* The store, or a recorded 503. */
-static enum vg_err
-store(struct vg_http_req *req, struct vg_store **s)
-{
-	if (vg_http_store(s) != VG_OK)
-		return vg_http_fail(req, VG_ERR_UNAVAILABLE, "the store is unavailable", NULL);
-	return VG_OK;
-}
-
-/* A required string member of a body, named in the 400 when missing. */
-static enum vg_err
-body_str(struct vg_http_req *req, json_t *body, const char *key, bool required, size_t max,
-    const char **out)
-{
-	char msg[96];
-
-	if (!json_is_object(body))
-		return vg_http_fail(req, VG_ERR_INVALID, "the body must be a JSON object", NULL);
-	if (vg_json_get_str(body, key, required, max, out) != VG_OK) {
-		snprintf(msg, sizeof msg, "%s must be a string of 1 to %zu bytes", key, max);
-		return vg_http_fail(req, VG_ERR_INVALID, msg, key);
-	}
-	return VG_OK;
-}
-
 /* The hex SHA-256 of s, prefixed: a throttle key that holds no address. */
 static void
 throttle_key(const char *kind, const char *s, char out[80])
@@ -158,7 +116,7 @@ answer_tokens(struct vg_http_req *req, const char *access, int64_t expires_in,
 {
 	return vg_http_json(req, 200, json_pack("{s:s, s:s, s:I, s:o}",
 	    "access_token", access, "token_type", "Bearer", "expires_in", (json_int_t)expires_in,
-	    "refresh_token", str_or_null(refresh)));
+	    "refresh_token", vg_http_opt_str(refresh)));
 }
 
 /*
@@ -346,9 +304,9 @@ vg_auth_route_login(struct vg_http_req *req)
 	enum vg_err err;
 
 	if ((err = vg_http_read_json(req, &body)) != VG_OK ||
-	    (err = body_str(req, body, "email", true, VG_STORE_EMAIL_MAX, &email)) != VG_OK ||
-	    (err = body_str(req, body, "password", true, VG_PASSWORD_MAX_LEN, &password)) != VG_OK ||
-	    (err = store(req, &s)) != VG_OK)
+	    (err = vg_http_body_str(req, body, "email", true, VG_STORE_EMAIL_MAX, &email)) != VG_OK ||
+	    (err = vg_http_body_str(req, body, "password", true, VG_PASSWORD_MAX_LEN, &password)) != VG_OK ||
+	    (err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		goto out;
 	ip = vg_http_client_addr(req);
 	email_key(email, t.acct);
@@ -462,9 +420,9 @@ vg_auth_route_refresh(struct vg_http_req *req)
 	enum vg_err err;
 
 	if ((err = vg_http_read_json(req, &body)) != VG_OK ||
-	    (err = body_str(req, body, "refresh_token", true, VG_BEARER_MAX, &token)) != VG_OK ||
-	    (err = body_str(req, body, "username", false, VG_STORE_EMAIL_MAX, &username)) != VG_OK ||
-	    (err = store(req, &s)) != VG_OK)
+	    (err = vg_http_body_str(req, body, "refresh_token", true, VG_BEARER_MAX, &token)) != VG_OK ||
+	    (err = vg_http_body_str(req, body, "username", false, VG_STORE_EMAIL_MAX, &username)) != VG_OK ||
+	    (err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		goto out;
 	if (vg_cfg_is(VG_SET_AUTH_PROVIDER, "custom"))
 		err = refresh_custom(req, s, token);
@@ -500,9 +458,9 @@ vg_auth_route_logout(struct vg_http_req *req)
 
 	if (has_body(req) &&
 	    ((err = vg_http_read_json(req, &body)) != VG_OK ||
-	    (err = body_str(req, body, "refresh_token", false, VG_BEARER_MAX, &token)) != VG_OK))
+	    (err = vg_http_body_str(req, body, "refresh_token", false, VG_BEARER_MAX, &token)) != VG_OK))
 		goto out;
-	if ((err = store(req, &s)) != VG_OK)
+	if ((err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		goto out;
 	if (!vg_cfg_is(VG_SET_AUTH_PROVIDER, "custom")) {
 		if (!token) {
@@ -556,11 +514,11 @@ vg_auth_route_me(struct vg_http_req *req)
 	const struct vg_principal *p = vg_auth_principal(req);
 
 	return vg_http_json(req, 200, json_pack("{s:s, s:o, s:s, s:o, s:s, s:s, s:o}",
-	    "id", p->user_id, "email", str_or_null(p->email), "display_name", p->display_name,
+	    "id", p->user_id, "email", vg_http_opt_str(p->email), "display_name", p->display_name,
 	    "groups", vg_groups_json(p->groups),
 	    "authenticated_by", p->via == VG_VIA_API_KEY ? "api_key" : "access_token",
 	    "provider", vg_cfg_str(VG_SET_AUTH_PROVIDER),
-	    "api_key_id", str_or_null(p->api_key_id)));
+	    "api_key_id", vg_http_opt_str(p->api_key_id)));
 }
 
 /* ---- API keys ---- */
@@ -569,9 +527,9 @@ static json_t *
 key_json(const struct vg_api_key *k)
 {
 	return json_pack("{s:s, s:s, s:s, s:o, s:o, s:o}", "id", k->id, "name", k->name,
-	    "prefix", k->prefix, "created_at", time_or_null(k->created_at_us),
-	    "expires_at", time_or_null(k->expires_at_us),
-	    "last_used_at", time_or_null(k->last_used_us));
+	    "prefix", k->prefix, "created_at", vg_http_opt_time(k->created_at_us),
+	    "expires_at", vg_http_opt_time(k->expires_at_us),
+	    "last_used_at", vg_http_opt_time(k->last_used_us));
 }
 
 enum vg_err
@@ -590,8 +548,8 @@ vg_auth_route_key_create(struct vg_http_req *req)
 	memset(&k, 0, sizeof k);
 	memset(key, 0, sizeof key);
 	if ((err = vg_http_read_json(req, &body)) != VG_OK ||
-	    (err = body_str(req, body, "name", true, VG_STORE_NAME_MAX, &name)) != VG_OK ||
-	    (err = body_str(req, body, "expires_at", false, 64, &expires)) != VG_OK)
+	    (err = vg_http_body_str(req, body, "name", true, VG_STORE_NAME_MAX, &name)) != VG_OK ||
+	    (err = vg_http_body_str(req, body, "expires_at", false, 64, &expires)) != VG_OK)
 		goto out;
 	/* a leaked key must not be able to outlive its revocation */
 	if (p->via == VG_VIA_API_KEY) {
@@ -604,7 +562,7 @@ vg_auth_route_key_create(struct vg_http_req *req)
 		    " future", "expires_at");
 		goto out;
 	}
-	if ((err = store(req, &s)) != VG_OK)
+	if ((err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		goto out;
 	if ((err = vg_store_api_key_count(s, p->user_id, now_us, &count)) != VG_OK)
 		goto out;
@@ -639,34 +597,6 @@ out:
 	return err;
 }
 
-/* limit and cursor of a list request; errors recorded. */
-static enum vg_err
-page_args(struct vg_http_req *req, int64_t max, int64_t *limit, const char **cursor)
-{
-	enum vg_err err = vg_http_query_int(req, "limit", 1, max, 50, limit);
-
-	*cursor = vg_http_query_get(req, "cursor");
-	if (err == VG_OK && *cursor && !**cursor)
-		*cursor = NULL;
-	return err;
-}
-
-/* Answer a page, or the error of the list call. */
-static enum vg_err
-answer_page(struct vg_http_req *req, enum vg_err err, json_t *items, char *next)
-{
-	if (err == VG_ERR_INVALID) {
-		json_decref(items);
-		return vg_http_fail(req, err, "the cursor is not one this list handed out", "cursor");
-	}
-	if (err != VG_OK) {
-		json_decref(items);
-		return vg_http_fail(req, err, NULL, NULL);
-	}
-	return vg_http_json(req, 200, json_pack("{s:o, s:o}", "items", items,
-	    "next_cursor", str_or_null(next)));
-}
-
 enum vg_err
 vg_auth_route_key_list(struct vg_http_req *req)
 {
@@ -680,7 +610,7 @@ vg_auth_route_key_list(struct vg_http_req *req)
 	size_t i, n = 0;
 	enum vg_err err;
 
-	if ((err = page_args(req, 100, &limit, &cursor)) != VG_OK || (err = store(req, &s)) != VG_OK)
+	if ((err = vg_http_page_args(req, 100, &limit, &cursor)) != VG_OK || (err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		return err;
 	err = vg_store_api_key_list(s, p->user_id, cursor, (int)limit, &keys, &n, &next);
 	if (err == VG_OK) {
@@ -691,7 +621,7 @@ vg_auth_route_key_list(struct vg_http_req *req)
 		if (!items)
 			err = VG_ERR_NOMEM;
 	}
-	err = answer_page(req, err, items, next);
+	err = vg_http_answer_page(req, err, items, next);
 	free(keys);
 	free(next);
 	return err;
@@ -705,7 +635,7 @@ vg_auth_route_key_revoke(struct vg_http_req *req)
 	struct vg_store *s = NULL;
 	enum vg_err err;
 
-	if ((err = store(req, &s)) != VG_OK)
+	if ((err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		return err;
 	err = vg_store_api_key_revoke(s, p->user_id, id, 0);
 	if (err == VG_ERR_NOT_FOUND)
@@ -728,11 +658,11 @@ vg_auth_route_audit(struct vg_http_req *req)
 	int64_t limit;
 	enum vg_err err;
 
-	if ((err = page_args(req, VG_STORE_LIST_MAX, &limit, &cursor)) != VG_OK ||
-	    (err = store(req, &s)) != VG_OK)
+	if ((err = vg_http_page_args(req, VG_STORE_LIST_MAX, &limit, &cursor)) != VG_OK ||
+	    (err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		return err;
 	err = vg_store_audit_list(s, cursor, (int)limit, &items, &next);
-	err = answer_page(req, err, items, next);
+	err = vg_http_answer_page(req, err, items, next);
 	free(next);
 	return err;
 }

@@ -321,6 +321,29 @@ struct vg_store;
  */
 enum vg_err vg_http_store(struct vg_store **out);
 
+/* ---- helpers for handlers (handler.c) ---- */
+
+/* The process's store, or VG_ERR_UNAVAILABLE recorded for a 503. */
+enum vg_err vg_http_store_or_fail(struct vg_http_req *req, struct vg_store **s);
+/* String member key of body (an object), 1..max bytes; missing is VG_OK
+ * with *out NULL unless required.  Errors recorded, naming key as the
+ * field.  *out is borrowed from body. */
+enum vg_err vg_http_body_str(struct vg_http_req *req, json_t *body, const char *key,
+    bool required, size_t max, const char **out);
+/* ?limit= (1..max, default 50) and ?cursor= (NULL when absent or empty)
+ * of a list request; errors recorded. */
+enum vg_err vg_http_page_args(struct vg_http_req *req, int64_t max, int64_t *limit,
+    const char **cursor);
+/* Answer {"items": items, "next_cursor": next or null} with 200, or the
+ * error err of the list call (VG_ERR_INVALID: a cursor this list did not
+ * hand out).  Takes items. */
+enum vg_err vg_http_answer_page(struct vg_http_req *req, enum vg_err err, json_t *items,
+    const char *next);
+/* s as a JSON string, or null when NULL or "" (new reference). */
+json_t *vg_http_opt_str(const char *s);
+/* An RFC 3339 time, or null for 0 (new reference). */
+json_t *vg_http_opt_time(int64_t us);
+
 #define VG_HTTP_HEALTH_ROUTES \
 	{"GET", "/v1/healthz", VG_AUTH_NONE, vg_http_healthz}, \
 	{"GET", "/v1/readyz", VG_AUTH_NONE, vg_http_readyz}

@@ -8,7 +8,8 @@ lib_libvega_a_SOURCES += \
 	%reldir%/router.c \
 	%reldir%/serve.c \
 	%reldir%/mem.c \
-	%reldir%/health.c
+	%reldir%/health.c \
+	%reldir%/handler.c
 
 # test_http also runs the built cgi/*.fcgi programs as plain CGI.
 UNIT_TESTS += tests/unit/test_http
