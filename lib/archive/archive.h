@@ -20,8 +20,11 @@
  * file under $VEGA_DATA_DIR/tmp/, and only a small record per entry (path,
  * size, SHA-256) is kept, which VEGA_MAX_ARCHIVE_ENTRIES bounds.
  *
- * Reading stops at the archive's end (a tar's end-of-archive blocks);
- * bytes after it are left unread, for the caller to drain or drop.
+ * The stream is read to its end: bytes after the archive's end (a tar's
+ * padding) are read and dropped, counted against source_bytes, so a
+ * stream that fails after the archive (an HTTP body shorter than
+ * declared, or growing past the limit) refuses it before anything is
+ * stored.
  *
  * LIMITS are counted from bytes actually read, never from sizes that
  * headers claim: compressed input (source_bytes, VEGA_MAX_SOURCE_BYTES),

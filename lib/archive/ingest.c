@@ -967,6 +967,25 @@ finish(struct ingest *g)
 
 /* ---- the whole ---- */
 
+/*
+ * Read what follows the archive's end (a tar's padding) to the end of the
+ * stream, counted against source_bytes, so that a stream failing after the
+ * archive (an HTTP body shorter than declared, or longer than allowed)
+ * refuses the archive before anything is stored.
+ */
+static enum vg_err
+drain_input(struct ingest *g)
+{
+	unsigned char sink[16384];
+	size_t got = 0;
+
+	do {
+		if (vg_archive_input_fill(&g->in, sink, sizeof sink, &got) != VG_OK)
+			return input_failure(g);
+	} while (got > 0);
+	return VG_OK;
+}
+
 static enum vg_err
 ingest_run(void *arg)
 {
@@ -1000,7 +1019,7 @@ ingest_run(void *arg)
 		err = open_tar(g, a);
 	if (err != VG_OK)
 		goto out;
-	if ((err = read_entries(g, a)) != VG_OK)
+	if ((err = read_entries(g, a)) != VG_OK || (err = drain_input(g)) != VG_OK)
 		goto out;
 	err = finish(g);
 out:
