@@ -6,4 +6,5 @@ dist_sql_DATA = \
 	%reldir%/001_accounts.sql \
 	%reldir%/002_projects_sources.sql \
 	%reldir%/003_scans.sql \
-	%reldir%/004_ops.sql
+	%reldir%/004_ops.sql \
+	%reldir%/005_sources.sql

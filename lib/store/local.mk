@@ -4,6 +4,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/store.c %reldir%/store.h %reldir%/store_impl.h \
 	%reldir%/store_json.c %reldir%/store_pg.c \
 	%reldir%/store_auth.c %reldir%/store_json_auth.c %reldir%/store_pg_auth.c \
+	%reldir%/store_pg_sources.c \
 	%reldir%/jsondb.c %reldir%/jsondb.h \
 	%reldir%/pg.c %reldir%/pg.h \
 	%reldir%/migrate.c %reldir%/migrate.h

@@ -235,6 +235,7 @@ out:
 const struct vg_store_ops vg_store_pg_ops = {
 	.name = "postgres",
 	.auth = &vg_store_pg_auth_ops,
+	.sources = &vg_store_pg_sources_ops,
 	.open = pg_open,
 	.close = pg_close,
 	.ping = pg_ping,

@@ -232,7 +232,8 @@ copy_sql() {
 	   INSERT INTO snapshots (id, repository_id, digest, storage_key, file_count, total_bytes)
 	   VALUES ('$sn', '$r', '$digest', 'snapshots/$digest.tar', 1, 1);
 	   UPDATE repositories SET ingest_status = 'ready', current_snapshot_id = '$sn' WHERE id = '$r';
-	   INSERT INTO threat_profiles (id, project_id, name, latest_version) VALUES ('$tp', '$p', 'web', 1);
+	   INSERT INTO threat_profiles (id, project_id, repository_id, name, latest_version)
+	   VALUES ('$tp', '$p', '$r', 'web', 1);
 	   INSERT INTO threat_profile_versions (profile_id, version, content) VALUES ('$tp', 1, '{}');
 	   INSERT INTO scans (id, repository_id, snapshot_id, profile_id, profile_version, created_by, engine)
 	   VALUES ('$sc', '$r', '$sn', '$tp', 1, '$u', 'rules');
