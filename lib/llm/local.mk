@@ -1,9 +1,10 @@
 # lib/llm: the LLM proxy's parts: server-sent events, usage, prices and
 # budgets, scan tokens.
 lib_libvega_a_SOURCES += \
-	%reldir%/sse.c %reldir%/sse.h
+	%reldir%/sse.c %reldir%/sse.h \
+	%reldir%/usage.c %reldir%/usage.h
 
-UNIT_TESTS += tests/unit/test_llm_sse
+UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage
 
 # Fuzz targets, run by `make check` through tests/unit/fuzz_driver.c on
 # their seeds in tests/fixtures/fuzz/llm-*/ plus deterministic mutations.
@@ -12,16 +13,21 @@ tests_unit_fuzz_llm_sse_SOURCES = %reldir%/fuzz_sse.c tests/unit/fuzz_driver.c
 tests_unit_fuzz_llm_sse_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVG_FUZZ_CORPUS='"llm-sse"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
 EXTRA_DIST += tests/fixtures/fuzz/llm-sse
+UNIT_TESTS += tests/unit/fuzz_llm_usage
+tests_unit_fuzz_llm_usage_SOURCES = %reldir%/fuzz_usage.c tests/unit/fuzz_driver.c
+tests_unit_fuzz_llm_usage_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_FUZZ_CORPUS='"llm-usage"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/fixtures/fuzz/llm-usage
 
 # Real libFuzzer binaries (clang only): ./configure CC=clang ... && make fuzz
-LLM_FUZZERS = %reldir%/fuzz-sse
+LLM_FUZZERS = %reldir%/fuzz-sse %reldir%/fuzz-usage
 CLEANFILES += $(LLM_FUZZERS)
 .PHONY: fuzz-llm
 fuzz: fuzz-llm
 fuzz-llm: lib/libvega.a
 	@case `$(CC) --version 2>/dev/null` in *clang*) ;; \
 	*) echo "make fuzz needs clang: ./configure CC=clang" >&2; exit 1;; esac
-	for f in sse; do \
+	for f in sse usage; do \
 	  out=`echo "$$f" | tr _ -`; \
 	  $(CC) $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined \
