@@ -4,6 +4,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/store.c %reldir%/store.h %reldir%/store_impl.h \
 	%reldir%/store_json.c %reldir%/store_pg.c \
 	%reldir%/store_auth.c %reldir%/store_json_auth.c %reldir%/store_pg_auth.c \
+	%reldir%/store_sources.c %reldir%/store_json_sources.c \
 	%reldir%/store_pg_sources.c \
 	%reldir%/jsondb.c %reldir%/jsondb.h \
 	%reldir%/pg.c %reldir%/pg.h \
@@ -11,7 +12,9 @@ lib_libvega_a_SOURCES += \
 
 # The contract suite runs against json here, and against a real Postgres
 # through store-postgres.e2e; migrate-postgres.e2e drives vega-maintenance.
-UNIT_TESTS += tests/unit/test_store tests/unit/test_migrate
-E2E_TESTS += tests/e2e/store-postgres.e2e tests/e2e/migrate-postgres.e2e
-EXTRA_DIST += tests/e2e/store-postgres.e2e tests/e2e/migrate-postgres.e2e \
+UNIT_TESTS += tests/unit/test_store tests/unit/test_store_sources tests/unit/test_migrate
+E2E_TESTS += tests/e2e/store-postgres.e2e tests/e2e/store-sources-postgres.e2e \
+	tests/e2e/migrate-postgres.e2e
+EXTRA_DIST += tests/e2e/store-postgres.e2e tests/e2e/store-sources-postgres.e2e \
+	tests/e2e/migrate-postgres.e2e \
 	tests/e2e/migrate.bats

@@ -243,6 +243,7 @@ out:
 const struct vg_store_ops vg_store_json_ops = {
 	.name = "json",
 	.auth = &vg_store_json_auth_ops,
+	.sources = &vg_store_json_sources_ops,
 	.open = json_open,
 	.close = json_close,
 	.ping = json_ping,

@@ -1,0 +1,901 @@
+/*
+ * store_sources.c - projects, members, repositories, snapshots and threat
+ * profiles: argument checks, defaults, ordering and paging, shared by both
+ * backends (store_json_sources.c, store_pg_sources.c), which receive only
+ * well-formed input.
+ *
+ * Conventions, as in store_auth.c: a malformed id handed in to look a
+ * thing up finds nothing (VG_ERR_NOT_FOUND, since nothing can have that
+ * id); a malformed field of something being written, or the parent id of
+ * a list or a count, is VG_ERR_INVALID.  Ids are lower-cased before the
+ * backend sees them (Postgres compares uuids without regard to case, the
+ * json backend names files by them), and the languages of a snapshot are
+ * handed back in one canonical text, so both backends answer alike.
+ */
+#include "config.h"
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "store/store_impl.h"
+
+const char *const vg_severity_names[VG_SEVERITY_COUNT] = {
+	"critical", "high", "medium", "low", "info",
+};
+
+static const char *const roles[] = {"owner", "member", "viewer"};
+static const char *const ingest_states[] = {VG_INGEST_PENDING, VG_INGEST_INGESTING,
+    VG_INGEST_READY, VG_INGEST_FAILED};
+
+#define NELEM(a) (sizeof (a) / sizeof (a)[0])
+
+/* The backend's sources table; NULL while a backend does not have one
+ * yet, which every call answers with VG_ERR_INTERNAL rather than a crash. */
+static const struct vg_store_sources_ops *
+ops_of(const struct vg_store *s)
+{
+	return s->ops->sources;
+}
+
+/* ---- checks ---- */
+
+/* At most max bytes of UTF-8 (and so NUL-terminated within max + 1). */
+static bool
+text_ok(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	return n <= max && vg_utf8_valid(s, n);
+}
+
+/* 1..max bytes of UTF-8. */
+static bool
+required_ok(const char *s, size_t max)
+{
+	return s[0] != '\0' && text_ok(s, max);
+}
+
+static bool
+one_of(const char *v, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		if (strcmp(v, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Exactly len lower-case hex digits. */
+static bool
+hex_ok(const char *h, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return false;
+	return h[len] == '\0';
+}
+
+/*
+ * Copy a UUID into out in its lower-case form (in and out may be the same
+ * buffer); false when in is not a UUID.
+ */
+static bool
+uuid_norm(const char *in, char out[VG_UUID_LEN + 1])
+{
+	size_t i;
+
+	if (!in || !vg_uuid_valid(in))
+		return false;
+	for (i = 0; i < VG_UUID_LEN; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[VG_UUID_LEN] = '\0';
+	return true;
+}
+
+/* An optional UUID field ("" or a UUID), lower-cased in place. */
+static bool
+opt_uuid_norm(char f[VG_UUID_LEN + 1])
+{
+	return f[0] == '\0' || uuid_norm(f, f);
+}
+
+/*
+ * Rewrite the JSON object text in buf (size bytes; "" means {}) in its
+ * canonical form: compact, keys sorted.  VG_ERR_INVALID when it is not an
+ * object or its canonical form does not fit.
+ */
+static enum vg_err
+languages_norm(char *buf, size_t size)
+{
+	json_t *v = NULL;
+	char *text = NULL;
+	enum vg_err err = VG_ERR_INVALID;
+
+	if (strnlen(buf, size) >= size)
+		goto out;
+	if (!buf[0]) {
+		err = vg_str_copy(buf, size, "{}");
+		goto out;
+	}
+	if (!(v = json_loads(buf, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(v))
+		goto out;
+	err = VG_ERR_NOMEM;
+	if (!(text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)))
+		goto out;
+	err = strlen(text) < size ? vg_str_copy(buf, size, text) : VG_ERR_INVALID;
+out:
+	free(text);
+	json_decref(v);
+	return err;
+}
+
+/* The same on the way out: a stored text that does not parse is left as
+ * it is (the backend answered it; it is not ours to hide). */
+static void
+snapshot_out(struct vg_snapshot *snap)
+{
+	char copy[VG_STORE_LANGUAGES_MAX + 1];
+
+	memcpy(copy, snap->languages, sizeof copy);
+	if (languages_norm(copy, sizeof copy) == VG_OK)
+		memcpy(snap->languages, copy, sizeof copy);
+}
+
+/* ---- paging (the scheme of store_auth.c) ---- */
+
+/*
+ * A newest-first list: decode the cursor, ask the backend for limit + 1
+ * items, and when there are more, keep limit of them and make the next
+ * cursor from the last item kept.  get_pos reads an item's
+ * (created_at, id).
+ */
+struct pager {
+	size_t size;   /* of one item */
+	void (*get_pos)(const void *item, struct vg_store_pos *pos);
+};
+
+static enum vg_err
+page_begin(const char *cursor, int limit, struct vg_store_pos *pos, bool *has_pos)
+{
+	*has_pos = false;
+	if (limit < 1 || limit > VG_STORE_LIST_MAX)
+		return VG_ERR_INVALID;
+	if (cursor) {
+		if (vg_store_cursor_decode(cursor, pos) != VG_OK)
+			return VG_ERR_INVALID;
+		*has_pos = true;
+	}
+	return VG_OK;
+}
+
+/* Trim *count to limit and set *next; the caller releases what the
+ * items beyond the new *count own. */
+static enum vg_err
+page_end(const struct pager *pg, void *items, size_t *count, int limit, char **next)
+{
+	struct vg_store_pos last;
+
+	*next = NULL;
+	if (*count <= (size_t)limit)
+		return VG_OK;
+	*count = (size_t)limit;
+	pg->get_pos((const char *)items + (*count - 1) * pg->size, &last);
+	return (*next = vg_store_cursor_encode(&last)) ? VG_OK : VG_ERR_NOMEM;
+}
+
+static void
+entry_pos(const void *item, struct vg_store_pos *pos)
+{
+	const struct vg_project_entry *e = item;
+
+	pos->at_us = e->project.created_at_us;
+	memcpy(pos->id, e->project.id, sizeof pos->id);
+}
+
+static void
+repository_pos(const void *item, struct vg_store_pos *pos)
+{
+	const struct vg_repository *r = item;
+
+	pos->at_us = r->created_at_us;
+	memcpy(pos->id, r->id, sizeof pos->id);
+}
+
+static void
+snapshot_pos(const void *item, struct vg_store_pos *pos)
+{
+	const struct vg_snapshot *sn = item;
+
+	pos->at_us = sn->created_at_us;
+	memcpy(pos->id, sn->id, sizeof pos->id);
+}
+
+static void
+profile_pos(const void *item, struct vg_store_pos *pos)
+{
+	const struct vg_threat_profile *p = item;
+
+	pos->at_us = p->created_at_us;
+	memcpy(pos->id, p->id, sizeof pos->id);
+}
+
+static const struct pager entry_pager = {sizeof(struct vg_project_entry), entry_pos};
+static const struct pager repository_pager = {sizeof(struct vg_repository), repository_pos};
+static const struct pager snapshot_pager = {sizeof(struct vg_snapshot), snapshot_pos};
+static const struct pager profile_pager = {sizeof(struct vg_threat_profile), profile_pos};
+
+/* ---- projects ---- */
+
+enum vg_err
+vg_store_project_create(struct vg_store *s, struct vg_project *p)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	enum vg_err err;
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!required_ok(p->name, VG_STORE_NAME_MAX) ||
+	    !text_ok(p->description, VG_STORE_DESCRIPTION_MAX) || !uuid_norm(p->owner_id, p->owner_id))
+		return VG_ERR_INVALID;
+	if ((err = vg_uuid_new(p->id)) != VG_OK)
+		return err;
+	if (p->created_at_us == 0)
+		p->created_at_us = vg_time_now_us();
+	p->updated_at_us = p->created_at_us;
+	return o->project_create(s, p, p->created_at_us);
+}
+
+enum vg_err
+vg_store_project_get(struct vg_store *s, const char *id, struct vg_project *out)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	return o->project_get(s, key, out);
+}
+
+enum vg_err
+vg_store_project_update(struct vg_store *s, const struct vg_project *p, int64_t now_us)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	struct vg_project c;
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!required_ok(p->name, VG_STORE_NAME_MAX) ||
+	    !text_ok(p->description, VG_STORE_DESCRIPTION_MAX))
+		return VG_ERR_INVALID;
+	c = *p;
+	if (!uuid_norm(p->id, c.id))
+		return VG_ERR_NOT_FOUND;
+	return o->project_update(s, &c, now_us ? now_us : vg_time_now_us());
+}
+
+enum vg_err
+vg_store_project_delete(struct vg_store *s, const char *id)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	return o->project_delete(s, key);
+}
+
+enum vg_err
+vg_store_project_list(struct vg_store *s, const char *user_id, const char *cursor, int limit,
+    struct vg_project_entry **out, size_t *count, char **next_cursor)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+	struct vg_store_pos pos;
+	bool has_pos;
+	enum vg_err err;
+
+	*out = NULL;
+	*count = 0;
+	*next_cursor = NULL;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+		return err;
+	if (!uuid_norm(user_id, key))
+		return VG_ERR_INVALID;
+	if ((err = o->project_list(s, key, has_pos ? &pos : NULL, limit + 1, out, count)) != VG_OK)
+		return err;
+	if ((err = page_end(&entry_pager, *out, count, limit, next_cursor)) != VG_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+enum vg_err
+vg_store_project_count_owned(struct vg_store *s, const char *user_id, int64_t *count)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	*count = 0;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(user_id, key))
+		return VG_ERR_INVALID;
+	return o->project_count_owned(s, key, count);
+}
+
+enum vg_err
+vg_store_project_rollup(struct vg_store *s, const char *id, struct vg_project_rollup *out)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	return o->project_rollup(s, key, out);
+}
+
+/* ---- members ---- */
+
+enum vg_err
+vg_store_member_role(struct vg_store *s, const char *project_id, const char *user_id,
+    char role[8])
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char pid[VG_UUID_LEN + 1], uid[VG_UUID_LEN + 1];
+
+	role[0] = '\0';
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(project_id, pid) || !uuid_norm(user_id, uid))
+		return VG_ERR_NOT_FOUND;
+	return o->member_role(s, pid, uid, role);
+}
+
+/*
+ * Add or change a member.  m->created_at_us, when not 0, is the time a
+ * new membership gets (tests use it to order members); a change keeps
+ * the membership's first time and first added_by.
+ */
+enum vg_err
+vg_store_member_put(struct vg_store *s, struct vg_member *m, bool *created)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	bool made = false;
+	enum vg_err err;
+
+	if (created)
+		*created = false;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(m->project_id, m->project_id) || !uuid_norm(m->user_id, m->user_id) ||
+	    !one_of(m->role, roles, NELEM(roles)) || !opt_uuid_norm(m->added_by))
+		return VG_ERR_INVALID;
+	m->email[0] = '\0';
+	m->display_name[0] = '\0';
+	err = o->member_put(s, m, m->created_at_us ? m->created_at_us : vg_time_now_us(), &made);
+	if (created)
+		*created = err == VG_OK && made;
+	return err;
+}
+
+enum vg_err
+vg_store_member_delete(struct vg_store *s, const char *project_id, const char *user_id)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char pid[VG_UUID_LEN + 1], uid[VG_UUID_LEN + 1];
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(project_id, pid) || !uuid_norm(user_id, uid))
+		return VG_ERR_NOT_FOUND;
+	return o->member_delete(s, pid, uid);
+}
+
+enum vg_err
+vg_store_member_get(struct vg_store *s, const char *project_id, const char *user_id,
+    struct vg_member *out)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char pid[VG_UUID_LEN + 1], uid[VG_UUID_LEN + 1];
+
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(project_id, pid) || !uuid_norm(user_id, uid))
+		return VG_ERR_NOT_FOUND;
+	return o->member_get(s, pid, uid, out);
+}
+
+/* Oldest first; equal times by user id, so the order is total. */
+static int
+member_cmp(const void *a, const void *b)
+{
+	const struct vg_member *x = a, *y = b;
+
+	if (x->created_at_us != y->created_at_us)
+		return x->created_at_us < y->created_at_us ? -1 : 1;
+	return strcmp(x->user_id, y->user_id);
+}
+
+/*
+ * Every member of a project.  A project always has an owner, so an empty
+ * list means there is no such project: VG_ERR_NOT_FOUND, from both
+ * backends alike.
+ */
+enum vg_err
+vg_store_member_list(struct vg_store *s, const char *project_id, struct vg_member **out,
+    size_t *count)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char pid[VG_UUID_LEN + 1];
+	enum vg_err err;
+
+	*out = NULL;
+	*count = 0;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(project_id, pid))
+		return VG_ERR_NOT_FOUND;
+	if ((err = o->member_list(s, pid, out, count)) != VG_OK)
+		return err;
+	if (*count == 0) {
+		free(*out);
+		*out = NULL;
+		return VG_ERR_NOT_FOUND;
+	}
+	qsort(*out, *count, sizeof **out, member_cmp);
+	return VG_OK;
+}
+
+/* ---- repositories ---- */
+
+/* git_url and git_ref as a repository of source_type may have them: a
+ * git repository needs a URL, an upload has neither. */
+static bool
+git_fields_ok(const char *source_type, const char *git_url, const char *git_ref)
+{
+	if (strcmp(source_type, "git") == 0)
+		return required_ok(git_url, VG_STORE_GIT_URL_MAX) &&
+		    text_ok(git_ref, VG_STORE_GIT_REF_MAX);
+	return strcmp(source_type, "upload") == 0 && !git_url[0] && !git_ref[0];
+}
+
+enum vg_err
+vg_store_repository_create(struct vg_store *s, struct vg_repository *r)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	enum vg_err err;
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(r->project_id, r->project_id) || !required_ok(r->name, VG_STORE_NAME_MAX) ||
+	    !text_ok(r->source_type, sizeof r->source_type - 1) ||
+	    !text_ok(r->git_url, VG_STORE_GIT_URL_MAX) || !text_ok(r->git_ref, VG_STORE_GIT_REF_MAX) ||
+	    !git_fields_ok(r->source_type, r->git_url, r->git_ref) || !opt_uuid_norm(r->created_by))
+		return VG_ERR_INVALID;
+	if ((err = vg_uuid_new(r->id)) != VG_OK)
+		return err;
+	vg_str_copy(r->ingest_status, sizeof r->ingest_status, VG_INGEST_PENDING);
+	r->ingest_error_code[0] = '\0';
+	r->ingest_error_message[0] = '\0';
+	r->current_snapshot_id[0] = '\0';
+	if (r->created_at_us == 0)
+		r->created_at_us = vg_time_now_us();
+	r->updated_at_us = r->created_at_us;
+	return o->repository_create(s, r);
+}
+
+enum vg_err
+vg_store_repository_get(struct vg_store *s, const char *id, struct vg_repository *out)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	return o->repository_get(s, key, out);
+}
+
+enum vg_err
+vg_store_repository_list(struct vg_store *s, const char *project_id, const char *cursor,
+    int limit, struct vg_repository **out, size_t *count, char **next_cursor)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+	struct vg_store_pos pos;
+	bool has_pos;
+	enum vg_err err;
+
+	*out = NULL;
+	*count = 0;
+	*next_cursor = NULL;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+		return err;
+	if (!uuid_norm(project_id, key))
+		return VG_ERR_INVALID;
+	if ((err = o->repository_list(s, key, has_pos ? &pos : NULL, limit + 1, out,
+	    count)) != VG_OK)
+		return err;
+	if ((err = page_end(&repository_pager, *out, count, limit, next_cursor)) != VG_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+	}
+	return err;
+}
+
+/*
+ * Rename a repository or move its git URL or ref.  The source type never
+ * changes, so the stored one is read first to check the git fields
+ * against it (no race: nothing can change it in between).
+ */
+enum vg_err
+vg_store_repository_update(struct vg_store *s, const struct vg_repository *r, int64_t now_us)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	struct vg_repository c, cur;
+	enum vg_err err;
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!required_ok(r->name, VG_STORE_NAME_MAX) || !text_ok(r->git_url, VG_STORE_GIT_URL_MAX) ||
+	    !text_ok(r->git_ref, VG_STORE_GIT_REF_MAX))
+		return VG_ERR_INVALID;
+	c = *r;
+	if (!uuid_norm(r->id, c.id))
+		return VG_ERR_NOT_FOUND;
+	memset(&cur, 0, sizeof cur);
+	if ((err = o->repository_get(s, c.id, &cur)) != VG_OK)
+		return err;
+	if (!git_fields_ok(cur.source_type, c.git_url, c.git_ref))
+		return VG_ERR_INVALID;
+	return o->repository_update(s, &c, now_us ? now_us : vg_time_now_us());
+}
+
+enum vg_err
+vg_store_repository_delete(struct vg_store *s, const char *id)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	return o->repository_delete(s, key);
+}
+
+enum vg_err
+vg_store_repository_count(struct vg_store *s, const char *project_id, int64_t *count)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	*count = 0;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(project_id, key))
+		return VG_ERR_INVALID;
+	return o->repository_count(s, key, count);
+}
+
+/*
+ * The backend gets the change normalised: error_code and error_message
+ * are "" unless the new status is failed (where error_code is required),
+ * never NULL; snapshot_id is NULL or a lower-case UUID, which must name a
+ * snapshot of this repository (VG_ERR_INVALID otherwise: a repository
+ * must never point at another's source); now_us is set; out is not NULL.
+ */
+enum vg_err
+vg_store_repository_set_ingest(struct vg_store *s, const char *id,
+    const struct vg_ingest_change *c, struct vg_repository *out)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	struct vg_ingest_change n;
+	struct vg_repository tmp;
+	char key[VG_UUID_LEN + 1], snap[VG_UUID_LEN + 1];
+	bool failed;
+
+	if (!out)
+		out = &tmp;
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!one_of(c->status, ingest_states, NELEM(ingest_states)) ||
+	    (c->if_not && !one_of(c->if_not, ingest_states, NELEM(ingest_states))))
+		return VG_ERR_INVALID;
+	failed = strcmp(c->status, VG_INGEST_FAILED) == 0;
+	if (failed && (!c->error_code || !required_ok(c->error_code, VG_STORE_ERROR_CODE_MAX) ||
+	    (c->error_message && !text_ok(c->error_message, VG_STORE_ERROR_MESSAGE_MAX))))
+		return VG_ERR_INVALID;
+	if (c->snapshot_id && c->snapshot_id[0] && !uuid_norm(c->snapshot_id, snap))
+		return VG_ERR_INVALID;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	n.status = c->status;
+	n.if_not = c->if_not;
+	n.error_code = failed ? c->error_code : "";
+	n.error_message = failed && c->error_message ? c->error_message : "";
+	n.snapshot_id = c->snapshot_id && c->snapshot_id[0] ? snap : NULL;
+	n.now_us = c->now_us ? c->now_us : vg_time_now_us();
+	return o->repository_set_ingest(s, key, &n, out);
+}
+
+/* ---- snapshots ---- */
+
+/* A git commit: "" or 40 (SHA-1) or 64 (SHA-256) lower-case hex digits. */
+static bool
+commit_ok(const char *c)
+{
+	size_t n = strnlen(c, 65);
+
+	return n == 0 || (n == 40 && hex_ok(c, 40)) || (n == 64 && hex_ok(c, 64));
+}
+
+enum vg_err
+vg_store_snapshot_create(struct vg_store *s, struct vg_snapshot *snap, bool *existed)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	bool found = false;
+	enum vg_err err;
+
+	if (existed)
+		*existed = false;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(snap->repository_id, snap->repository_id) || !hex_ok(snap->digest, 64) ||
+	    !required_ok(snap->storage_key, VG_STORE_STORAGE_KEY_MAX) ||
+	    !text_ok(snap->manifest_key, VG_STORE_STORAGE_KEY_MAX) ||
+	    !text_ok(snap->format, sizeof snap->format - 1) ||
+	    snap->file_count < 0 || snap->file_count > INT32_MAX || snap->total_bytes < 0 ||
+	    languages_norm(snap->languages, sizeof snap->languages) != VG_OK ||
+	    !commit_ok(snap->git_commit) || !opt_uuid_norm(snap->created_by))
+		return VG_ERR_INVALID;
+	if ((err = vg_uuid_new(snap->id)) != VG_OK)
+		return err;
+	if (snap->created_at_us == 0)
+		snap->created_at_us = vg_time_now_us();
+	if ((err = o->snapshot_create(s, snap, &found)) != VG_OK)
+		return err;
+	snapshot_out(snap);
+	if (existed)
+		*existed = found;
+	return VG_OK;
+}
+
+enum vg_err
+vg_store_snapshot_get(struct vg_store *s, const char *id, struct vg_snapshot *out)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+	enum vg_err err;
+
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	if ((err = o->snapshot_get(s, key, out)) == VG_OK)
+		snapshot_out(out);
+	return err;
+}
+
+enum vg_err
+vg_store_snapshot_list(struct vg_store *s, const char *repository_id, const char *cursor,
+    int limit, struct vg_snapshot **out, size_t *count, char **next_cursor)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+	struct vg_store_pos pos;
+	bool has_pos;
+	size_t i;
+	enum vg_err err;
+
+	*out = NULL;
+	*count = 0;
+	*next_cursor = NULL;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+		return err;
+	if (!uuid_norm(repository_id, key))
+		return VG_ERR_INVALID;
+	if ((err = o->snapshot_list(s, key, has_pos ? &pos : NULL, limit + 1, out,
+	    count)) != VG_OK)
+		return err;
+	if ((err = page_end(&snapshot_pager, *out, count, limit, next_cursor)) != VG_OK) {
+		free(*out);
+		*out = NULL;
+		*count = 0;
+		return err;
+	}
+	for (i = 0; i < *count; i++)
+		snapshot_out(&(*out)[i]);
+	return VG_OK;
+}
+
+enum vg_err
+vg_store_snapshot_count(struct vg_store *s, const char *repository_id, int64_t *count)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	*count = 0;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(repository_id, key))
+		return VG_ERR_INVALID;
+	return o->snapshot_count(s, key, count);
+}
+
+enum vg_err
+vg_store_snapshot_key_used(struct vg_store *s, const char *storage_key, bool *used)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+
+	*used = false;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!storage_key || !required_ok(storage_key, VG_STORE_STORAGE_KEY_MAX))
+		return VG_ERR_INVALID;
+	return o->snapshot_key_used(s, storage_key, used);
+}
+
+/* ---- threat profiles ---- */
+
+void
+vg_threat_profile_clear(struct vg_threat_profile *p)
+{
+	if (!p)
+		return;
+	json_decref(p->content);
+	p->content = NULL;
+}
+
+/* Release the contents of items[from..to). */
+static void
+profiles_clear(struct vg_threat_profile *items, size_t from, size_t to)
+{
+	for (; items && from < to; from++)
+		vg_threat_profile_clear(&items[from]);
+}
+
+/*
+ * The backend gets p with id, repository_id, version = latest_version = 1
+ * and both times set, and fills project_id; p->content stays the
+ * caller's (borrowed, never replaced).
+ */
+enum vg_err
+vg_store_threat_profile_create(struct vg_store *s, struct vg_threat_profile *p)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	enum vg_err err;
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(p->repository_id, p->repository_id) ||
+	    !required_ok(p->name, VG_STORE_NAME_MAX) || !json_is_object(p->content) ||
+	    !opt_uuid_norm(p->created_by))
+		return VG_ERR_INVALID;
+	if ((err = vg_uuid_new(p->id)) != VG_OK)
+		return err;
+	p->project_id[0] = '\0';
+	p->version = 1;
+	p->latest_version = 1;
+	if (p->created_at_us == 0)
+		p->created_at_us = vg_time_now_us();
+	p->updated_at_us = p->created_at_us;
+	return o->threat_profile_create(s, p);
+}
+
+enum vg_err
+vg_store_threat_profile_get(struct vg_store *s, const char *id, int64_t version,
+    struct vg_threat_profile *out)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+	enum vg_err err;
+
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (version < 0)
+		return VG_ERR_INVALID;
+	if (!uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	if ((err = o->threat_profile_get(s, key, version, out)) != VG_OK)
+		vg_threat_profile_clear(out);
+	return err;
+}
+
+/*
+ * The backend gets p->id lower-cased, the name, content and created_by
+ * checked, and fills every other field but content (still the caller's)
+ * as the profile is afterwards: the new version, the profile's name,
+ * project, repository and times.
+ */
+enum vg_err
+vg_store_threat_profile_add_version(struct vg_store *s, struct vg_threat_profile *p,
+    int64_t now_us)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!required_ok(p->name, VG_STORE_NAME_MAX) || !json_is_object(p->content) ||
+	    !opt_uuid_norm(p->created_by))
+		return VG_ERR_INVALID;
+	if (!uuid_norm(p->id, p->id))
+		return VG_ERR_NOT_FOUND;
+	return o->threat_profile_add_version(s, p, now_us ? now_us : vg_time_now_us());
+}
+
+enum vg_err
+vg_store_threat_profile_list(struct vg_store *s, const char *repository_id, const char *cursor,
+    int limit, struct vg_threat_profile **out, size_t *count, char **next_cursor)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+	struct vg_store_pos pos;
+	bool has_pos;
+	size_t all;
+	enum vg_err err;
+
+	*out = NULL;
+	*count = 0;
+	*next_cursor = NULL;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+		return err;
+	if (!uuid_norm(repository_id, key))
+		return VG_ERR_INVALID;
+	if ((err = o->threat_profile_list(s, key, has_pos ? &pos : NULL, limit + 1, out,
+	    count)) != VG_OK)
+		return err;
+	all = *count;
+	err = page_end(&profile_pager, *out, count, limit, next_cursor);
+	if (err != VG_OK)
+		*count = 0;
+	profiles_clear(*out, *count, all);   /* the look-ahead item, or all on failure */
+	if (err != VG_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return err;
+}
+
+enum vg_err
+vg_store_threat_profile_count(struct vg_store *s, const char *repository_id, int64_t *count)
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1];
+
+	*count = 0;
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!uuid_norm(repository_id, key))
+		return VG_ERR_INVALID;
+	return o->threat_profile_count(s, key, count);
+}
