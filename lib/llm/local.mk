@@ -2,9 +2,11 @@
 # budgets, scan tokens.
 lib_libvega_a_SOURCES += \
 	%reldir%/sse.c %reldir%/sse.h \
-	%reldir%/usage.c %reldir%/usage.h
+	%reldir%/usage.c %reldir%/usage.h \
+	%reldir%/prices.c %reldir%/prices.h \
+	%reldir%/request.c %reldir%/request.h
 
-UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage
+UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage tests/unit/test_llm_prices
 
 # Fuzz targets, run by `make check` through tests/unit/fuzz_driver.c on
 # their seeds in tests/fixtures/fuzz/llm-*/ plus deterministic mutations.
@@ -18,16 +20,25 @@ tests_unit_fuzz_llm_usage_SOURCES = %reldir%/fuzz_usage.c tests/unit/fuzz_driver
 tests_unit_fuzz_llm_usage_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVG_FUZZ_CORPUS='"llm-usage"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
 EXTRA_DIST += tests/fixtures/fuzz/llm-usage
+UNIT_TESTS += tests/unit/fuzz_llm_prices tests/unit/fuzz_llm_request
+tests_unit_fuzz_llm_prices_SOURCES = %reldir%/fuzz_prices.c tests/unit/fuzz_driver.c
+tests_unit_fuzz_llm_prices_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_FUZZ_CORPUS='"llm-prices"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
+tests_unit_fuzz_llm_request_SOURCES = %reldir%/fuzz_request.c tests/unit/fuzz_driver.c
+tests_unit_fuzz_llm_request_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_FUZZ_CORPUS='"llm-request"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/fixtures/fuzz/llm-prices tests/fixtures/fuzz/llm-request
 
 # Real libFuzzer binaries (clang only): ./configure CC=clang ... && make fuzz
-LLM_FUZZERS = %reldir%/fuzz-sse %reldir%/fuzz-usage
+LLM_FUZZERS = %reldir%/fuzz-sse %reldir%/fuzz-usage %reldir%/fuzz-prices \
+	%reldir%/fuzz-request
 CLEANFILES += $(LLM_FUZZERS)
 .PHONY: fuzz-llm
 fuzz: fuzz-llm
 fuzz-llm: lib/libvega.a
 	@case `$(CC) --version 2>/dev/null` in *clang*) ;; \
 	*) echo "make fuzz needs clang: ./configure CC=clang" >&2; exit 1;; esac
-	for f in sse usage; do \
+	for f in sse usage prices request; do \
 	  out=`echo "$$f" | tr _ -`; \
 	  $(CC) $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined \
