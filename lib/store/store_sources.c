@@ -255,11 +255,12 @@ vg_store_project_get(struct vg_store *s, const char *id, struct vg_project *out)
 	const struct vg_store_sources_ops *o = ops_of(s);
 	char key[VG_UUID_LEN + 1];
 
-	memset(out, 0, sizeof *out);
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (!uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
+	/* Cleared only now: callers may pass an id that lives in *out. */
+	memset(out, 0, sizeof *out);
 	return o->project_get(s, key, out);
 }
 
@@ -342,11 +343,12 @@ vg_store_project_rollup(struct vg_store *s, const char *id, struct vg_project_ro
 	const struct vg_store_sources_ops *o = ops_of(s);
 	char key[VG_UUID_LEN + 1];
 
-	memset(out, 0, sizeof *out);
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (!uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
+	/* Cleared only now: callers may pass an id that lives in *out. */
+	memset(out, 0, sizeof *out);
 	return o->project_rollup(s, key, out);
 }
 
@@ -414,11 +416,12 @@ vg_store_member_get(struct vg_store *s, const char *project_id, const char *user
 	const struct vg_store_sources_ops *o = ops_of(s);
 	char pid[VG_UUID_LEN + 1], uid[VG_UUID_LEN + 1];
 
-	memset(out, 0, sizeof *out);
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (!uuid_norm(project_id, pid) || !uuid_norm(user_id, uid))
 		return VG_ERR_NOT_FOUND;
+	/* Cleared only now: callers may pass an id that lives in *out. */
+	memset(out, 0, sizeof *out);
 	return o->member_get(s, pid, uid, out);
 }
 
@@ -507,11 +510,12 @@ vg_store_repository_get(struct vg_store *s, const char *id, struct vg_repository
 	const struct vg_store_sources_ops *o = ops_of(s);
 	char key[VG_UUID_LEN + 1];
 
-	memset(out, 0, sizeof *out);
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (!uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
+	/* Cleared only now: callers may pass an id that lives in *out. */
+	memset(out, 0, sizeof *out);
 	return o->repository_get(s, key, out);
 }
 
@@ -615,8 +619,9 @@ vg_store_repository_set_ingest(struct vg_store *s, const char *id,
 	struct vg_ingest_change n;
 	struct vg_repository tmp;
 	char key[VG_UUID_LEN + 1], snap[VG_UUID_LEN + 1];
-	bool failed;
+	bool failed, id_ok = uuid_norm(id, key);
 
+	/* id is read before *out is cleared: callers pass repo.id and &repo. */
 	if (!out)
 		out = &tmp;
 	memset(out, 0, sizeof *out);
@@ -631,7 +636,7 @@ vg_store_repository_set_ingest(struct vg_store *s, const char *id,
 		return VG_ERR_INVALID;
 	if (c->snapshot_id && c->snapshot_id[0] && !uuid_norm(c->snapshot_id, snap))
 		return VG_ERR_INVALID;
-	if (!uuid_norm(id, key))
+	if (!id_ok)
 		return VG_ERR_NOT_FOUND;
 	n.status = c->status;
 	n.if_not = c->if_not;
@@ -691,11 +696,12 @@ vg_store_snapshot_get(struct vg_store *s, const char *id, struct vg_snapshot *ou
 	char key[VG_UUID_LEN + 1];
 	enum vg_err err;
 
-	memset(out, 0, sizeof *out);
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (!uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
+	/* Cleared only now: callers may pass an id that lives in *out. */
+	memset(out, 0, sizeof *out);
 	if ((err = o->snapshot_get(s, key, out)) == VG_OK)
 		snapshot_out(out);
 	return err;
@@ -817,13 +823,14 @@ vg_store_threat_profile_get(struct vg_store *s, const char *id, int64_t version,
 	char key[VG_UUID_LEN + 1];
 	enum vg_err err;
 
-	memset(out, 0, sizeof *out);
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (version < 0)
 		return VG_ERR_INVALID;
 	if (!uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
+	/* Cleared only now: callers may pass an id that lives in *out. */
+	memset(out, 0, sizeof *out);
 	if ((err = o->threat_profile_get(s, key, version, out)) != VG_OK)
 		vg_threat_profile_clear(out);
 	return err;
