@@ -6,11 +6,13 @@
  */
 #include "config.h"
 #include "auth/auth.h"
+#include "domain/api.h"
 #include "http/http.h"
 
 static const struct vg_route routes[] = {
 	VG_HTTP_HEALTH_ROUTES,
 	{"GET", "/v1/ops/audit", VG_AUTH_OPERATOR, vg_auth_route_audit},
+	{"GET", "/v1/ops/limits", VG_AUTH_OPERATOR, vg_api_limits},
 };
 
 static const struct vg_program program = {

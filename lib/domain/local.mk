@@ -1,5 +1,9 @@
 # lib/domain: the rules of Vega's entities; maintenance passes.
 lib_libvega_a_SOURCES += \
-	%reldir%/cleanup.c %reldir%/cleanup.h
+	%reldir%/cleanup.c %reldir%/cleanup.h \
+	%reldir%/ingest.c %reldir%/ingest.h \
+	%reldir%/api.h %reldir%/api_int.h %reldir%/scope.c \
+	%reldir%/projects.c %reldir%/repositories.c %reldir%/snapshots.c \
+	%reldir%/profiles.c %reldir%/limits.c %reldir%/limits.h
 
 UNIT_TESTS += tests/unit/test_cleanup

@@ -1,0 +1,51 @@
+/*
+ * api.h - the route handlers of vega-projects.fcgi: projects and their
+ * members, repositories, snapshots (upload, git re-fetch, files) and
+ * threat profiles; and the operators' GET /v1/ops/limits.
+ *
+ * Who may do what is lib/auth/access.h's rule: a caller who is not a
+ * member of the project behind an id gets 404, exactly as for an id that
+ * does not exist; viewers read, members write, owners manage.  Quotas are
+ * lib/domain/limits.h's.  The JSON shapes are described in the README's
+ * API section.
+ */
+#ifndef VG_DOMAIN_API_H
+#define VG_DOMAIN_API_H
+
+#include "http/http.h"
+
+/* projects.c */
+enum vg_err vg_api_project_create(struct vg_http_req *req);
+enum vg_err vg_api_project_list(struct vg_http_req *req);
+enum vg_err vg_api_project_get(struct vg_http_req *req);
+enum vg_err vg_api_project_update(struct vg_http_req *req);
+enum vg_err vg_api_project_delete(struct vg_http_req *req);
+enum vg_err vg_api_member_list(struct vg_http_req *req);
+enum vg_err vg_api_member_get(struct vg_http_req *req);
+enum vg_err vg_api_member_put(struct vg_http_req *req);
+enum vg_err vg_api_member_delete(struct vg_http_req *req);
+
+/* repositories.c */
+enum vg_err vg_api_repository_create(struct vg_http_req *req);
+enum vg_err vg_api_repository_list(struct vg_http_req *req);
+enum vg_err vg_api_repository_get(struct vg_http_req *req);
+enum vg_err vg_api_repository_update(struct vg_http_req *req);
+enum vg_err vg_api_repository_delete(struct vg_http_req *req);
+
+/* snapshots.c */
+enum vg_err vg_api_snapshot_create(struct vg_http_req *req);
+enum vg_err vg_api_snapshot_list(struct vg_http_req *req);
+enum vg_err vg_api_snapshot_get(struct vg_http_req *req);
+enum vg_err vg_api_snapshot_files(struct vg_http_req *req);
+enum vg_err vg_api_snapshot_file(struct vg_http_req *req);
+
+/* profiles.c */
+enum vg_err vg_api_profile_create(struct vg_http_req *req);
+enum vg_err vg_api_profile_list(struct vg_http_req *req);
+enum vg_err vg_api_profile_get(struct vg_http_req *req);
+enum vg_err vg_api_profile_put(struct vg_http_req *req);
+
+/* limits.c (vega-ops) */
+enum vg_err vg_api_limits(struct vg_http_req *req);
+
+#endif
