@@ -7,9 +7,10 @@ lib_libvega_a_SOURCES += \
 	%reldir%/tarw.c \
 	%reldir%/spool.c \
 	%reldir%/ingest.c \
-	%reldir%/extract.c
+	%reldir%/extract.c \
+	%reldir%/git.c %reldir%/git.h
 
-UNIT_TESTS += tests/unit/test_archive
+UNIT_TESTS += tests/unit/test_archive tests/unit/test_git
 
 # Fuzz target, run by `make check` through tests/unit/fuzz_driver.c on the
 # seeds in tests/fixtures/fuzz/archive/ plus deterministic mutations.

@@ -9,6 +9,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/json.c %reldir%/json.h \
 	%reldir%/b64.c %reldir%/b64.h \
 	%reldir%/fsutil.c %reldir%/fsutil.h \
+	%reldir%/proc.c %reldir%/proc.h \
 	%reldir%/settings.c %reldir%/settings.h %reldir%/settings_table.h
 
-UNIT_TESTS += tests/unit/test_core
+UNIT_TESTS += tests/unit/test_core tests/unit/test_proc
