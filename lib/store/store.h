@@ -514,4 +514,200 @@ enum vg_err vg_store_threat_profile_list(struct vg_store *s, const char *reposit
 enum vg_err vg_store_threat_profile_count(struct vg_store *s, const char *repository_id,
     int64_t *count);
 
+/* ---- scans, events, findings, triage, runner jobs ----
+ *
+ * The pipeline of DESIGN.md section 4 (sql/003_scans.sql).  Every
+ * transition after the claim names the scan's attempt and lease token:
+ * a call whose lease is no longer the scan's current one changes nothing
+ * and answers VG_ERR_CONFLICT ("lease lost"), so a runner that was
+ * rescued, cancelled or re-claimed can write nothing.
+ */
+
+/* Scan states (the values of the SQL CHECK). */
+#define VG_SCAN_QUEUED "queued"
+#define VG_SCAN_CLAIMED "claimed"
+#define VG_SCAN_RUNNING "running"
+#define VG_SCAN_COMPLETED "completed"
+#define VG_SCAN_FAILED "failed"
+#define VG_SCAN_CANCELLED "cancelled"
+
+#define VG_STORE_LEASE_MAX 128
+#define VG_STORE_ENGINE_MAX 64
+#define VG_STORE_OPTIONS_MAX 4096
+
+struct vg_scan {
+	char id[VG_UUID_LEN + 1];                    /* set by create */
+	char repository_id[VG_UUID_LEN + 1];
+	char project_id[VG_UUID_LEN + 1];            /* the repository's; filled by reads */
+	char snapshot_id[VG_UUID_LEN + 1];
+	char profile_id[VG_UUID_LEN + 1];            /* "" when none */
+	int64_t profile_version;                     /* 0 when none */
+	char created_by[VG_UUID_LEN + 1];            /* "" when unknown */
+	char status[12];                             /* VG_SCAN_* */
+	char engine[VG_STORE_ENGINE_MAX + 1];
+	char options[VG_STORE_OPTIONS_MAX + 1];      /* JSON object text; "{}" */
+	int64_t attempt;                             /* claims so far */
+	char lease_token[VG_STORE_LEASE_MAX + 1];    /* "" until claimed */
+	char claimed_by[VG_UUID_LEN + 1];            /* worker id; "" when none */
+	int64_t claimed_at_us, started_at_us, heartbeat_at_us, finished_at_us;
+	int64_t cancel_requested_at_us;              /* 0: not requested */
+	char error_code[VG_STORE_ERROR_CODE_MAX + 1];     /* "" unless failed */
+	char error_message[VG_STORE_ERROR_MESSAGE_MAX + 1];
+	int64_t files_scanned;
+	int64_t findings_count;
+	int64_t severity_counts[VG_SEVERITY_COUNT];  /* by vg_severity_names order */
+	int64_t last_event_seq;
+	int64_t created_at_us;
+	int64_t updated_at_us;
+};
+
+/*
+ * Create scan sc (repository_id, snapshot_id, profile_id/version,
+ * created_by, engine, options given; id, status queued, times filled),
+ * race-free against the user's quota: when max_active > 0 and created_by
+ * already has max_active scans queued, claimed or running, nothing is
+ * created and the answer is VG_ERR_QUOTA (20 concurrent creates against
+ * a limit of 4 create exactly 4).  VG_ERR_NOT_FOUND when the repository,
+ * snapshot or profile version does not exist.
+ */
+enum vg_err vg_store_scan_create(struct vg_store *s, struct vg_scan *sc, int64_t max_active);
+enum vg_err vg_store_scan_get(struct vg_store *s, const char *id, struct vg_scan *out);
+/* Filters of a scan list: each NULL/"" means any. */
+struct vg_scan_filter {
+	const char *repository_id;
+	const char *created_by;
+	const char *status;
+};
+/* Scans matching f, newest first, paged; *out is malloc'd. */
+enum vg_err vg_store_scan_list(struct vg_store *s, const struct vg_scan_filter *f,
+    const char *cursor, int limit, struct vg_scan **out, size_t *count, char **next_cursor);
+
+/*
+ * Claim the oldest queued scan for worker_id: queued -> claimed, attempt
+ * + 1, lease_token = the given fresh token, claimed_at = heartbeat_at =
+ * now, in one atomic step (FOR UPDATE SKIP LOCKED; the json backend under
+ * the collection's lock): two workers never claim the same scan.
+ * VG_ERR_NOT_FOUND when nothing is queued.  scan_id, when not NULL,
+ * claims that scan only (thread dispatch).  *out gets the claimed scan.
+ */
+enum vg_err vg_store_scan_claim(struct vg_store *s, const char *worker_id,
+    const char *scan_id, const char *lease_token, int64_t now_us, struct vg_scan *out);
+
+/* The lease a runner holds. */
+struct vg_lease {
+	const char *scan_id;
+	int64_t attempt;
+	const char *lease_token;
+};
+
+/* claimed -> running (started_at = heartbeat_at = now).  VG_ERR_CONFLICT
+ * when the lease is not current or the scan is not claimed. */
+enum vg_err vg_store_scan_start(struct vg_store *s, const struct vg_lease *l, int64_t now_us);
+/* heartbeat_at = now, files_scanned; *cancel_requested (may be NULL) tells
+ * whether a cancellation was asked for.  VG_ERR_CONFLICT: lease lost. */
+enum vg_err vg_store_scan_heartbeat(struct vg_store *s, const struct vg_lease *l,
+    int64_t files_scanned, int64_t now_us, bool *cancel_requested);
+/*
+ * Finish: running (or claimed) -> status (completed, failed with
+ * error_code/error_message, or cancelled), finished_at = now, and append
+ * the final event (type, payload; may be NULL type for none) in the same
+ * step.  VG_ERR_CONFLICT: lease lost.
+ */
+struct vg_scan_finish {
+	const char *status;
+	const char *error_code;
+	const char *error_message;
+	const char *event_type;       /* "scan_completed", ...; NULL: none */
+	json_t *event_payload;        /* borrowed; may be NULL */
+	int64_t now_us;
+};
+enum vg_err vg_store_scan_finish(struct vg_store *s, const struct vg_lease *l,
+    const struct vg_scan_finish *f);
+
+/*
+ * Ask to cancel scan id: a queued scan becomes cancelled at once (with a
+ * scan_cancelled event); a claimed or running scan gets
+ * cancel_requested_at (once; the runner stops and finishes it
+ * cancelled); a finished scan is left alone.  Idempotent.  *out gets the
+ * scan afterwards.
+ */
+enum vg_err vg_store_scan_cancel(struct vg_store *s, const char *id, int64_t now_us,
+    struct vg_scan *out);
+
+/*
+ * The stale-scan rescuer, one scan at a time, its condition re-checked
+ * inside the step that moves the scan (never overwriting a scan that just
+ * finished, heartbeat or was re-claimed):
+ *   rescue_running: a running scan (with this attempt) whose heartbeat is
+ *     older than heartbeat_before_us or which started before
+ *     started_before_us becomes failed, error stale_scan, with a
+ *     stale_scan... scan_failed event;
+ *   requeue_claimed: a claimed scan (this attempt) never started, claimed
+ *     before claimed_before_us, goes back to queued (lease cleared) when
+ *     attempt < max_attempts, else failed (error too_many_attempts).
+ * VG_ERR_CONFLICT when the condition no longer holds.  The caller lists
+ * candidates with vg_store_scan_stale and checks that their runner is
+ * gone before calling these.
+ */
+enum vg_err vg_store_scan_stale(struct vg_store *s, int64_t heartbeat_before_us,
+    int64_t started_before_us, int64_t claimed_before_us, struct vg_scan **out,
+    size_t *count);
+enum vg_err vg_store_scan_rescue_running(struct vg_store *s, const char *id, int64_t attempt,
+    int64_t heartbeat_before_us, int64_t started_before_us, int64_t now_us);
+enum vg_err vg_store_scan_requeue_claimed(struct vg_store *s, const char *id, int64_t attempt,
+    int64_t claimed_before_us, int64_t max_attempts, int64_t now_us);
+
+/* Active (queued, claimed, running) scans of a user. */
+enum vg_err vg_store_scan_count_active(struct vg_store *s, const char *user_id,
+    int64_t *count);
+
+/* ---- events (append-only) ---- */
+struct vg_event {
+	char scan_id[VG_UUID_LEN + 1];
+	int64_t seq;                     /* 1, 2, ... per scan */
+	char type[24];                   /* scan_started, scan_progress, scan_log, finding_updated,
+	                                  * scan_completed, scan_failed, scan_cancelled */
+	json_t *payload;                 /* owned by the event */
+	int64_t created_at_us;
+};
+void vg_event_clear(struct vg_event *e);
+/* Append an event under lease l (payload borrowed): *seq (may be NULL)
+ * gets its number.  VG_ERR_CONFLICT: lease lost. */
+enum vg_err vg_store_event_append(struct vg_store *s, const struct vg_lease *l,
+    const char *type, json_t *payload, int64_t now_us, int64_t *seq);
+/* Up to limit events of scan_id with seq > after, in order; free each
+ * with vg_event_clear, then the array with free(). */
+enum vg_err vg_store_event_list(struct vg_store *s, const char *scan_id, int64_t after,
+    int limit, struct vg_event **out, size_t *count);
+
+/* ---- findings ---- */
+struct vg_finding_row {
+	char id[VG_UUID_LEN + 1];                    /* set by upsert */
+	char scan_id[VG_UUID_LEN + 1];
+	char repository_id[VG_UUID_LEN + 1];         /* filled from the scan */
+	char fingerprint[129];
+	json_t *data;           /* owned: title, severity, cwe_ids, category, file_path,
+	                         * line_start, line_end, evidence, description,
+	                         * exploit_scenario, recommendation, confidence,
+	                         * engine, rule_id, model (the columns of findings) */
+	char severity[12];
+	char status[12];        /* open, confirmed, dismissed (from triage) */
+	char status_reason[VG_STORE_ERROR_MESSAGE_MAX + 1];
+	char status_actor_id[VG_UUID_LEN + 1];
+	int64_t status_at_us;
+	char first_scan_id[VG_UUID_LEN + 1];
+	char last_scan_id[VG_UUID_LEN + 1];
+	int64_t created_at_us;
+	int64_t updated_at_us;
+};
+void vg_finding_row_clear(struct vg_finding_row *f);
+/*
+ * Insert or update f (scan_id, fingerprint, data) by (scan, fingerprint)
+ * under lease l, keeping the scan's counters, the triage decision of the
+ * fingerprint (status follows it) and first/last scan seen.  *created
+ * (may be NULL) says whether it was new.  VG_ERR_CONFLICT: lease lost.
+ */
+enum vg_err vg_store_finding_upsert(struct vg_store *s, const struct vg_lease *l,
+    struct vg_finding_row *f, int64_t now_us, bool *created);
+
 #endif
