@@ -4,9 +4,17 @@ lib_libvega_a_SOURCES += \
 	%reldir%/sse.c %reldir%/sse.h \
 	%reldir%/usage.c %reldir%/usage.h \
 	%reldir%/prices.c %reldir%/prices.h \
-	%reldir%/request.c %reldir%/request.h
+	%reldir%/request.c %reldir%/request.h \
+	%reldir%/scantoken.c %reldir%/scantoken.h
 
 UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage tests/unit/test_llm_prices
+
+# Scan tokens, also checked against node's crypto and python's
+# cryptography (tests/fixtures/llm/jws.js, jws_verify.py).
+UNIT_TESTS += tests/unit/test_llm_scantoken
+tests_unit_test_llm_scantoken_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_TEST_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/fixtures/llm/jws.js tests/fixtures/llm/jws_verify.py
 
 # Fuzz targets, run by `make check` through tests/unit/fuzz_driver.c on
 # their seeds in tests/fixtures/fuzz/llm-*/ plus deterministic mutations.
@@ -28,17 +36,22 @@ tests_unit_fuzz_llm_request_SOURCES = %reldir%/fuzz_request.c tests/unit/fuzz_dr
 tests_unit_fuzz_llm_request_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVG_FUZZ_CORPUS='"llm-request"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
 EXTRA_DIST += tests/fixtures/fuzz/llm-prices tests/fixtures/fuzz/llm-request
+UNIT_TESTS += tests/unit/fuzz_llm_scantoken
+tests_unit_fuzz_llm_scantoken_SOURCES = %reldir%/fuzz_scantoken.c tests/unit/fuzz_driver.c
+tests_unit_fuzz_llm_scantoken_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_FUZZ_CORPUS='"llm-scantoken"' -DVG_FUZZ_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/fixtures/fuzz/llm-scantoken
 
 # Real libFuzzer binaries (clang only): ./configure CC=clang ... && make fuzz
 LLM_FUZZERS = %reldir%/fuzz-sse %reldir%/fuzz-usage %reldir%/fuzz-prices \
-	%reldir%/fuzz-request
+	%reldir%/fuzz-request %reldir%/fuzz-scantoken
 CLEANFILES += $(LLM_FUZZERS)
 .PHONY: fuzz-llm
 fuzz: fuzz-llm
 fuzz-llm: lib/libvega.a
 	@case `$(CC) --version 2>/dev/null` in *clang*) ;; \
 	*) echo "make fuzz needs clang: ./configure CC=clang" >&2; exit 1;; esac
-	for f in sse usage prices request; do \
+	for f in sse usage prices request scantoken; do \
 	  out=`echo "$$f" | tr _ -`; \
 	  $(CC) $(DEFS) $(AM_CPPFLAGS) $(CPPFLAGS) $(AM_CFLAGS) $(CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined \
