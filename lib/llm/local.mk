@@ -16,6 +16,9 @@ tests_unit_test_llm_scantoken_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVG_TEST_SRCDIR='"$(abs_top_srcdir)"'
 EXTRA_DIST += tests/fixtures/llm/jws.js tests/fixtures/llm/jws_verify.py
 
+# The fake AI provider the proxy's tests forward to (node, no packages).
+EXTRA_DIST += tests/fixtures/fake-provider/server.js tests/fixtures/fake-provider/README.md
+
 # Fuzz targets, run by `make check` through tests/unit/fuzz_driver.c on
 # their seeds in tests/fixtures/fuzz/llm-*/ plus deterministic mutations.
 UNIT_TESTS += tests/unit/fuzz_llm_sse
