@@ -4,31 +4,51 @@
  *   vega-runner --dir PATH [--profile FILE] [--sarif OUT] [--json OUT]
  *               [--fail-on SEVERITY] [--engine NAME] [--rules DIR] ...
  *
+ *   vega-runner --ingest REPOSITORY_ID [--ref REF]
+ *
  * The offline mode scans a directory without any server: it prints a
  * summary, writes the reports it is asked for, and exits 0 when no finding
  * is at or above --fail-on (default high), 1 when some are, 2 on a usage
- * error, 3 when the scan itself could not run.  The server mode
- * (vega-runner SCAN_ID) joins the mode table later.
+ * error, 3 when the scan itself could not run.
+ *
+ * The ingest mode fetches a git repository's snapshot for the store
+ * (lib/domain/ingest.h; the API starts it detached) and records the
+ * outcome on the repository: exit 0 ready, 1 failed (the failure is
+ * recorded on the repository), 2 usage error, 3 could not run (store or
+ * file storage unavailable, no such git repository, or the outcome could
+ * not be recorded).
+ *
+ * The server scan mode (vega-runner SCAN_ID) joins the mode table later.
  */
 #include "config.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "archive/git.h"
+#include "blob/blob.h"
+#include "core/id.h"
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/str.h"
+#include "domain/ingest.h"
 #include "engine/engine.h"
+#include "store/store.h"
 #include "engine/report.h"
 
 #define EXIT_CLEAN 0
 #define EXIT_FINDINGS 1
 #define EXIT_USAGE 2
 #define EXIT_SCAN_FAILED 3
+/* --ingest */
+#define EXIT_READY 0
+#define EXIT_INGEST_FAILED 1
+#define EXIT_NOT_RUN 3
 
 struct args {
 	const char *dir, *profile, *sarif, *json, *engine, *rules, *extra_rules;
 	const char *fail_on;
+	const char *ingest, *ref;
 	int64_t max_file_bytes, top;
 	bool quiet, verbose, help, version;
 	const char *positional;
@@ -51,6 +71,24 @@ STR_SETTER(json)
 STR_SETTER(engine)
 STR_SETTER(rules)
 STR_SETTER(extra_rules)
+
+static enum vg_err
+set_ingest(struct args *a, const char *v)
+{
+	if (!vg_uuid_valid(v))
+		return VG_ERR_INVALID;
+	a->ingest = v;
+	return VG_OK;
+}
+
+static enum vg_err
+set_ref(struct args *a, const char *v)
+{
+	if (!*v || vg_git_ref_check(v, NULL) != VG_OK)
+		return VG_ERR_INVALID;
+	a->ref = v;
+	return VG_OK;
+}
 
 static enum vg_err
 set_fail_on(struct args *a, const char *v)
@@ -124,6 +162,9 @@ static const struct option_entry {
 	{"--verbose", NULL, set_verbose, "print engine events as JSON lines on stderr"},
 	{"--help", NULL, set_help, "show this help"},
 	{"--version", NULL, set_version, "show the version"},
+	{"--ingest", "REPOSITORY_ID", set_ingest,
+	    "fetch the git repository's snapshot into the store (started by the API)"},
+	{"--ref", "REF", set_ref, "with --ingest: branch, tag or commit (default: the repository's)"},
 };
 
 static void
@@ -132,7 +173,8 @@ usage(FILE *out)
 	size_t i;
 
 	fprintf(out, "usage: vega-runner --dir PATH [--profile FILE] [--sarif OUT] [--json OUT]\n"
-	    "                   [--fail-on SEVERITY] [options]\n\n");
+	    "                   [--fail-on SEVERITY] [options]\n"
+	    "       vega-runner --ingest REPOSITORY_ID [--ref REF]\n\n");
 	for (i = 0; i < sizeof options / sizeof options[0]; i++) {
 		char left[40];
 
@@ -142,6 +184,9 @@ usage(FILE *out)
 	}
 	fprintf(out, "\nexit status: 0 clean, 1 findings at or above --fail-on, 2 usage error,"
 	    " 3 scan failed\n");
+	fprintf(out, "with --ingest: 0 snapshot ready, 1 fetch failed (recorded on the repository),"
+	    " 2 usage error,\n  3 could not run (store or storage unavailable, no such git"
+	    " repository)\n");
 }
 
 /* Parse argv through the option table; "--name=value" also works. */
@@ -316,7 +361,56 @@ out:
 	return rc;
 }
 
+/* ---- the ingest mode ---------------------------------------------------- */
+
+static int
+run_ingest(struct args *a)
+{
+	struct vg_store *store = NULL;
+	struct vg_blob *blob = NULL;
+	struct vg_repository repo;
+	char msg[256];
+	enum vg_err err;
+	int rc = EXIT_NOT_RUN;
+
+	if (a->dir) {
+		fprintf(stderr, "vega-runner: --ingest and --dir do not go together\n");
+		return EXIT_USAGE;
+	}
+	if ((err = vg_store_open(&store)) != VG_OK) {
+		fprintf(stderr, "vega-runner: the store cannot be opened: %s\n", vg_err_message(err));
+		goto out;
+	}
+	msg[0] = '\0';
+	if ((err = vg_blob_open(&blob, msg, sizeof msg)) != VG_OK) {
+		fprintf(stderr, "vega-runner: the file storage cannot be opened: %s\n",
+		    msg[0] ? msg : vg_err_message(err));
+		goto out;
+	}
+	err = vg_domain_git_ingest(store, blob, a->ingest, a->ref, NULL, &repo);
+	if (err == VG_OK) {
+		rc = EXIT_READY;
+	} else if (strcmp(repo.ingest_status, VG_INGEST_FAILED) == 0) {
+		fprintf(stderr, "vega-runner: ingest of %s failed: %s: %s\n", a->ingest,
+		    repo.ingest_error_code, repo.ingest_error_message);
+		rc = EXIT_INGEST_FAILED;
+	} else {
+		fprintf(stderr, "vega-runner: ingest of %s could not run: %s\n", a->ingest,
+		    err == VG_ERR_CONFLICT ? "not a git repository" : vg_err_message(err));
+	}
+out:
+	vg_blob_free(blob);
+	vg_store_free(store);
+	return rc;
+}
+
 /* ---- modes ------------------------------------------------------------- */
+
+static bool
+wants_ingest(const struct args *a)
+{
+	return a->ingest != NULL;
+}
 
 static bool
 wants_offline(const struct args *a)
@@ -329,6 +423,7 @@ static const struct mode {
 	bool (*applies)(const struct args *);
 	int (*run)(struct args *);
 } modes[] = {
+	{"ingest", wants_ingest, run_ingest},
 	{"offline", wants_offline, run_offline},
 };
 
@@ -351,6 +446,11 @@ main(int argc, char **argv)
 	if (a.version) {
 		printf("vega-runner %s\n", PACKAGE_VERSION);
 		return EXIT_CLEAN;
+	}
+	if (a.ref && !a.ingest) {
+		fprintf(stderr, "vega-runner: --ref goes with --ingest\n");
+		usage(stderr);
+		return EXIT_USAGE;
 	}
 	vg_settings_load_or_exit("vega-runner");
 	vg_log_init("runner");

@@ -6,4 +6,4 @@ lib_libvega_a_SOURCES += \
 	%reldir%/projects.c %reldir%/repositories.c %reldir%/snapshots.c \
 	%reldir%/profiles.c %reldir%/limits.c %reldir%/limits.h
 
-UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources
+UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources tests/unit/test_ingest

@@ -369,6 +369,17 @@ test_environment_and_cwd(void)
 	unsetenv("VEGA_PROC_TEST_LEAK");
 }
 
+/* Whether this test runs under valgrind, whose setrlimit refuses to
+ * change RLIMIT_NOFILE's hard limit (the forked child runs under it
+ * until execve). */
+static bool
+under_valgrind(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return p && strstr(p, "vgpreload") != NULL;
+}
+
 static void
 test_hygiene_and_limits(void)
 {
@@ -392,14 +403,17 @@ test_hygiene_and_limits(void)
 	o.argv = argv;
 	o.timeout_ms = 10000;
 	o.out = VG_PROC_STDOUT_CAPTURE;
-	o.limits.nofile = 64;
+	o.limits.nofile = under_valgrind() ? 0 : 64;
 	o.limits.fsize_bytes = 1048576;
 	VT_EQ_INT(vg_proc_run(&o, &st), VG_OK, "report child runs");
 	VT_EQ_STR(field(st.out, "fds", v, sizeof v), "0,1,2", "only 0, 1 and 2 are open in the child");
 	VT_EQ_STR(field(st.out, "fd0", v, sizeof v), "/dev/null", "stdin is /dev/null");
 	VT_EQ_INT(field_long(st.out, "ignored"), 0, "no signal ignored in the child");
 	VT_EQ_INT(field_long(st.out, "blocked"), 0, "empty signal mask in the child");
-	VT_EQ_INT(field_long(st.out, "nofile"), 64, "RLIMIT_NOFILE applied");
+	if (under_valgrind())
+		printf("ok %d - # SKIP RLIMIT_NOFILE under valgrind\n", ++vt_count);
+	else
+		VT_EQ_INT(field_long(st.out, "nofile"), 64, "RLIMIT_NOFILE applied");
 	VT_EQ_INT(field_long(st.out, "fsize"), 1048576, "RLIMIT_FSIZE applied");
 	VT_EQ_INT(field_long(st.out, "sid"), field_long(st.out, "pid"), "its own session");
 	VT_EQ_INT(field_long(st.out, "pgid"), field_long(st.out, "pid"), "its own process group");
