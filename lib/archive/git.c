@@ -649,16 +649,26 @@ is_commit_id(const char *s, size_t n)
 	return true;
 }
 
+/* git archive's stdout as the ingest's input; remembers a failed read,
+ * to tell git's failures from the ingest's own. */
+struct git_stream {
+	struct vg_proc *p;
+	enum vg_err err;
+};
+
 static enum vg_err
-proc_read_fn(void *ctx, void *buf, size_t cap, size_t *got)
+stream_read(void *ctx, void *buf, size_t cap, size_t *got)
 {
-	return vg_proc_read(ctx, buf, cap, got);
+	struct git_stream *s = ctx;
+
+	s->err = vg_proc_read(s->p, buf, cap, got);
+	return s->err;
 }
 
 /*
  * git archive FETCH_HEAD, streamed into vg_archive_ingest.  A refusal
- * of the tree kills git at once; a stream that ended early is blamed on
- * git when git failed.
+ * of the tree, or a storage failure, kills git at once; a stream that
+ * failed or ended early is blamed on git when git failed.
  */
 static enum vg_err
 archive_step(struct git_run *g, struct vg_blob *blob, const struct vg_archive_limits *lim,
@@ -670,6 +680,7 @@ archive_step(struct git_run *g, struct vg_blob *blob, const struct vg_archive_li
 	struct vg_proc_status st;
 	struct vg_proc_opts o;
 	struct vg_proc *p = NULL;
+	struct git_stream stream;
 	enum vg_err err, werr;
 
 	memset(&st, 0, sizeof st);
@@ -681,14 +692,16 @@ archive_step(struct git_run *g, struct vg_blob *blob, const struct vg_archive_li
 		err = fail_step(g, res, err, &st, "archive");
 		goto out;
 	}
-	err = vg_archive_ingest(blob, proc_read_fn, p, lim, &res->archive);
-	if (err == VG_OK || strcmp(res->archive.reason, "truncated") == 0 ||
-	    strcmp(res->archive.reason, "corrupt") == 0 || err == VG_ERR_UNAVAILABLE ||
-	    err == VG_ERR_IO) {
+	stream.p = p;
+	stream.err = VG_OK;
+	err = vg_archive_ingest(blob, stream_read, &stream, lim, &res->archive);
+	if (err == VG_OK || stream.err != VG_OK || strcmp(res->archive.reason, "truncated") == 0 ||
+	    strcmp(res->archive.reason, "corrupt") == 0) {
 		/* Drain the padding after the tar, or learn why the stream broke. */
 		werr = vg_proc_wait(p, &st);
 		if (!vg_proc_succeeded(&st)) {
-			err = fail_step(g, res, werr, &st, "archive");
+			/* (A failed wait is git's failure here, not a failed start.) */
+			err = fail_step(g, res, werr == VG_ERR_IO ? VG_OK : werr, &st, "archive");
 			goto out;
 		}
 	}
