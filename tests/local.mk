@@ -6,7 +6,9 @@ E2E_TESTS += \
 	tests/e2e/nginx-postgres.e2e \
 	tests/e2e/apache-json.e2e \
 	tests/e2e/apache-postgres.e2e \
-	tests/e2e/apache-fcgid-json.e2e
+	tests/e2e/apache-fcgid-json.e2e \
+	tests/e2e/sources-nginx-json.e2e \
+	tests/e2e/sources-nginx-postgres.e2e
 
 EXTRA_DIST += \
 	tests/e2e/nginx-json.e2e \
@@ -24,4 +26,8 @@ EXTRA_DIST += \
 	tests/e2e/cgi.bats \
 	tests/e2e/systemd.bats \
 	tests/e2e/stop.bats \
+	tests/e2e/sources-nginx-json.e2e \
+	tests/e2e/sources-nginx-postgres.e2e \
+	tests/e2e/sources.bats \
+	tests/fixtures/archives/make-archive.py \
 	tests/helpers/stack.sh
