@@ -1,11 +1,12 @@
 # lib/llm: the LLM proxy's parts: server-sent events, usage, prices and
-# budgets, scan tokens.
+# budgets, client requests, scan tokens, forwarding to the provider.
 lib_libvega_a_SOURCES += \
 	%reldir%/sse.c %reldir%/sse.h \
 	%reldir%/usage.c %reldir%/usage.h \
 	%reldir%/prices.c %reldir%/prices.h \
 	%reldir%/request.c %reldir%/request.h \
-	%reldir%/scantoken.c %reldir%/scantoken.h
+	%reldir%/scantoken.c %reldir%/scantoken.h \
+	%reldir%/forward.c %reldir%/forward.h
 
 UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage tests/unit/test_llm_prices
 
@@ -16,8 +17,12 @@ tests_unit_test_llm_scantoken_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DVG_TEST_SRCDIR='"$(abs_top_srcdir)"'
 EXTRA_DIST += tests/fixtures/llm/jws.js tests/fixtures/llm/jws_verify.py
 
-# The fake AI provider the proxy's tests forward to (node, no packages).
+# The fake AI provider the proxy's tests forward to (node, no packages);
+# test_llm_forward starts it on a loopback port.
 EXTRA_DIST += tests/fixtures/fake-provider/server.js tests/fixtures/fake-provider/README.md
+UNIT_TESTS += tests/unit/test_llm_forward
+tests_unit_test_llm_forward_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_TEST_SRCDIR='"$(abs_top_srcdir)"'
 
 # Fuzz targets, run by `make check` through tests/unit/fuzz_driver.c on
 # their seeds in tests/fixtures/fuzz/llm-*/ plus deterministic mutations.
