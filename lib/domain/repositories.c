@@ -12,11 +12,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include "archive/git.h"
+#include "core/settings.h"
 #include "core/str.h"
+#include "core/timeutil.h"
 #include "domain/api.h"
 #include "domain/api_int.h"
 #include "domain/ingest.h"
 #include "domain/limits.h"
+
+/* Seconds past VEGA_GIT_TIMEOUT_SECONDS after which an unfinished fetch
+ * counts as lost. */
+#define FETCH_GRACE_SECONDS 120
 
 /* Check git_url and ref (either may be NULL); errors recorded. */
 static enum vg_err
@@ -81,8 +87,16 @@ vg_api_git_fetch_start(struct vg_http_req *req, struct vg_store *s, struct vg_re
 	struct vg_ingest_change failed = {.status = VG_INGEST_FAILED,
 	    .error_code = "dispatch_failed",
 	    .error_message = "the fetch could not be started; try again"};
+	int64_t stale_us = (vg_cfg_int(VG_SET_GIT_TIMEOUT_SECONDS) + FETCH_GRACE_SECONDS) * 1000000;
 	enum vg_err err;
 
+	if ((err = vg_limits_check(req, s, VG_QUOTA_SNAPSHOTS_PER_REPOSITORY, r->id)) != VG_OK)
+		return err;
+	/* A fetch that outlived git's timeout by far lost its runner (a crash,
+	 * a reboot): it no longer blocks a new one. */
+	if (strcmp(r->ingest_status, VG_INGEST_INGESTING) == 0 &&
+	    r->updated_at_us < vg_time_now_us() - stale_us)
+		go.if_not = NULL;
 	err = vg_store_repository_set_ingest(s, r->id, &go, r);
 	if (err == VG_ERR_CONFLICT)
 		return vg_http_fail(req, err, "a fetch of this repository is already running", NULL);

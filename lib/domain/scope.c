@@ -5,6 +5,7 @@
 #include "config.h"
 #include <string.h>
 #include <stdio.h>
+#include "archive/git.h"
 #include "core/json.h"
 #include "core/str.h"
 #include "domain/api_int.h"
@@ -155,13 +156,17 @@ json_t *
 vg_api_repository_json(const struct vg_repository *r)
 {
 	json_t *error = json_null();
+	char url[VG_STORE_GIT_URL_MAX + 1];
+
+	/* A password in the URL is for git, never shown back. */
+	vg_git_redact(r->git_url, url, sizeof url);
 
 	if (strcmp(r->ingest_status, VG_INGEST_FAILED) == 0)
 		error = json_pack("{s:s, s:s}", "code", r->ingest_error_code,
 		    "message", r->ingest_error_message);
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o}",
 	    "id", r->id, "project_id", r->project_id, "name", r->name,
-	    "source_type", r->source_type, "git_url", vg_http_opt_str(r->git_url),
+	    "source_type", r->source_type, "git_url", vg_http_opt_str(url),
 	    "ref", vg_http_opt_str(r->git_ref), "ingest_status", r->ingest_status,
 	    "ingest_error", error, "current_snapshot_id", vg_http_opt_str(r->current_snapshot_id),
 	    "created_by", vg_http_opt_str(r->created_by),
