@@ -6,9 +6,11 @@ lib_libvega_a_SOURCES += \
 	%reldir%/prices.c %reldir%/prices.h \
 	%reldir%/request.c %reldir%/request.h \
 	%reldir%/scantoken.c %reldir%/scantoken.h \
-	%reldir%/forward.c %reldir%/forward.h
+	%reldir%/forward.c %reldir%/forward.h \
+	%reldir%/relay.c %reldir%/relay.h
 
-UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage tests/unit/test_llm_prices
+UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage tests/unit/test_llm_prices \
+	tests/unit/test_llm_relay
 
 # Scan tokens, also checked against node's crypto and python's
 # cryptography (tests/fixtures/llm/jws.js, jws_verify.py).
