@@ -1,5 +1,6 @@
 /* store.c - backend choice, argument checks, cursors, shared shaping. */
 #include "config.h"
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,108 @@ vg_store_cursor_decode(const char *cursor, struct vg_store_pos *pos)
 	return VG_OK;
 }
 
+/* ---- argument checks shared by the wrappers (store_impl.h) ---- */
+
+bool
+vg_store_text_ok(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max + 1);
+
+	return n <= max && vg_utf8_valid(s, n);
+}
+
+bool
+vg_store_required_ok(const char *s, size_t max)
+{
+	return s[0] != '\0' && vg_store_text_ok(s, max);
+}
+
+bool
+vg_store_one_of(const char *v, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		if (strcmp(v, list[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+vg_store_hex_ok(const char *h, size_t len)
+{
+	size_t i;
+
+	for (i = 0; h && i < len; i++)
+		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
+			return false;
+	return h && h[len] == '\0';
+}
+
+bool
+vg_store_uuid_norm(const char *in, char out[VG_UUID_LEN + 1])
+{
+	size_t i;
+
+	if (!in || !vg_uuid_valid(in))
+		return false;
+	for (i = 0; i < VG_UUID_LEN; i++)
+		out[i] = (char)tolower((unsigned char)in[i]);
+	out[VG_UUID_LEN] = '\0';
+	return true;
+}
+
+bool
+vg_store_opt_uuid_norm(char f[VG_UUID_LEN + 1])
+{
+	return f[0] == '\0' || vg_store_uuid_norm(f, f);
+}
+
+/* ---- paging (store_impl.h) ---- */
+
+enum vg_err
+vg_store_page_begin(const char *cursor, int limit, struct vg_store_pos *pos, bool *has_pos)
+{
+	*has_pos = false;
+	if (limit < 1 || limit > VG_STORE_LIST_MAX)
+		return VG_ERR_INVALID;
+	if (cursor) {
+		if (vg_store_cursor_decode(cursor, pos) != VG_OK)
+			return VG_ERR_INVALID;
+		*has_pos = true;
+	}
+	return VG_OK;
+}
+
+/* Release items[from..to) (nothing when the items own nothing). */
+static void
+page_release(const struct vg_store_pager *pg, void *items, size_t from, size_t to)
+{
+	for (; pg->release && items && from < to; from++)
+		pg->release((char *)items + from * pg->size);
+}
+
+enum vg_err
+vg_store_page_end(const struct vg_store_pager *pg, void *items, size_t *count, int limit,
+    char **next)
+{
+	struct vg_store_pos last;
+	size_t all = *count;
+
+	*next = NULL;
+	if (*count <= (size_t)limit)
+		return VG_OK;
+	*count = (size_t)limit;
+	page_release(pg, items, *count, all);   /* the look-ahead item */
+	pg->get_pos((const char *)items + (*count - 1) * pg->size, &last);
+	if ((*next = vg_store_cursor_encode(&last)))
+		return VG_OK;
+	page_release(pg, items, 0, *count);
+	free(items);
+	*count = 0;
+	return VG_ERR_NOMEM;
+}
+
 /* ---- audit log ---- */
 
 /* Optional text fields: NULL or at most max bytes of UTF-8. */
@@ -216,15 +319,14 @@ vg_store_audit_list(struct vg_store *s, const char *cursor, int limit, json_t **
 {
 	struct vg_store_pos pos, last;
 	json_t *arr = NULL, *item;
+	bool has_pos;
 	enum vg_err err;
 
 	*items = NULL;
 	*next_cursor = NULL;
-	if (limit < 1 || limit > VG_STORE_LIST_MAX)
-		return VG_ERR_INVALID;
-	if (cursor && (err = vg_store_cursor_decode(cursor, &pos)) != VG_OK)
+	if ((err = vg_store_page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
 		return err;
-	if ((err = s->ops->audit_list(s, cursor ? &pos : NULL, limit + 1, &arr)) != VG_OK)
+	if ((err = s->ops->audit_list(s, has_pos ? &pos : NULL, limit + 1, &arr)) != VG_OK)
 		goto out;
 	if (json_array_size(arr) > (size_t)limit) {
 		json_array_remove(arr, (size_t)limit);
@@ -253,13 +355,8 @@ static const char *const worker_states[] = {"idle", "busy", "stopping", "stopped
 static bool
 worker_valid(const struct vg_worker *w)
 {
-	size_t i;
-	bool state_ok = false;
-
-	for (i = 0; i < sizeof worker_states / sizeof worker_states[0]; i++)
-		if (strcmp(w->state, worker_states[i]) == 0)
-			state_ok = true;
-	return state_ok && vg_uuid_valid(w->id) &&
+	return vg_store_one_of(w->state, worker_states,
+	    sizeof worker_states / sizeof worker_states[0]) && vg_uuid_valid(w->id) &&
 	    strnlen(w->host, sizeof w->host) < sizeof w->host && w->host[0] &&
 	    vg_utf8_valid(w->host, strlen(w->host)) &&
 	    strnlen(w->version, sizeof w->version) < sizeof w->version &&

@@ -58,26 +58,13 @@ vg_groups_json(unsigned set)
 	return arr;
 }
 
-/* ---- checks ---- */
-
-static bool
-text_ok(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	return n <= max && vg_utf8_valid(s, n);
-}
+/* ---- checks (the shared ones are store.c's, store_impl.h) ---- */
 
 /* 64 lower-case hex digits: the form of vg_token_hash. */
 static bool
 hash_ok(const char *h)
 {
-	size_t i;
-
-	for (i = 0; h && i < 64; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-			return false;
-	return h && h[64] == '\0';
+	return vg_store_hex_ok(h, 64);
 }
 
 /* A throttle key: what a jsondb record id may be. */
@@ -117,12 +104,8 @@ reason_ok(const char *r)
 {
 	static const char *const reasons[] = {VG_REVOKE_LOGOUT, VG_REVOKE_REUSE,
 	    VG_REVOKE_PASSWORD, VG_REVOKE_DISABLED, VG_REVOKE_ADMIN};
-	size_t i;
 
-	for (i = 0; r && i < sizeof reasons / sizeof reasons[0]; i++)
-		if (strcmp(r, reasons[i]) == 0)
-			return true;
-	return false;
+	return vg_store_one_of(r, reasons, sizeof reasons / sizeof reasons[0]);
 }
 
 static bool
@@ -144,8 +127,9 @@ vg_store_user_create(struct vg_store *s, struct vg_user *u)
 
 	if (u->email[0] && email_norm(u->email, email) != VG_OK)
 		return VG_ERR_INVALID;
-	if ((!u->email[0] && !u->cognito_sub[0]) || !text_ok(u->display_name, VG_STORE_NAME_MAX) ||
-	    !text_ok(u->cognito_sub, VG_STORE_SUB_MAX) || u->groups == 0 ||
+	if ((!u->email[0] && !u->cognito_sub[0]) ||
+	    !vg_store_text_ok(u->display_name, VG_STORE_NAME_MAX) ||
+	    !vg_store_text_ok(u->cognito_sub, VG_STORE_SUB_MAX) || u->groups == 0 ||
 	    (u->groups & ~VG_GROUP_ALL) || (u->password_hash[0] && !password_hash_ok(u->password_hash)))
 		return VG_ERR_INVALID;
 	memcpy(u->email, email, sizeof email);
@@ -185,7 +169,7 @@ enum vg_err
 vg_store_user_by_sub(struct vg_store *s, const char *sub, struct vg_user *out)
 {
 	memset(out, 0, sizeof *out);
-	if (!sub || !*sub || !text_ok(sub, VG_STORE_SUB_MAX))
+	if (!sub || !vg_store_required_ok(sub, VG_STORE_SUB_MAX))
 		return VG_ERR_NOT_FOUND;
 	return s->ops->auth->user_get(s, VG_USER_BY_SUB, sub, out);
 }
@@ -238,44 +222,6 @@ vg_store_user_touch_login(struct vg_store *s, const char *id, int64_t now_us)
 	return user_update(s, id, &c);
 }
 
-/*
- * The paging shared by every newest-first list: decode the cursor, ask
- * the backend for limit + 1 items, and when there are more, drop the
- * extra one and make a cursor from the last item kept.  get_pos reads an
- * item's (created_at, id).
- */
-struct pager {
-	size_t size;                 /* of one item */
-	void (*get_pos)(const void *item, struct vg_store_pos *pos);
-};
-
-static enum vg_err
-page_begin(const char *cursor, int limit, struct vg_store_pos *pos, bool *has_pos)
-{
-	*has_pos = false;
-	if (limit < 1 || limit > VG_STORE_LIST_MAX)
-		return VG_ERR_INVALID;
-	if (cursor) {
-		if (vg_store_cursor_decode(cursor, pos) != VG_OK)
-			return VG_ERR_INVALID;
-		*has_pos = true;
-	}
-	return VG_OK;
-}
-
-static enum vg_err
-page_end(const struct pager *pg, void *items, size_t *count, int limit, char **next)
-{
-	struct vg_store_pos last;
-
-	*next = NULL;
-	if (*count <= (size_t)limit)
-		return VG_OK;
-	*count = (size_t)limit;
-	pg->get_pos((const char *)items + (*count - 1) * pg->size, &last);
-	return (*next = vg_store_cursor_encode(&last)) ? VG_OK : VG_ERR_NOMEM;
-}
-
 static void
 user_pos(const void *item, struct vg_store_pos *pos)
 {
@@ -285,7 +231,7 @@ user_pos(const void *item, struct vg_store_pos *pos)
 	memcpy(pos->id, u->id, sizeof pos->id);
 }
 
-static const struct pager user_pager = {sizeof(struct vg_user), user_pos};
+static const struct vg_store_pager user_pager = {sizeof(struct vg_user), user_pos, NULL};
 
 enum vg_err
 vg_store_user_list(struct vg_store *s, const char *cursor, int limit, struct vg_user **out,
@@ -298,16 +244,13 @@ vg_store_user_list(struct vg_store *s, const char *cursor, int limit, struct vg_
 	*out = NULL;
 	*count = 0;
 	*next_cursor = NULL;
-	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+	if ((err = vg_store_page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
 		return err;
 	if ((err = s->ops->auth->user_list(s, has_pos ? &pos : NULL, limit + 1, out,
 	    count)) != VG_OK)
 		return err;
-	if ((err = page_end(&user_pager, *out, count, limit, next_cursor)) != VG_OK) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
-	}
+	if ((err = vg_store_page_end(&user_pager, *out, count, limit, next_cursor)) != VG_OK)
+		*out = NULL;   /* freed by vg_store_page_end */
 	return err;
 }
 
@@ -327,8 +270,8 @@ vg_store_refresh_start(struct vg_store *s, struct vg_refresh_family *f, const ch
 	char token_id[VG_UUID_LEN + 1];
 	enum vg_err err;
 
-	if (!vg_uuid_valid(f->user_id) || !hash_ok(token_hash) || !text_ok(f->client_ip, 64) ||
-	    !text_ok(f->user_agent, 512))
+	if (!vg_uuid_valid(f->user_id) || !hash_ok(token_hash) ||
+	    !vg_store_text_ok(f->client_ip, 64) || !vg_store_text_ok(f->user_agent, 512))
 		return VG_ERR_INVALID;
 	if (f->created_at_us == 0)
 		f->created_at_us = vg_time_now_us();
@@ -431,7 +374,7 @@ vg_store_api_key_create(struct vg_store *s, struct vg_api_key *k)
 	size_t plen = strnlen(k->prefix, sizeof k->prefix);
 	enum vg_err err;
 
-	if (!vg_uuid_valid(k->user_id) || !k->name[0] || !text_ok(k->name, VG_STORE_NAME_MAX) ||
+	if (!vg_uuid_valid(k->user_id) || !vg_store_required_ok(k->name, VG_STORE_NAME_MAX) ||
 	    plen < 4 || plen >= sizeof k->prefix || !vg_jsondb_id_valid(k->prefix) ||
 	    !hash_ok(k->key_hash))
 		return VG_ERR_INVALID;
@@ -464,7 +407,7 @@ key_pos(const void *item, struct vg_store_pos *pos)
 	memcpy(pos->id, k->id, sizeof pos->id);
 }
 
-static const struct pager key_pager = {sizeof(struct vg_api_key), key_pos};
+static const struct vg_store_pager key_pager = {sizeof(struct vg_api_key), key_pos, NULL};
 
 enum vg_err
 vg_store_api_key_list(struct vg_store *s, const char *user_id, const char *cursor, int limit,
@@ -477,18 +420,15 @@ vg_store_api_key_list(struct vg_store *s, const char *user_id, const char *curso
 	*out = NULL;
 	*count = 0;
 	*next_cursor = NULL;
-	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+	if ((err = vg_store_page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
 		return err;
 	if (!vg_uuid_valid(user_id))
 		return VG_ERR_INVALID;
 	if ((err = s->ops->auth->api_key_list(s, user_id, has_pos ? &pos : NULL, limit + 1, out,
 	    count)) != VG_OK)
 		return err;
-	if ((err = page_end(&key_pager, *out, count, limit, next_cursor)) != VG_OK) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
-	}
+	if ((err = vg_store_page_end(&key_pager, *out, count, limit, next_cursor)) != VG_OK)
+		*out = NULL;   /* freed by vg_store_page_end */
 	return err;
 }
 

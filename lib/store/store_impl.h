@@ -63,6 +63,48 @@ extern const struct vg_store_ops vg_store_pg_ops;
 char *vg_store_cursor_encode(const struct vg_store_pos *pos);
 enum vg_err vg_store_cursor_decode(const char *cursor, struct vg_store_pos *pos);
 
+/* ---- argument checks shared by the validating wrappers ---- */
+
+/* At most max bytes of UTF-8 (and so NUL-terminated within max + 1). */
+bool vg_store_text_ok(const char *s, size_t max);
+/* 1..max bytes of UTF-8. */
+bool vg_store_required_ok(const char *s, size_t max);
+/* Whether v (NULL: never) is one of list[0..n). */
+bool vg_store_one_of(const char *v, const char *const *list, size_t n);
+/* Exactly len lower-case hex digits (h NULL: false). */
+bool vg_store_hex_ok(const char *h, size_t len);
+/* Copy a UUID into out in its lower-case form (in and out may be the
+ * same buffer); false when in is NULL or not a UUID. */
+bool vg_store_uuid_norm(const char *in, char out[VG_UUID_LEN + 1]);
+/* An optional UUID field ("" or a UUID), lower-cased in place. */
+bool vg_store_opt_uuid_norm(char f[VG_UUID_LEN + 1]);
+
+/*
+ * Paging of a newest-first list: the wrapper calls vg_store_page_begin,
+ * asks the backend for limit + 1 items strictly after the position (when
+ * there is one), and hands the answer to vg_store_page_end, which keeps
+ * limit items and makes the next cursor from the last one kept, so a
+ * cursor means the same in both backends.  A pager describes an item:
+ * its size, how to read its (created_at, id), and what it owns.
+ */
+struct vg_store_pager {
+	size_t size;   /* of one item */
+	void (*get_pos)(const void *item, struct vg_store_pos *pos);
+	void (*release)(void *item);   /* what an item owns; NULL: nothing */
+};
+
+/* Check limit (1..VG_STORE_LIST_MAX) and decode cursor (NULL: from the
+ * newest) into *pos; *has_pos says whether there is one.  VG_ERR_INVALID
+ * for a bad limit or a cursor vg_store_cursor_encode did not make. */
+enum vg_err vg_store_page_begin(const char *cursor, int limit, struct vg_store_pos *pos,
+    bool *has_pos);
+/* Cut items (*count of them, as the backend answered) to limit, releasing
+ * the items beyond, and set *next (malloc'd, or NULL on the last page).
+ * On failure (VG_ERR_NOMEM) every item is released, the array is freed
+ * and *count is 0: the caller must forget items. */
+enum vg_err vg_store_page_end(const struct vg_store_pager *pg, void *items, size_t *count,
+    int limit, char **next);
+
 /* The audit event as the object audit_list returns (new reference). */
 json_t *vg_store_audit_json(const struct vg_audit_event *ev);
 

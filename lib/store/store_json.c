@@ -11,7 +11,7 @@
 #include "core/settings.h"
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "store/store_impl.h"
+#include "store/store_json_util.h"
 
 /* Collection names: one per entity. */
 #define COLL_AUDIT "audit"
@@ -67,42 +67,17 @@ json_audit_append(struct vg_store *s, const struct vg_audit_event *ev)
 	return err;
 }
 
-/* A record with its sort key decoded once. */
-struct keyed {
-	int64_t at_us;
-	const char *id;
-	json_t *rec;   /* borrowed from the listed array */
-};
-
-/* Newest first, ties by descending id: the order of the pg backend's
- * ORDER BY at DESC, id DESC. */
-static int
-keyed_cmp(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-
-	if (x->at_us != y->at_us)
-		return x->at_us > y->at_us ? -1 : 1;
-	return -strcmp(x->id, y->id);
-}
-
-/* Whether k comes strictly after pos in that order. */
-static bool
-after_pos(const struct keyed *k, const struct vg_store_pos *pos)
-{
-	return k->at_us < pos->at_us || (k->at_us == pos->at_us && strcmp(k->id, pos->id) < 0);
-}
-
 /*
- * Read the whole collection and page it in memory.  The one-machine shape
- * keeps modest audit logs; the pg backend answers the same question with
- * an index.
+ * Read the whole collection and page it in memory, newest first by (at,
+ * id) as the pg backend's ORDER BY at DESC, id DESC.  The one-machine
+ * shape keeps modest audit logs; the pg backend answers the same
+ * question with an index.
  */
 static enum vg_err
 json_audit_list(struct vg_store *s, const struct vg_store_pos *pos, int n, json_t **items)
 {
 	json_t *all = NULL, *arr = NULL, *rec;
-	struct keyed *keys = NULL;
+	struct vg_store_json_keyed *keys = NULL;
 	size_t i, count = 0, total;
 	enum vg_err err;
 
@@ -114,17 +89,18 @@ json_audit_list(struct vg_store *s, const struct vg_store_pos *pos, int n, json_
 	if (!(keys = calloc(total ? total : 1, sizeof *keys)) || !(arr = json_array()))
 		goto out;
 	json_array_foreach(all, i, rec) {
-		struct keyed k = {0, json_string_value(json_object_get(rec, "id")), rec};
+		struct vg_store_json_keyed k = {0, json_string_value(json_object_get(rec, "id")),
+		    rec};
 
 		if (!k.id || vg_time_parse(json_string_value(json_object_get(rec, "at")),
 		    &k.at_us) != VG_OK) {
 			err = VG_ERR_IO;   /* a hand-edited record lost its keys */
 			goto out;
 		}
-		if (!pos || after_pos(&k, pos))
+		if (vg_store_json_after(k.at_us, k.id, pos))
 			keys[count++] = k;
 	}
-	qsort(keys, count, sizeof *keys, keyed_cmp);
+	qsort(keys, count, sizeof *keys, vg_store_json_keyed_cmp);
 	for (i = 0; i < count && i < (size_t)n; i++)
 		if (json_array_append(arr, keys[i].rec) != 0)
 			goto out;
@@ -154,21 +130,7 @@ worker_to_json(const struct vg_worker *w)
 	    : json_null());
 }
 
-/* Copy a string member into a fixed field; absent or null gives "". */
-static enum vg_err
-field_str(json_t *rec, const char *key, char *dst, size_t size)
-{
-	json_t *v = json_object_get(rec, key);
-
-	if (!v || json_is_null(v)) {
-		dst[0] = '\0';
-		return VG_OK;
-	}
-	if (!json_is_string(v))
-		return VG_ERR_IO;
-	return vg_str_copy(dst, size, json_string_value(v)) == VG_OK ? VG_OK : VG_ERR_IO;
-}
-
+/* A time member that must be there (a worker always has both). */
 static enum vg_err
 field_time(json_t *rec, const char *key, int64_t *us)
 {
@@ -183,11 +145,11 @@ worker_from_json(json_t *rec, struct vg_worker *w)
 	enum vg_err err;
 
 	memset(w, 0, sizeof *w);
-	if ((err = field_str(rec, "id", w->id, sizeof w->id)) != VG_OK ||
-	    (err = field_str(rec, "host", w->host, sizeof w->host)) != VG_OK ||
-	    (err = field_str(rec, "version", w->version, sizeof w->version)) != VG_OK ||
-	    (err = field_str(rec, "state", w->state, sizeof w->state)) != VG_OK ||
-	    (err = field_str(rec, "current_scan_id", w->current_scan_id,
+	if ((err = vg_store_json_get_str(rec, "id", w->id, sizeof w->id)) != VG_OK ||
+	    (err = vg_store_json_get_str(rec, "host", w->host, sizeof w->host)) != VG_OK ||
+	    (err = vg_store_json_get_str(rec, "version", w->version, sizeof w->version)) != VG_OK ||
+	    (err = vg_store_json_get_str(rec, "state", w->state, sizeof w->state)) != VG_OK ||
+	    (err = vg_store_json_get_str(rec, "current_scan_id", w->current_scan_id,
 	    sizeof w->current_scan_id)) != VG_OK ||
 	    (err = field_time(rec, "started_at", &w->started_at_us)) != VG_OK ||
 	    (err = field_time(rec, "last_heartbeat_at", &w->last_heartbeat_us)) != VG_OK)

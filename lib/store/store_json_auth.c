@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "store/store_impl.h"
+#include "store/store_json_util.h"
 
 #define C_USERS "users"
 #define C_EMAILS "user_emails"
@@ -28,46 +28,6 @@
 #define C_TOKENS "refresh_tokens"
 #define C_KEYS "api_keys"
 #define C_THROTTLE "login_throttle"
-
-/* ---- several collections under one set of locks ---- */
-
-#define MAX_LOCKS 4
-
-struct multi {
-	struct vg_jsondb *db;
-	const char *const *colls;   /* ascending names */
-	size_t n, depth;
-	struct vg_jsondb_tx *tx[MAX_LOCKS];
-	enum vg_err (*fn)(struct multi *m, void *arg);
-	void *arg;
-};
-
-static enum vg_err
-multi_step(struct vg_jsondb_tx *tx, void *arg)
-{
-	struct multi *m = arg;
-	enum vg_err err;
-
-	m->tx[m->depth++] = tx;
-	if (m->depth == m->n)
-		err = m->fn(m, m->arg);
-	else
-		err = vg_jsondb_tx(m->db, m->colls[m->depth], true, multi_step, m);
-	m->depth--;
-	return err;
-}
-
-/* Run fn holding exclusive locks on colls[0..n), which must be sorted. */
-static enum vg_err
-multi_tx(struct vg_jsondb *db, const char *const *colls, size_t n,
-    enum vg_err (*fn)(struct multi *m, void *arg), void *arg)
-{
-	struct multi m = {db, colls, n, 0, {NULL}, fn, arg};
-
-	if (n == 0 || n > MAX_LOCKS)
-		return VG_ERR_INTERNAL;
-	return vg_jsondb_tx(db, colls[0], true, multi_step, &m);
-}
 
 /* ---- fields ---- */
 
@@ -82,71 +42,20 @@ index_id(const char *s, char out[65])
 	vg_hex_encode(md, sizeof md, out);
 }
 
-/* A time member: RFC 3339 text, or null for 0. */
-static json_t *
-time_json(int64_t us)
-{
-	char at[VG_TIME_RFC3339_LEN];
-
-	if (us == 0)
-		return json_null();
-	vg_time_format(us, at);
-	return json_string(at);
-}
-
-static json_t *
-str_json(const char *s)
-{
-	return s[0] ? json_string(s) : json_null();
-}
-
-/* A string member, "" when absent or not a string. */
-static const char *
-jstr(json_t *rec, const char *key)
-{
-	const char *v = json_string_value(json_object_get(rec, key));
-
-	return v ? v : "";
-}
-
-/* Read a time member (null or absent: 0). */
-static enum vg_err
-get_time(json_t *rec, const char *key, int64_t *us)
-{
-	json_t *v = json_object_get(rec, key);
-
-	*us = 0;
-	if (!v || json_is_null(v))
-		return VG_OK;
-	return vg_time_parse(json_string_value(v), us) == VG_OK ? VG_OK : VG_ERR_IO;
-}
-
-/* Copy a string member into a fixed field (null or absent: ""). */
-static enum vg_err
-get_str(json_t *rec, const char *key, char *dst, size_t size)
-{
-	json_t *v = json_object_get(rec, key);
-
-	dst[0] = '\0';
-	if (!v || json_is_null(v))
-		return VG_OK;
-	if (!json_is_string(v))
-		return VG_ERR_IO;
-	return vg_str_copy(dst, size, json_string_value(v)) == VG_OK ? VG_OK : VG_ERR_IO;
-}
-
 /* ---- users ---- */
 
 static json_t *
 user_json(const struct vg_user *u)
 {
 	return json_pack("{s:s, s:o, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "id", u->id, "email", str_json(u->email), "display_name", u->display_name,
+	    "id", u->id, "email", vg_store_json_str(u->email), "display_name", u->display_name,
 	    "groups", vg_groups_json(u->groups), "disabled", u->disabled,
-	    "password_hash", str_json(u->password_hash), "cognito_sub", str_json(u->cognito_sub),
-	    "created_at", time_json(u->created_at_us), "updated_at", time_json(u->updated_at_us),
-	    "last_login_at", time_json(u->last_login_us),
-	    "password_changed_at", time_json(u->password_changed_us));
+	    "password_hash", vg_store_json_str(u->password_hash),
+	    "cognito_sub", vg_store_json_str(u->cognito_sub),
+	    "created_at", vg_store_json_time(u->created_at_us),
+	    "updated_at", vg_store_json_time(u->updated_at_us),
+	    "last_login_at", vg_store_json_time(u->last_login_us),
+	    "password_changed_at", vg_store_json_time(u->password_changed_us));
 }
 
 static enum vg_err
@@ -157,15 +66,18 @@ user_from(json_t *rec, struct vg_user *u)
 	enum vg_err err;
 
 	memset(u, 0, sizeof *u);
-	if ((err = get_str(rec, "id", u->id, sizeof u->id)) ||
-	    (err = get_str(rec, "email", u->email, sizeof u->email)) ||
-	    (err = get_str(rec, "display_name", u->display_name, sizeof u->display_name)) ||
-	    (err = get_str(rec, "password_hash", u->password_hash, sizeof u->password_hash)) ||
-	    (err = get_str(rec, "cognito_sub", u->cognito_sub, sizeof u->cognito_sub)) ||
-	    (err = get_time(rec, "created_at", &u->created_at_us)) ||
-	    (err = get_time(rec, "updated_at", &u->updated_at_us)) ||
-	    (err = get_time(rec, "last_login_at", &u->last_login_us)) ||
-	    (err = get_time(rec, "password_changed_at", &u->password_changed_us)))
+	if ((err = vg_store_json_get_str(rec, "id", u->id, sizeof u->id)) ||
+	    (err = vg_store_json_get_str(rec, "email", u->email, sizeof u->email)) ||
+	    (err = vg_store_json_get_str(rec, "display_name", u->display_name,
+	    sizeof u->display_name)) ||
+	    (err = vg_store_json_get_str(rec, "password_hash", u->password_hash,
+	    sizeof u->password_hash)) ||
+	    (err = vg_store_json_get_str(rec, "cognito_sub", u->cognito_sub,
+	    sizeof u->cognito_sub)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &u->created_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "updated_at", &u->updated_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "last_login_at", &u->last_login_us)) ||
+	    (err = vg_store_json_get_time(rec, "password_changed_at", &u->password_changed_us)))
 		return err;
 	if (!json_is_array(g) || !json_is_boolean(json_object_get(rec, "disabled")))
 		return VG_ERR_IO;
@@ -204,46 +116,51 @@ index_claim(struct vg_jsondb_tx *tx, const char *value, const char *user_id)
 
 /* Under the locks of emails, subs and users: the indexes, then the user. */
 static enum vg_err
-do_user_create(struct multi *m, void *arg)
+do_user_create(struct vg_store_json_held *h, void *arg)
 {
 	struct user_op *op = arg;
+	struct vg_jsondb_tx *etx = vg_store_json_tx_of(h, C_EMAILS);
+	struct vg_jsondb_tx *stx = vg_store_json_tx_of(h, C_SUBS);
 	json_t *rec = NULL;
 	enum vg_err err;
 
-	if (op->u->email[0] && (err = index_claim(m->tx[0], op->u->email, op->u->id)) != VG_OK)
+	if (op->u->email[0] && (err = index_claim(etx, op->u->email, op->u->id)) != VG_OK)
 		return err;
 	if (op->u->cognito_sub[0] &&
-	    (err = index_claim(m->tx[1], op->u->cognito_sub, op->u->id)) != VG_OK)
+	    (err = index_claim(stx, op->u->cognito_sub, op->u->id)) != VG_OK)
 		goto undo_email;
 	err = VG_ERR_NOMEM;
-	if ((rec = user_json(op->u)) && (err = vg_jsondb_tx_create(m->tx[2], op->u->id, rec)) == VG_OK)
+	if ((rec = user_json(op->u)) &&
+	    (err = vg_jsondb_tx_create(vg_store_json_tx_of(h, C_USERS), op->u->id, rec)) == VG_OK)
 		goto out;
 	if (op->u->cognito_sub[0]) {
 		char iid[65];
 
 		index_id(op->u->cognito_sub, iid);
-		vg_jsondb_tx_del(m->tx[1], iid);
+		vg_jsondb_tx_del(stx, iid);
 	}
 undo_email:
 	if (op->u->email[0]) {
 		char iid[65];
 
 		index_id(op->u->email, iid);
-		vg_jsondb_tx_del(m->tx[0], iid);
+		vg_jsondb_tx_del(etx, iid);
 	}
 out:
 	json_decref(rec);
 	return err;
 }
 
-static const char *const user_colls[] = {C_EMAILS, C_SUBS, C_USERS};
+static const struct vg_store_json_lock user_locks[] = {
+	{C_EMAILS, true}, {C_SUBS, true}, {C_USERS, true},
+};
 
 static enum vg_err
 json_user_create(struct vg_store *s, const struct vg_user *u)
 {
 	struct user_op op = {u, NULL, NULL};
 
-	return multi_tx(s->jdb, user_colls, 3, do_user_create, &op);
+	return vg_store_json_with_locks(s->jdb, user_locks, 3, do_user_create, &op);
 }
 
 /* The user an index record points at; NOT_FOUND when either is gone. */
@@ -321,27 +238,12 @@ json_user_update(struct vg_store *s, const char *id, const struct vg_user_change
 	return vg_jsondb_tx(s->jdb, C_USERS, true, do_user_update, &op);
 }
 
-/* Newest first by (created_at, id); the order of the pg backend. */
-static int
-pos_cmp(int64_t at_a, const char *id_a, int64_t at_b, const char *id_b)
-{
-	if (at_a != at_b)
-		return at_a > at_b ? -1 : 1;
-	return -strcmp(id_a, id_b);
-}
-
-static bool
-after(int64_t at, const char *id, const struct vg_store_pos *pos)
-{
-	return !pos || pos_cmp(at, id, pos->at_us, pos->id) > 0;
-}
-
 static int
 user_cmp(const void *a, const void *b)
 {
 	const struct vg_user *x = a, *y = b;
 
-	return pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
+	return vg_store_json_pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
 }
 
 static enum vg_err
@@ -361,7 +263,7 @@ json_user_list(struct vg_store *s, const struct vg_store_pos *pos, int n, struct
 	json_array_foreach(all, i, rec) {
 		if ((err = user_from(rec, &us[k])) != VG_OK)
 			goto out;
-		if (after(us[k].created_at_us, us[k].id, pos))
+		if (vg_store_json_after(us[k].created_at_us, us[k].id, pos))
 			k++;
 	}
 	qsort(us, k, sizeof *us, user_cmp);
@@ -378,13 +280,7 @@ out:
 static enum vg_err
 json_user_count(struct vg_store *s, int64_t *count)
 {
-	json_t *all = NULL;
-	enum vg_err err = vg_jsondb_list(s->jdb, C_USERS, NULL, NULL, &all);
-
-	if (err == VG_OK)
-		*count = (int64_t)json_array_size(all);
-	json_decref(all);
-	return err;
+	return vg_store_json_count(s->jdb, C_USERS, NULL, NULL, count);
 }
 
 /* ---- refresh tokens ---- */
@@ -393,10 +289,12 @@ static json_t *
 family_json(const struct vg_refresh_family *f)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
-	    "id", f->id, "user_id", f->user_id, "created_at", time_json(f->created_at_us),
-	    "expires_at", time_json(f->expires_at_us), "revoked_at", time_json(f->revoked_at_us),
-	    "revoked_reason", str_json(f->revoked_reason), "client_ip", str_json(f->client_ip),
-	    "user_agent", str_json(f->user_agent));
+	    "id", f->id, "user_id", f->user_id, "created_at", vg_store_json_time(f->created_at_us),
+	    "expires_at", vg_store_json_time(f->expires_at_us),
+	    "revoked_at", vg_store_json_time(f->revoked_at_us),
+	    "revoked_reason", vg_store_json_str(f->revoked_reason),
+	    "client_ip", vg_store_json_str(f->client_ip),
+	    "user_agent", vg_store_json_str(f->user_agent));
 }
 
 static enum vg_err
@@ -405,14 +303,15 @@ family_from(json_t *rec, struct vg_refresh_family *f)
 	enum vg_err err;
 
 	memset(f, 0, sizeof *f);
-	if ((err = get_str(rec, "id", f->id, sizeof f->id)) ||
-	    (err = get_str(rec, "user_id", f->user_id, sizeof f->user_id)) ||
-	    (err = get_str(rec, "revoked_reason", f->revoked_reason, sizeof f->revoked_reason)) ||
-	    (err = get_str(rec, "client_ip", f->client_ip, sizeof f->client_ip)) ||
-	    (err = get_str(rec, "user_agent", f->user_agent, sizeof f->user_agent)) ||
-	    (err = get_time(rec, "created_at", &f->created_at_us)) ||
-	    (err = get_time(rec, "expires_at", &f->expires_at_us)) ||
-	    (err = get_time(rec, "revoked_at", &f->revoked_at_us)))
+	if ((err = vg_store_json_get_str(rec, "id", f->id, sizeof f->id)) ||
+	    (err = vg_store_json_get_str(rec, "user_id", f->user_id, sizeof f->user_id)) ||
+	    (err = vg_store_json_get_str(rec, "revoked_reason", f->revoked_reason,
+	    sizeof f->revoked_reason)) ||
+	    (err = vg_store_json_get_str(rec, "client_ip", f->client_ip, sizeof f->client_ip)) ||
+	    (err = vg_store_json_get_str(rec, "user_agent", f->user_agent, sizeof f->user_agent)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &f->created_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "expires_at", &f->expires_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "revoked_at", &f->revoked_at_us)))
 		return err;
 	return VG_OK;
 }
@@ -428,8 +327,10 @@ static json_t *
 token_json(const struct token *t)
 {
 	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "id", t->id, "family_id", t->family_id,
-	    "created_at", time_json(t->created_at_us), "expires_at", time_json(t->expires_at_us),
-	    "rotated_at", time_json(t->rotated_at_us), "replaced_by", str_json(t->replaced_by));
+	    "created_at", vg_store_json_time(t->created_at_us),
+	    "expires_at", vg_store_json_time(t->expires_at_us),
+	    "rotated_at", vg_store_json_time(t->rotated_at_us),
+	    "replaced_by", vg_store_json_str(t->replaced_by));
 }
 
 static enum vg_err
@@ -438,26 +339,15 @@ token_from(json_t *rec, struct token *t)
 	enum vg_err err;
 
 	memset(t, 0, sizeof *t);
-	if ((err = get_str(rec, "id", t->id, sizeof t->id)) ||
-	    (err = get_str(rec, "family_id", t->family_id, sizeof t->family_id)) ||
-	    (err = get_str(rec, "replaced_by", t->replaced_by, sizeof t->replaced_by)) ||
-	    (err = get_time(rec, "created_at", &t->created_at_us)) ||
-	    (err = get_time(rec, "expires_at", &t->expires_at_us)) ||
-	    (err = get_time(rec, "rotated_at", &t->rotated_at_us)))
+	if ((err = vg_store_json_get_str(rec, "id", t->id, sizeof t->id)) ||
+	    (err = vg_store_json_get_str(rec, "family_id", t->family_id, sizeof t->family_id)) ||
+	    (err = vg_store_json_get_str(rec, "replaced_by", t->replaced_by,
+	    sizeof t->replaced_by)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &t->created_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "expires_at", &t->expires_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "rotated_at", &t->rotated_at_us)))
 		return err;
 	return VG_OK;
-}
-
-/* Write a record built by a *_json function (NULL: out of memory). */
-static enum vg_err
-put_new(struct vg_jsondb_tx *tx, const char *id, json_t *rec, bool create)
-{
-	enum vg_err err = VG_ERR_NOMEM;
-
-	if (rec)
-		err = create ? vg_jsondb_tx_create(tx, id, rec) : vg_jsondb_tx_put(tx, id, rec);
-	json_decref(rec);
-	return err;
 }
 
 struct refresh_op {
@@ -470,12 +360,14 @@ struct refresh_op {
 	size_t count;
 };
 
-static const char *const refresh_colls[] = {C_FAMILIES, C_TOKENS};
+static const struct vg_store_json_lock refresh_locks[] = {{C_FAMILIES, true}, {C_TOKENS, true}};
 
 static enum vg_err
-do_refresh_start(struct multi *m, void *arg)
+do_refresh_start(struct vg_store_json_held *h, void *arg)
 {
 	struct refresh_op *op = arg;
+	struct vg_jsondb_tx *ftx = vg_store_json_tx_of(h, C_FAMILIES);
+	struct vg_jsondb_tx *ttx = vg_store_json_tx_of(h, C_TOKENS);
 	struct token t;
 	enum vg_err err;
 
@@ -484,10 +376,10 @@ do_refresh_start(struct multi *m, void *arg)
 	memcpy(t.family_id, op->f->id, sizeof t.family_id);
 	t.created_at_us = op->f->created_at_us;
 	t.expires_at_us = op->token_expires_us;
-	if ((err = put_new(m->tx[0], op->f->id, family_json(op->f), true)) != VG_OK)
+	if ((err = vg_store_json_put_new(ftx, op->f->id, family_json(op->f), true)) != VG_OK)
 		return err;
-	if ((err = put_new(m->tx[1], op->token_hash, token_json(&t), true)) != VG_OK)
-		vg_jsondb_tx_del(m->tx[0], op->f->id);
+	if ((err = vg_store_json_put_new(ttx, op->token_hash, token_json(&t), true)) != VG_OK)
+		vg_jsondb_tx_del(ftx, op->f->id);
 	return err;
 }
 
@@ -498,7 +390,7 @@ json_refresh_start(struct vg_store *s, const struct vg_refresh_family *f, const 
 	struct refresh_op op = {.f = f, .token_id = token_id, .token_hash = token_hash,
 	    .token_expires_us = token_expires_us};
 
-	return multi_tx(s->jdb, refresh_colls, 2, do_refresh_start, &op);
+	return vg_store_json_with_locks(s->jdb, refresh_locks, 2, do_refresh_start, &op);
 }
 
 static enum vg_err
@@ -562,7 +454,7 @@ revoke_in(struct vg_jsondb_tx *tx, const char *id, const char *reason, int64_t n
 		goto out;
 	f->revoked_at_us = now_us;
 	vg_str_copy(f->revoked_reason, sizeof f->revoked_reason, reason);
-	if ((err = put_new(tx, id, family_json(f), false)) == VG_OK)
+	if ((err = vg_store_json_put_new(tx, id, family_json(f), false)) == VG_OK)
 		*changed = true;
 out:
 	json_decref(rec);
@@ -593,7 +485,7 @@ live_family_of(json_t *rec, void *arg)
 	const char *user_id = arg;
 
 	return json_is_null(json_object_get(rec, "revoked_at")) &&
-	    strcmp(jstr(rec, "user_id"), user_id) == 0;
+	    strcmp(vg_store_json_peek(rec, "user_id"), user_id) == 0;
 }
 
 static enum vg_err
@@ -636,9 +528,11 @@ json_refresh_revoke_user(struct vg_store *s, const char *user_id, const char *re
 
 /* The rotation under both locks (store.h gives the rules). */
 static enum vg_err
-do_rotate(struct multi *m, void *arg)
+do_rotate(struct vg_store_json_held *h, void *arg)
 {
 	struct refresh_op *op = arg;
+	struct vg_jsondb_tx *ftx = vg_store_json_tx_of(h, C_FAMILIES);
+	struct vg_jsondb_tx *ttx = vg_store_json_tx_of(h, C_TOKENS);
 	struct vg_refresh_rotation *r = op->r;
 	struct token old, fresh;
 	json_t *rec = NULL;
@@ -646,7 +540,7 @@ do_rotate(struct multi *m, void *arg)
 	enum vg_err err;
 
 	r->outcome = VG_REFRESH_INVALID;
-	err = vg_jsondb_tx_get(m->tx[1], r->old_hash, &rec);
+	err = vg_jsondb_tx_get(ttx, r->old_hash, &rec);
 	if (err == VG_ERR_NOT_FOUND) {
 		err = VG_OK;
 		goto out;
@@ -655,7 +549,7 @@ do_rotate(struct multi *m, void *arg)
 		goto out;
 	json_decref(rec);
 	rec = NULL;
-	if ((err = vg_jsondb_tx_get(m->tx[0], old.family_id, &rec)) != VG_OK ||
+	if ((err = vg_jsondb_tx_get(ftx, old.family_id, &rec)) != VG_OK ||
 	    (err = family_from(rec, &r->family)) != VG_OK) {
 		if (err == VG_ERR_NOT_FOUND)
 			err = VG_ERR_IO;
@@ -664,7 +558,7 @@ do_rotate(struct multi *m, void *arg)
 	if (r->family.revoked_at_us || r->family.expires_at_us <= r->now_us)
 		goto out;
 	if (old.rotated_at_us) {
-		err = revoke_in(m->tx[0], old.family_id, VG_REVOKE_REUSE, r->now_us, &r->family,
+		err = revoke_in(ftx, old.family_id, VG_REVOKE_REUSE, r->now_us, &r->family,
 		    &changed);
 		if (err == VG_OK)
 			r->outcome = VG_REFRESH_REUSED;
@@ -678,12 +572,12 @@ do_rotate(struct multi *m, void *arg)
 	fresh.created_at_us = r->now_us;
 	fresh.expires_at_us = r->new_expires_us < r->family.expires_at_us ? r->new_expires_us
 	    : r->family.expires_at_us;
-	if ((err = put_new(m->tx[1], r->new_hash, token_json(&fresh), true)) != VG_OK)
+	if ((err = vg_store_json_put_new(ttx, r->new_hash, token_json(&fresh), true)) != VG_OK)
 		goto out;
 	old.rotated_at_us = r->now_us;
 	memcpy(old.replaced_by, fresh.id, sizeof old.replaced_by);
-	if ((err = put_new(m->tx[1], r->old_hash, token_json(&old), false)) != VG_OK) {
-		vg_jsondb_tx_del(m->tx[1], r->new_hash);
+	if ((err = vg_store_json_put_new(ttx, r->old_hash, token_json(&old), false)) != VG_OK) {
+		vg_jsondb_tx_del(ttx, r->new_hash);
 		goto out;
 	}
 	r->outcome = VG_REFRESH_ROTATED;
@@ -697,7 +591,7 @@ json_refresh_rotate(struct vg_store *s, struct vg_refresh_rotation *r, const cha
 {
 	struct refresh_op op = {.r = r, .token_id = new_token_id};
 
-	return multi_tx(s->jdb, refresh_colls, 2, do_rotate, &op);
+	return vg_store_json_with_locks(s->jdb, refresh_locks, 2, do_rotate, &op);
 }
 
 /* ---- API keys ---- */
@@ -707,8 +601,10 @@ key_json(const struct vg_api_key *k)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}", "id", k->id,
 	    "user_id", k->user_id, "name", k->name, "prefix", k->prefix, "key_hash", k->key_hash,
-	    "created_at", time_json(k->created_at_us), "expires_at", time_json(k->expires_at_us),
-	    "last_used_at", time_json(k->last_used_us), "revoked_at", time_json(k->revoked_at_us));
+	    "created_at", vg_store_json_time(k->created_at_us),
+	    "expires_at", vg_store_json_time(k->expires_at_us),
+	    "last_used_at", vg_store_json_time(k->last_used_us),
+	    "revoked_at", vg_store_json_time(k->revoked_at_us));
 }
 
 static enum vg_err
@@ -717,15 +613,15 @@ key_from(json_t *rec, struct vg_api_key *k)
 	enum vg_err err;
 
 	memset(k, 0, sizeof *k);
-	if ((err = get_str(rec, "id", k->id, sizeof k->id)) ||
-	    (err = get_str(rec, "user_id", k->user_id, sizeof k->user_id)) ||
-	    (err = get_str(rec, "name", k->name, sizeof k->name)) ||
-	    (err = get_str(rec, "prefix", k->prefix, sizeof k->prefix)) ||
-	    (err = get_time(rec, "created_at", &k->created_at_us)) ||
-	    (err = get_time(rec, "expires_at", &k->expires_at_us)) ||
-	    (err = get_time(rec, "last_used_at", &k->last_used_us)) ||
-	    (err = get_time(rec, "revoked_at", &k->revoked_at_us)) ||
-	    (err = get_str(rec, "key_hash", k->key_hash, sizeof k->key_hash)))
+	if ((err = vg_store_json_get_str(rec, "id", k->id, sizeof k->id)) ||
+	    (err = vg_store_json_get_str(rec, "user_id", k->user_id, sizeof k->user_id)) ||
+	    (err = vg_store_json_get_str(rec, "name", k->name, sizeof k->name)) ||
+	    (err = vg_store_json_get_str(rec, "prefix", k->prefix, sizeof k->prefix)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &k->created_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "expires_at", &k->expires_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "last_used_at", &k->last_used_us)) ||
+	    (err = vg_store_json_get_time(rec, "revoked_at", &k->revoked_at_us)) ||
+	    (err = vg_store_json_get_str(rec, "key_hash", k->key_hash, sizeof k->key_hash)))
 		return err;
 	return VG_OK;
 }
@@ -733,7 +629,7 @@ key_from(json_t *rec, struct vg_api_key *k)
 static bool
 key_has_prefix(json_t *rec, void *arg)
 {
-	return strcmp(jstr(rec, "prefix"), arg) == 0;
+	return strcmp(vg_store_json_peek(rec, "prefix"), arg) == 0;
 }
 
 static enum vg_err
@@ -746,7 +642,7 @@ do_key_create(struct vg_jsondb_tx *tx, void *arg)
 	if ((err = vg_jsondb_tx_list(tx, key_has_prefix, (void *)k->prefix, &same)) != VG_OK)
 		return err;
 	err = json_array_size(same) ? VG_ERR_CONFLICT
-	    : put_new(tx, k->key_hash, key_json(k), true);
+	    : vg_store_json_put_new(tx, k->key_hash, key_json(k), true);
 	json_decref(same);
 	return err;
 }
@@ -772,7 +668,7 @@ json_api_key_by_hash(struct vg_store *s, const char *hash, struct vg_api_key *ou
 static bool
 key_of_user(json_t *rec, void *arg)
 {
-	return strcmp(jstr(rec, "user_id"), arg) == 0;
+	return strcmp(vg_store_json_peek(rec, "user_id"), arg) == 0;
 }
 
 static enum vg_err
@@ -811,7 +707,7 @@ key_cmp(const void *a, const void *b)
 {
 	const struct vg_api_key *x = a, *y = b;
 
-	return pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
+	return vg_store_json_pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
 }
 
 static enum vg_err
@@ -825,7 +721,7 @@ json_api_key_list(struct vg_store *s, const char *user_id, const struct vg_store
 	if ((err = user_keys(NULL, s->jdb, user_id, &ks, &total)) != VG_OK)
 		return err;
 	for (i = 0; i < total; i++)
-		if (!ks[i].revoked_at_us && after(ks[i].created_at_us, ks[i].id, pos))
+		if (!ks[i].revoked_at_us && vg_store_json_after(ks[i].created_at_us, ks[i].id, pos))
 			ks[k++] = ks[i];
 	qsort(ks, k, sizeof *ks, key_cmp);
 	*out = ks;
@@ -858,7 +754,7 @@ struct key_op {
 static bool
 key_with_id(json_t *rec, void *arg)
 {
-	return strcmp(jstr(rec, "id"), arg) == 0;
+	return strcmp(vg_store_json_peek(rec, "id"), arg) == 0;
 }
 
 /*
@@ -885,12 +781,12 @@ do_key_change(struct vg_jsondb_tx *tx, void *arg)
 		goto out;
 	}
 	if (op->revoke) {
-		if (strcmp(jstr(rec, "user_id"), op->user_id) ||
+		if (strcmp(vg_store_json_peek(rec, "user_id"), op->user_id) ||
 		    !json_is_null(json_object_get(rec, "revoked_at")))
 			goto out;
-		json_object_set_new(rec, "revoked_at", time_json(op->now_us));
+		json_object_set_new(rec, "revoked_at", vg_store_json_time(op->now_us));
 	} else {
-		json_object_set_new(rec, "last_used_at", time_json(op->now_us));
+		json_object_set_new(rec, "last_used_at", vg_store_json_time(op->now_us));
 	}
 	err = vg_jsondb_tx_put(tx, hash, rec);
 out:
@@ -934,7 +830,8 @@ do_throttle(struct vg_jsondb_tx *tx, void *arg)
 	if (err == VG_OK) {
 		json_t *f = json_object_get(rec, "failures");
 
-		if (!json_is_integer(f) || get_time(rec, "window_started_at", &start) != VG_OK) {
+		if (!json_is_integer(f) ||
+		    vg_store_json_get_time(rec, "window_started_at", &start) != VG_OK) {
 			err = VG_ERR_IO;
 			goto out;
 		}
@@ -953,7 +850,7 @@ do_throttle(struct vg_jsondb_tx *tx, void *arg)
 		failures++;
 		json_decref(rec);
 		rec = json_pack("{s:I, s:o}", "failures", (json_int_t)failures,
-		    "window_started_at", time_json(start));
+		    "window_started_at", vg_store_json_time(start));
 		err = rec ? vg_jsondb_tx_put(tx, op->key, rec) : VG_ERR_NOMEM;
 	}
 	*op->failures = failures;

@@ -27,7 +27,7 @@
 #include <string.h>
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "store/store_impl.h"
+#include "store/store_json_util.h"
 
 #define C_FINDINGS "findings"
 #define C_MEMBERS "project_members"
@@ -43,199 +43,24 @@
 #define MEMBER_KEY_LEN (2 * VG_UUID_LEN + 2)
 #define DIGEST_KEY_LEN (VG_UUID_LEN + 1 + 64 + 1)
 
-/* ---- several collections under one set of locks ---- */
-
-#define MAX_LOCKS 8
-
-struct lock {
-	const char *coll;
-	bool exclusive;
-};
-
-struct held {
-	struct vg_jsondb *db;
-	const struct lock *locks;   /* ascending names */
-	size_t n, depth;
-	struct vg_jsondb_tx *tx[MAX_LOCKS];
-	enum vg_err (*fn)(struct held *h, void *arg);
-	void *arg;
-};
-
-static enum vg_err
-held_step(struct vg_jsondb_tx *tx, void *arg)
-{
-	struct held *h = arg;
-	enum vg_err err;
-
-	h->tx[h->depth++] = tx;
-	if (h->depth == h->n)
-		err = h->fn(h, h->arg);
-	else
-		err = vg_jsondb_tx(h->db, h->locks[h->depth].coll, h->locks[h->depth].exclusive,
-		    held_step, h);
-	h->depth--;
-	return err;
-}
-
-/*
- * Run fn holding the locks of locks[0..n) (each shared or exclusive as
- * it says); the names must ascend, or it is a bug (VG_ERR_INTERNAL).
- */
-static enum vg_err
-with_locks(struct vg_jsondb *db, const struct lock *locks, size_t n,
-    enum vg_err (*fn)(struct held *h, void *arg), void *arg)
-{
-	struct held h = {db, locks, n, 0, {NULL}, fn, arg};
-	size_t i;
-
-	if (n == 0 || n > MAX_LOCKS)
-		return VG_ERR_INTERNAL;
-	for (i = 1; i < n; i++)
-		if (strcmp(locks[i - 1].coll, locks[i].coll) >= 0)
-			return VG_ERR_INTERNAL;
-	return vg_jsondb_tx(db, locks[0].coll, locks[0].exclusive, held_step, &h);
-}
-
-/* The held transaction of a collection (it must be one of the locks). */
-static struct vg_jsondb_tx *
-tx_of(struct held *h, const char *coll)
-{
-	size_t i;
-
-	for (i = 0; i < h->n; i++)
-		if (strcmp(h->locks[i].coll, coll) == 0)
-			return h->tx[i];
-	return NULL;
-}
-
-/* ---- fields ---- */
-
-static json_t *
-time_json(int64_t us)
-{
-	char at[VG_TIME_RFC3339_LEN];
-
-	if (us == 0)
-		return json_null();
-	vg_time_format(us, at);
-	return json_string(at);
-}
-
-/* A text member: null for "". */
-static json_t *
-str_json(const char *s)
-{
-	return s[0] ? json_string(s) : json_null();
-}
-
-/* A string member, "" when absent or not a string. */
-static const char *
-jstr(json_t *rec, const char *key)
-{
-	const char *v = json_string_value(json_object_get(rec, key));
-
-	return v ? v : "";
-}
-
-static enum vg_err
-get_time(json_t *rec, const char *key, int64_t *us)
-{
-	json_t *v = json_object_get(rec, key);
-
-	*us = 0;
-	if (!v || json_is_null(v))
-		return VG_OK;
-	return vg_time_parse(json_string_value(v), us) == VG_OK ? VG_OK : VG_ERR_IO;
-}
-
-static enum vg_err
-get_str(json_t *rec, const char *key, char *dst, size_t size)
-{
-	json_t *v = json_object_get(rec, key);
-
-	dst[0] = '\0';
-	if (!v || json_is_null(v))
-		return VG_OK;
-	if (!json_is_string(v))
-		return VG_ERR_IO;
-	return vg_str_copy(dst, size, json_string_value(v)) == VG_OK ? VG_OK : VG_ERR_IO;
-}
-
-static enum vg_err
-get_int(json_t *rec, const char *key, int64_t *out)
-{
-	json_t *v = json_object_get(rec, key);
-
-	if (!json_is_integer(v))
-		return VG_ERR_IO;
-	*out = json_integer_value(v);
-	return VG_OK;
-}
-
-/* Write a record built by a *_json function (NULL: out of memory). */
-static enum vg_err
-put_new(struct vg_jsondb_tx *tx, const char *id, json_t *rec, bool create)
-{
-	enum vg_err err = VG_ERR_NOMEM;
-
-	if (rec)
-		err = create ? vg_jsondb_tx_create(tx, id, rec) : vg_jsondb_tx_put(tx, id, rec);
-	json_decref(rec);
-	return err;
-}
-
-/* Whether a record's member key equals arg (a string). */
-static bool
-field_is(json_t *rec, const char *key, const char *want)
-{
-	return strcmp(jstr(rec, key), want) == 0;
-}
+/* ---- record filters (for vg_jsondb_list) ---- */
 
 static bool
 of_project(json_t *rec, void *arg)
 {
-	return field_is(rec, "project_id", arg);
+	return vg_store_json_field_is(rec, "project_id", arg);
 }
 
 static bool
 of_repository(json_t *rec, void *arg)
 {
-	return field_is(rec, "repository_id", arg);
+	return vg_store_json_field_is(rec, "repository_id", arg);
 }
 
 static bool
 of_user(json_t *rec, void *arg)
 {
-	return field_is(rec, "user_id", arg);
-}
-
-/* Newest first by (created_at, id): the order of the pg backend. */
-static int
-pos_cmp(int64_t at_a, const char *id_a, int64_t at_b, const char *id_b)
-{
-	if (at_a != at_b)
-		return at_a > at_b ? -1 : 1;
-	return -strcmp(id_a, id_b);
-}
-
-static bool
-after(int64_t at, const char *id, const struct vg_store_pos *pos)
-{
-	return !pos || pos_cmp(at, id, pos->at_us, pos->id) > 0;
-}
-
-/* How many records of coll keep() accepts. */
-static enum vg_err
-count_of(struct vg_store *s, const char *coll, bool (*keep)(json_t *, void *), void *arg,
-    int64_t *count)
-{
-	json_t *all = NULL;
-	enum vg_err err = vg_jsondb_list(s->jdb, coll, keep, arg, &all);
-
-	if (err == VG_OK)
-		*count = (int64_t)json_array_size(all);
-	json_decref(all);
-	return err;
+	return vg_store_json_field_is(rec, "user_id", arg);
 }
 
 /* ---- records ---- */
@@ -245,7 +70,8 @@ project_json(const struct vg_project *p)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "id", p->id, "name", p->name,
 	    "description", p->description, "owner_id", p->owner_id,
-	    "created_at", time_json(p->created_at_us), "updated_at", time_json(p->updated_at_us));
+	    "created_at", vg_store_json_time(p->created_at_us),
+	    "updated_at", vg_store_json_time(p->updated_at_us));
 }
 
 static enum vg_err
@@ -254,12 +80,13 @@ project_from(json_t *rec, struct vg_project *p)
 	enum vg_err err;
 
 	memset(p, 0, sizeof *p);
-	if ((err = get_str(rec, "id", p->id, sizeof p->id)) ||
-	    (err = get_str(rec, "name", p->name, sizeof p->name)) ||
-	    (err = get_str(rec, "description", p->description, sizeof p->description)) ||
-	    (err = get_str(rec, "owner_id", p->owner_id, sizeof p->owner_id)) ||
-	    (err = get_time(rec, "created_at", &p->created_at_us)) ||
-	    (err = get_time(rec, "updated_at", &p->updated_at_us)))
+	if ((err = vg_store_json_get_str(rec, "id", p->id, sizeof p->id)) ||
+	    (err = vg_store_json_get_str(rec, "name", p->name, sizeof p->name)) ||
+	    (err = vg_store_json_get_str(rec, "description", p->description,
+	    sizeof p->description)) ||
+	    (err = vg_store_json_get_str(rec, "owner_id", p->owner_id, sizeof p->owner_id)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &p->created_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "updated_at", &p->updated_at_us)))
 		return err;
 	return VG_OK;
 }
@@ -274,8 +101,8 @@ static json_t *
 member_json(const struct vg_member *m)
 {
 	return json_pack("{s:s, s:s, s:s, s:o, s:o}", "project_id", m->project_id,
-	    "user_id", m->user_id, "role", m->role, "added_by", str_json(m->added_by),
-	    "created_at", time_json(m->created_at_us));
+	    "user_id", m->user_id, "role", m->role, "added_by", vg_store_json_str(m->added_by),
+	    "created_at", vg_store_json_time(m->created_at_us));
 }
 
 /* The membership alone (email and display_name stay ""). */
@@ -285,11 +112,11 @@ member_from(json_t *rec, struct vg_member *m)
 	enum vg_err err;
 
 	memset(m, 0, sizeof *m);
-	if ((err = get_str(rec, "project_id", m->project_id, sizeof m->project_id)) ||
-	    (err = get_str(rec, "user_id", m->user_id, sizeof m->user_id)) ||
-	    (err = get_str(rec, "role", m->role, sizeof m->role)) ||
-	    (err = get_str(rec, "added_by", m->added_by, sizeof m->added_by)) ||
-	    (err = get_time(rec, "created_at", &m->created_at_us)))
+	if ((err = vg_store_json_get_str(rec, "project_id", m->project_id, sizeof m->project_id)) ||
+	    (err = vg_store_json_get_str(rec, "user_id", m->user_id, sizeof m->user_id)) ||
+	    (err = vg_store_json_get_str(rec, "role", m->role, sizeof m->role)) ||
+	    (err = vg_store_json_get_str(rec, "added_by", m->added_by, sizeof m->added_by)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &m->created_at_us)))
 		return err;
 	return VG_OK;
 }
@@ -303,8 +130,9 @@ member_user(struct vg_store *s, struct vg_member *m)
 	enum vg_err err = vg_jsondb_get(s->jdb, C_USERS, m->user_id, &u);
 
 	if (err == VG_OK &&
-	    ((err = get_str(u, "email", m->email, sizeof m->email)) == VG_OK))
-		err = get_str(u, "display_name", m->display_name, sizeof m->display_name);
+	    ((err = vg_store_json_get_str(u, "email", m->email, sizeof m->email)) == VG_OK))
+		err = vg_store_json_get_str(u, "display_name", m->display_name,
+		    sizeof m->display_name);
 	json_decref(u);
 	return err == VG_ERR_NOT_FOUND ? VG_OK : err;
 }
@@ -314,13 +142,14 @@ repository_json(const struct vg_repository *r)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
 	    "id", r->id, "project_id", r->project_id, "name", r->name,
-	    "source_type", r->source_type, "git_url", str_json(r->git_url),
-	    "git_ref", str_json(r->git_ref), "ingest_status", r->ingest_status,
-	    "ingest_error_code", str_json(r->ingest_error_code),
-	    "ingest_error_message", str_json(r->ingest_error_message),
-	    "current_snapshot_id", str_json(r->current_snapshot_id),
-	    "created_by", str_json(r->created_by),
-	    "created_at", time_json(r->created_at_us), "updated_at", time_json(r->updated_at_us));
+	    "source_type", r->source_type, "git_url", vg_store_json_str(r->git_url),
+	    "git_ref", vg_store_json_str(r->git_ref), "ingest_status", r->ingest_status,
+	    "ingest_error_code", vg_store_json_str(r->ingest_error_code),
+	    "ingest_error_message", vg_store_json_str(r->ingest_error_message),
+	    "current_snapshot_id", vg_store_json_str(r->current_snapshot_id),
+	    "created_by", vg_store_json_str(r->created_by),
+	    "created_at", vg_store_json_time(r->created_at_us),
+	    "updated_at", vg_store_json_time(r->updated_at_us));
 }
 
 static enum vg_err
@@ -329,22 +158,24 @@ repository_from(json_t *rec, struct vg_repository *r)
 	enum vg_err err;
 
 	memset(r, 0, sizeof *r);
-	if ((err = get_str(rec, "id", r->id, sizeof r->id)) ||
-	    (err = get_str(rec, "project_id", r->project_id, sizeof r->project_id)) ||
-	    (err = get_str(rec, "name", r->name, sizeof r->name)) ||
-	    (err = get_str(rec, "source_type", r->source_type, sizeof r->source_type)) ||
-	    (err = get_str(rec, "git_url", r->git_url, sizeof r->git_url)) ||
-	    (err = get_str(rec, "git_ref", r->git_ref, sizeof r->git_ref)) ||
-	    (err = get_str(rec, "ingest_status", r->ingest_status, sizeof r->ingest_status)) ||
-	    (err = get_str(rec, "ingest_error_code", r->ingest_error_code,
+	if ((err = vg_store_json_get_str(rec, "id", r->id, sizeof r->id)) ||
+	    (err = vg_store_json_get_str(rec, "project_id", r->project_id, sizeof r->project_id)) ||
+	    (err = vg_store_json_get_str(rec, "name", r->name, sizeof r->name)) ||
+	    (err = vg_store_json_get_str(rec, "source_type", r->source_type,
+	    sizeof r->source_type)) ||
+	    (err = vg_store_json_get_str(rec, "git_url", r->git_url, sizeof r->git_url)) ||
+	    (err = vg_store_json_get_str(rec, "git_ref", r->git_ref, sizeof r->git_ref)) ||
+	    (err = vg_store_json_get_str(rec, "ingest_status", r->ingest_status,
+	    sizeof r->ingest_status)) ||
+	    (err = vg_store_json_get_str(rec, "ingest_error_code", r->ingest_error_code,
 	    sizeof r->ingest_error_code)) ||
-	    (err = get_str(rec, "ingest_error_message", r->ingest_error_message,
+	    (err = vg_store_json_get_str(rec, "ingest_error_message", r->ingest_error_message,
 	    sizeof r->ingest_error_message)) ||
-	    (err = get_str(rec, "current_snapshot_id", r->current_snapshot_id,
+	    (err = vg_store_json_get_str(rec, "current_snapshot_id", r->current_snapshot_id,
 	    sizeof r->current_snapshot_id)) ||
-	    (err = get_str(rec, "created_by", r->created_by, sizeof r->created_by)) ||
-	    (err = get_time(rec, "created_at", &r->created_at_us)) ||
-	    (err = get_time(rec, "updated_at", &r->updated_at_us)))
+	    (err = vg_store_json_get_str(rec, "created_by", r->created_by, sizeof r->created_by)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &r->created_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "updated_at", &r->updated_at_us)))
 		return err;
 	return VG_OK;
 }
@@ -360,11 +191,12 @@ snapshot_json(const struct vg_snapshot *sn)
 	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:I, s:o, s:o, s:o, s:o}",
 	    "id", sn->id, "repository_id", sn->repository_id, "digest", sn->digest,
-	    "storage_key", sn->storage_key, "manifest_key", str_json(sn->manifest_key),
+	    "storage_key", sn->storage_key, "manifest_key", vg_store_json_str(sn->manifest_key),
 	    "format", sn->format, "file_count", (json_int_t)sn->file_count,
 	    "total_bytes", (json_int_t)sn->total_bytes, "languages", langs,
-	    "git_commit", str_json(sn->git_commit), "created_by", str_json(sn->created_by),
-	    "created_at", time_json(sn->created_at_us));
+	    "git_commit", vg_store_json_str(sn->git_commit),
+	    "created_by", vg_store_json_str(sn->created_by),
+	    "created_at", vg_store_json_time(sn->created_at_us));
 }
 
 static enum vg_err
@@ -375,17 +207,22 @@ snapshot_from(json_t *rec, struct vg_snapshot *sn)
 	enum vg_err err;
 
 	memset(sn, 0, sizeof *sn);
-	if ((err = get_str(rec, "id", sn->id, sizeof sn->id)) ||
-	    (err = get_str(rec, "repository_id", sn->repository_id, sizeof sn->repository_id)) ||
-	    (err = get_str(rec, "digest", sn->digest, sizeof sn->digest)) ||
-	    (err = get_str(rec, "storage_key", sn->storage_key, sizeof sn->storage_key)) ||
-	    (err = get_str(rec, "manifest_key", sn->manifest_key, sizeof sn->manifest_key)) ||
-	    (err = get_str(rec, "format", sn->format, sizeof sn->format)) ||
-	    (err = get_str(rec, "git_commit", sn->git_commit, sizeof sn->git_commit)) ||
-	    (err = get_str(rec, "created_by", sn->created_by, sizeof sn->created_by)) ||
-	    (err = get_int(rec, "file_count", &sn->file_count)) ||
-	    (err = get_int(rec, "total_bytes", &sn->total_bytes)) ||
-	    (err = get_time(rec, "created_at", &sn->created_at_us)))
+	if ((err = vg_store_json_get_str(rec, "id", sn->id, sizeof sn->id)) ||
+	    (err = vg_store_json_get_str(rec, "repository_id", sn->repository_id,
+	    sizeof sn->repository_id)) ||
+	    (err = vg_store_json_get_str(rec, "digest", sn->digest, sizeof sn->digest)) ||
+	    (err = vg_store_json_get_str(rec, "storage_key", sn->storage_key,
+	    sizeof sn->storage_key)) ||
+	    (err = vg_store_json_get_str(rec, "manifest_key", sn->manifest_key,
+	    sizeof sn->manifest_key)) ||
+	    (err = vg_store_json_get_str(rec, "format", sn->format, sizeof sn->format)) ||
+	    (err = vg_store_json_get_str(rec, "git_commit", sn->git_commit,
+	    sizeof sn->git_commit)) ||
+	    (err = vg_store_json_get_str(rec, "created_by", sn->created_by,
+	    sizeof sn->created_by)) ||
+	    (err = vg_store_json_get_int(rec, "file_count", &sn->file_count)) ||
+	    (err = vg_store_json_get_int(rec, "total_bytes", &sn->total_bytes)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &sn->created_at_us)))
 		return err;
 	if (!json_is_object(langs))
 		return VG_ERR_IO;
@@ -406,8 +243,8 @@ static json_t *
 version_json(const struct vg_threat_profile *p)
 {
 	return json_pack("{s:I, s:O, s:o, s:o}", "version", (json_int_t)p->version,
-	    "content", p->content, "created_by", str_json(p->created_by),
-	    "created_at", time_json(p->updated_at_us));
+	    "content", p->content, "created_by", vg_store_json_str(p->created_by),
+	    "created_at", vg_store_json_time(p->updated_at_us));
 }
 
 /* A new profile record with p as its first version. */
@@ -417,7 +254,8 @@ profile_json(const struct vg_threat_profile *p)
 	return json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:[o]}", "id", p->id,
 	    "project_id", p->project_id, "repository_id", p->repository_id, "name", p->name,
 	    "latest_version", (json_int_t)p->latest_version,
-	    "created_at", time_json(p->created_at_us), "updated_at", time_json(p->updated_at_us),
+	    "created_at", vg_store_json_time(p->created_at_us),
+	    "updated_at", vg_store_json_time(p->updated_at_us),
 	    "versions", version_json(p));
 }
 
@@ -434,13 +272,14 @@ profile_from(json_t *rec, int64_t version, bool want_content, struct vg_threat_p
 	enum vg_err err;
 
 	memset(p, 0, sizeof *p);
-	if ((err = get_str(rec, "id", p->id, sizeof p->id)) ||
-	    (err = get_str(rec, "project_id", p->project_id, sizeof p->project_id)) ||
-	    (err = get_str(rec, "repository_id", p->repository_id, sizeof p->repository_id)) ||
-	    (err = get_str(rec, "name", p->name, sizeof p->name)) ||
-	    (err = get_int(rec, "latest_version", &p->latest_version)) ||
-	    (err = get_time(rec, "created_at", &p->created_at_us)) ||
-	    (err = get_time(rec, "updated_at", &p->updated_at_us)))
+	if ((err = vg_store_json_get_str(rec, "id", p->id, sizeof p->id)) ||
+	    (err = vg_store_json_get_str(rec, "project_id", p->project_id, sizeof p->project_id)) ||
+	    (err = vg_store_json_get_str(rec, "repository_id", p->repository_id,
+	    sizeof p->repository_id)) ||
+	    (err = vg_store_json_get_str(rec, "name", p->name, sizeof p->name)) ||
+	    (err = vg_store_json_get_int(rec, "latest_version", &p->latest_version)) ||
+	    (err = vg_store_json_get_time(rec, "created_at", &p->created_at_us)) ||
+	    (err = vg_store_json_get_time(rec, "updated_at", &p->updated_at_us)))
 		return err;
 	if (!json_is_array(versions))
 		return VG_ERR_IO;
@@ -452,7 +291,7 @@ profile_from(json_t *rec, int64_t version, bool want_content, struct vg_threat_p
 	if (!found)
 		return VG_ERR_NOT_FOUND;
 	p->version = version;
-	if ((err = get_str(found, "created_by", p->created_by, sizeof p->created_by)))
+	if ((err = vg_store_json_get_str(found, "created_by", p->created_by, sizeof p->created_by)))
 		return err;
 	if (!json_is_object(json_object_get(found, "content")))
 		return VG_ERR_IO;
@@ -471,7 +310,7 @@ struct project_op {
 
 /* Under the locks of members and projects: the project, then its owner. */
 static enum vg_err
-do_project_create(struct held *h, void *arg)
+do_project_create(struct vg_store_json_held *h, void *arg)
 {
 	struct project_op *op = arg;
 	struct vg_member m;
@@ -489,21 +328,23 @@ do_project_create(struct held *h, void *arg)
 	vg_str_copy(m.role, sizeof m.role, "owner");
 	m.created_at_us = op->now_us;
 	member_key(m.project_id, m.user_id, key);
-	if ((err = put_new(tx_of(h, C_PROJECTS), op->p->id, project_json(op->p), true)) != VG_OK)
+	if ((err = vg_store_json_put_new(vg_store_json_tx_of(h, C_PROJECTS), op->p->id,
+	    project_json(op->p), true)) != VG_OK)
 		return err;
-	if ((err = put_new(tx_of(h, C_MEMBERS), key, member_json(&m), true)) != VG_OK)
-		vg_jsondb_tx_del(tx_of(h, C_PROJECTS), op->p->id);
+	if ((err = vg_store_json_put_new(vg_store_json_tx_of(h, C_MEMBERS), key, member_json(&m),
+	    true)) != VG_OK)
+		vg_jsondb_tx_del(vg_store_json_tx_of(h, C_PROJECTS), op->p->id);
 	return err;
 }
 
-static const struct lock members_projects[] = {{C_MEMBERS, true}, {C_PROJECTS, true}};
+static const struct vg_store_json_lock members_projects[] = {{C_MEMBERS, true}, {C_PROJECTS, true}};
 
 static enum vg_err
 json_project_create(struct vg_store *s, const struct vg_project *p, int64_t now_us)
 {
 	struct project_op op = {p, NULL, now_us};
 
-	return with_locks(s->jdb, members_projects, 2, do_project_create, &op);
+	return vg_store_json_with_locks(s->jdb, members_projects, 2, do_project_create, &op);
 }
 
 static enum vg_err
@@ -532,7 +373,7 @@ do_project_update(struct vg_jsondb_tx *tx, void *arg)
 	memcpy(p.name, op->p->name, sizeof p.name);
 	memcpy(p.description, op->p->description, sizeof p.description);
 	p.updated_at_us = op->now_us;
-	err = put_new(tx, p.id, project_json(&p), false);
+	err = vg_store_json_put_new(tx, p.id, project_json(&p), false);
 out:
 	json_decref(rec);
 	return err;
@@ -546,12 +387,14 @@ json_project_update(struct vg_store *s, const struct vg_project *p, int64_t now_
 	return vg_jsondb_tx(s->jdb, C_PROJECTS, true, do_project_update, &op);
 }
 
-/* Delete every record of tx that keep() accepts; the ids are the records'
- * id_key members, or built by key_fn when it is not NULL. */
+/* Delete every record of the held collection coll that keep() accepts;
+ * the ids are the records' id_key members, or built by key_fn when it is
+ * not NULL. */
 static enum vg_err
-del_where(struct vg_jsondb_tx *tx, bool (*keep)(json_t *, void *), void *arg,
-    void (*key_fn)(json_t *rec, char *out, size_t size), const char *id_key)
+del_where(struct vg_store_json_held *h, const char *coll, bool (*keep)(json_t *, void *),
+    void *arg, void (*key_fn)(json_t *rec, char *out, size_t size), const char *id_key)
 {
+	struct vg_jsondb_tx *tx = vg_store_json_tx_of(h, coll);
 	json_t *all = NULL, *rec;
 	char key[256];
 	size_t i;
@@ -562,7 +405,7 @@ del_where(struct vg_jsondb_tx *tx, bool (*keep)(json_t *, void *), void *arg,
 	json_array_foreach(all, i, rec) {
 		if (key_fn)
 			key_fn(rec, key, sizeof key);
-		else if (vg_str_copy(key, sizeof key, jstr(rec, id_key)) != VG_OK)
+		else if (vg_str_copy(key, sizeof key, vg_store_json_peek(rec, id_key)) != VG_OK)
 			key[0] = '\0';
 		err = vg_jsondb_tx_del(tx, key);
 		if (err != VG_OK && err != VG_ERR_NOT_FOUND)
@@ -576,53 +419,53 @@ del_where(struct vg_jsondb_tx *tx, bool (*keep)(json_t *, void *), void *arg,
 static void
 member_rec_key(json_t *rec, char *out, size_t size)
 {
-	snprintf(out, size, "%s_%s", jstr(rec, "project_id"), jstr(rec, "user_id"));
+	snprintf(out, size, "%s_%s", vg_store_json_peek(rec, "project_id"),
+	    vg_store_json_peek(rec, "user_id"));
 }
 
 /* The id of a digest index entry, from the entry (or its snapshot). */
 static void
 digest_rec_key(json_t *rec, char *out, size_t size)
 {
-	snprintf(out, size, "%s_%s", jstr(rec, "repository_id"), jstr(rec, "digest"));
+	snprintf(out, size, "%s_%s", vg_store_json_peek(rec, "repository_id"),
+	    vg_store_json_peek(rec, "digest"));
 }
 
 /* Under every lock below a project: children first, the project last. */
 static enum vg_err
-do_project_delete(struct held *h, void *arg)
+do_project_delete(struct vg_store_json_held *h, void *arg)
 {
 	struct project_op *op = arg;
 	json_t *rec = NULL, *repos = NULL, *r;
 	size_t i;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx_of(h, C_PROJECTS), op->id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_PROJECTS), op->id, &rec)) != VG_OK)
 		goto out;
-	if ((err = vg_jsondb_tx_list(tx_of(h, C_REPOS), of_project, (void *)op->id,
+	if ((err = vg_jsondb_tx_list(vg_store_json_tx_of(h, C_REPOS), of_project, (void *)op->id,
 	    &repos)) != VG_OK)
 		goto out;
 	json_array_foreach(repos, i, r) {
-		const char *rid = jstr(r, "id");
+		const char *rid = vg_store_json_peek(r, "id");
 
-		if ((err = del_where(tx_of(h, C_DIGESTS), of_repository, (void *)rid,
-		    digest_rec_key, NULL)) != VG_OK ||
-		    (err = del_where(tx_of(h, C_SNAPS), of_repository, (void *)rid, NULL,
-		    "id")) != VG_OK)
+		if ((err = del_where(h, C_DIGESTS, of_repository, (void *)rid, digest_rec_key,
+		    NULL)) != VG_OK ||
+		    (err = del_where(h, C_SNAPS, of_repository, (void *)rid, NULL, "id")) != VG_OK)
 			goto out;
 	}
-	if ((err = del_where(tx_of(h, C_PROFILES), of_project, (void *)op->id, NULL,
-	    "id")) != VG_OK ||
-	    (err = del_where(tx_of(h, C_REPOS), of_project, (void *)op->id, NULL, "id")) != VG_OK ||
-	    (err = del_where(tx_of(h, C_MEMBERS), of_project, (void *)op->id, member_rec_key,
+	if ((err = del_where(h, C_PROFILES, of_project, (void *)op->id, NULL, "id")) != VG_OK ||
+	    (err = del_where(h, C_REPOS, of_project, (void *)op->id, NULL, "id")) != VG_OK ||
+	    (err = del_where(h, C_MEMBERS, of_project, (void *)op->id, member_rec_key,
 	    NULL)) != VG_OK)
 		goto out;
-	err = vg_jsondb_tx_del(tx_of(h, C_PROJECTS), op->id);
+	err = vg_jsondb_tx_del(vg_store_json_tx_of(h, C_PROJECTS), op->id);
 out:
 	json_decref(repos);
 	json_decref(rec);
 	return err;
 }
 
-static const struct lock project_tree[] = {
+static const struct vg_store_json_lock project_tree[] = {
 	{C_MEMBERS, true}, {C_PROJECTS, true}, {C_REPOS, true},
 	{C_DIGESTS, true}, {C_SNAPS, true}, {C_PROFILES, true},
 };
@@ -632,7 +475,8 @@ json_project_delete(struct vg_store *s, const char *id)
 {
 	struct project_op op = {NULL, id, 0};
 
-	return with_locks(s->jdb, project_tree, sizeof project_tree / sizeof project_tree[0],
+	return vg_store_json_with_locks(s->jdb, project_tree,
+	    sizeof project_tree / sizeof project_tree[0],
 	    do_project_delete, &op);
 }
 
@@ -691,7 +535,7 @@ finding_cmp(const void *a, const void *b)
 
 	if ((c = strcmp(x->repo, y->repo)) != 0 || (c = strcmp(x->fingerprint, y->fingerprint)))
 		return c;
-	return pos_cmp(x->at_us, x->id, y->at_us, y->id);
+	return vg_store_json_pos_cmp(x->at_us, x->id, y->at_us, y->id);
 }
 
 /*
@@ -718,26 +562,29 @@ rollup_of(const struct rollup_src *src, const char *project_id, struct vg_projec
 	    !(fs = calloc(json_array_size(src->findings) + 1, sizeof *fs)))
 		goto out;
 	json_array_foreach(src->repos, i, rec)
-		if (field_is(rec, "project_id", project_id))
-			ids[n++] = jstr(rec, "id");
+		if (vg_store_json_field_is(rec, "project_id", project_id))
+			ids[n++] = vg_store_json_peek(rec, "id");
 	out->repositories = (int64_t)n;
 	json_array_foreach(src->scans, i, rec) {
-		if (!among(jstr(rec, "repository_id"), ids, n) ||
-		    get_time(rec, "created_at", &at) != VG_OK || at == 0)
+		if (!among(vg_store_json_peek(rec, "repository_id"), ids, n) ||
+		    vg_store_json_get_time(rec, "created_at", &at) != VG_OK || at == 0)
 			continue;
 		if (out->last_scan_at_us == 0 ||
-		    pos_cmp(at, jstr(rec, "id"), out->last_scan_at_us, last_id) < 0) {
+		    vg_store_json_pos_cmp(at, vg_store_json_peek(rec, "id"), out->last_scan_at_us,
+		    last_id) < 0) {
 			out->last_scan_at_us = at;
-			last_id = jstr(rec, "id");
+			last_id = vg_store_json_peek(rec, "id");
 			vg_str_copy(out->last_scan_status, sizeof out->last_scan_status,
-			    jstr(rec, "status"));
+			    vg_store_json_peek(rec, "status"));
 		}
 	}
 	json_array_foreach(src->findings, i, rec) {
-		struct finding_ref f = {jstr(rec, "repository_id"), jstr(rec, "fingerprint"),
-		    jstr(rec, "id"), jstr(rec, "severity"), jstr(rec, "status"), 0};
+		struct finding_ref f = {vg_store_json_peek(rec, "repository_id"),
+		    vg_store_json_peek(rec, "fingerprint"), vg_store_json_peek(rec, "id"),
+		    vg_store_json_peek(rec, "severity"), vg_store_json_peek(rec, "status"), 0};
 
-		if (!among(f.repo, ids, n) || get_time(rec, "created_at", &f.at_us) != VG_OK)
+		if (!among(f.repo, ids, n) ||
+		    vg_store_json_get_time(rec, "created_at", &f.at_us) != VG_OK)
 			continue;
 		if (!f.fingerprint[0])
 			f.fingerprint = f.id;
@@ -785,8 +632,8 @@ entry_cmp(const void *a, const void *b)
 {
 	const struct vg_project_entry *x = a, *y = b;
 
-	return pos_cmp(x->project.created_at_us, x->project.id, y->project.created_at_us,
-	    y->project.id);
+	return vg_store_json_pos_cmp(x->project.created_at_us, x->project.id,
+	    y->project.created_at_us, y->project.id);
 }
 
 /*
@@ -809,15 +656,16 @@ json_project_list(struct vg_store *s, const char *user_id, const struct vg_store
 	if (!(es = calloc(json_array_size(mine) + 1, sizeof *es)))
 		goto out;
 	json_array_foreach(mine, i, m) {
-		err = vg_jsondb_get(s->jdb, C_PROJECTS, jstr(m, "project_id"), &rec);
+		err = vg_jsondb_get(s->jdb, C_PROJECTS, vg_store_json_peek(m, "project_id"), &rec);
 		if (err == VG_ERR_NOT_FOUND)
 			continue;   /* deleted between the two reads */
 		if (err != VG_OK || (err = project_from(rec, &es[k].project)) != VG_OK ||
-		    (err = get_str(m, "role", es[k].role, sizeof es[k].role)) != VG_OK)
+		    (err = vg_store_json_get_str(m, "role", es[k].role,
+		    sizeof es[k].role)) != VG_OK)
 			goto out;
 		json_decref(rec);
 		rec = NULL;
-		if (after(es[k].project.created_at_us, es[k].project.id, pos))
+		if (vg_store_json_after(es[k].project.created_at_us, es[k].project.id, pos))
 			k++;
 	}
 	qsort(es, k, sizeof *es, entry_cmp);
@@ -843,13 +691,14 @@ out:
 static bool
 owner_of(json_t *rec, void *arg)
 {
-	return field_is(rec, "user_id", arg) && field_is(rec, "role", "owner");
+	return vg_store_json_field_is(rec, "user_id", arg) &&
+	    vg_store_json_field_is(rec, "role", "owner");
 }
 
 static enum vg_err
 json_project_count_owned(struct vg_store *s, const char *user_id, int64_t *count)
 {
-	return count_of(s, C_MEMBERS, owner_of, (void *)user_id, count);
+	return vg_store_json_count(s->jdb, C_MEMBERS, owner_of, (void *)user_id, count);
 }
 
 /* ---- members ---- */
@@ -863,7 +712,7 @@ json_member_role(struct vg_store *s, const char *project_id, const char *user_id
 
 	member_key(project_id, user_id, key);
 	if ((err = vg_jsondb_get(s->jdb, C_MEMBERS, key, &rec)) == VG_OK)
-		err = get_str(rec, "role", role, 8);
+		err = vg_store_json_get_str(rec, "role", role, 8);
 	json_decref(rec);
 	return err;
 }
@@ -871,7 +720,8 @@ json_member_role(struct vg_store *s, const char *project_id, const char *user_id
 static bool
 owner_in(json_t *rec, void *arg)
 {
-	return field_is(rec, "project_id", arg) && field_is(rec, "role", "owner");
+	return vg_store_json_field_is(rec, "project_id", arg) &&
+	    vg_store_json_field_is(rec, "role", "owner");
 }
 
 /* How many owners project_id has, under the held members lock. */
@@ -895,17 +745,18 @@ struct member_op {
 
 /* Under the locks of members and projects (shared): add or change. */
 static enum vg_err
-do_member_put(struct held *h, void *arg)
+do_member_put(struct vg_store_json_held *h, void *arg)
 {
 	struct member_op *op = arg;
-	struct vg_jsondb_tx *mtx = tx_of(h, C_MEMBERS);
+	struct vg_jsondb_tx *mtx = vg_store_json_tx_of(h, C_MEMBERS);
 	struct vg_member cur;
 	char key[MEMBER_KEY_LEN];
 	json_t *rec = NULL;
 	size_t n;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx_of(h, C_PROJECTS), op->m->project_id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_PROJECTS), op->m->project_id,
+	    &rec)) != VG_OK)
 		goto out;
 	json_decref(rec);
 	rec = NULL;
@@ -918,7 +769,7 @@ do_member_put(struct held *h, void *arg)
 	if (err == VG_ERR_NOT_FOUND) {
 		op->m->created_at_us = op->now_us;
 		op->created = true;
-		err = put_new(mtx, key, member_json(op->m), true);
+		err = vg_store_json_put_new(mtx, key, member_json(op->m), true);
 		goto out;
 	}
 	if (err != VG_OK || (err = member_from(rec, &cur)) != VG_OK)
@@ -931,20 +782,23 @@ do_member_put(struct held *h, void *arg)
 			goto out;   /* the last owner stays one */
 	}
 	memcpy(cur.role, op->m->role, sizeof cur.role);
-	if ((err = put_new(mtx, key, member_json(&cur), false)) == VG_OK)
+	if ((err = vg_store_json_put_new(mtx, key, member_json(&cur), false)) == VG_OK)
 		*op->m = cur;
 out:
 	json_decref(rec);
 	return err;
 }
 
-static const struct lock members_projects_shared[] = {{C_MEMBERS, true}, {C_PROJECTS, false}};
+static const struct vg_store_json_lock members_projects_shared[] = {
+	{C_MEMBERS, true}, {C_PROJECTS, false},
+};
 
 static enum vg_err
 json_member_put(struct vg_store *s, struct vg_member *m, int64_t now_us, bool *created)
 {
 	struct member_op op = {m, NULL, NULL, now_us, false};
-	enum vg_err err = with_locks(s->jdb, members_projects_shared, 2, do_member_put, &op);
+	enum vg_err err = vg_store_json_with_locks(s->jdb, members_projects_shared, 2,
+	    do_member_put, &op);
 
 	*created = op.created;
 	if (err == VG_OK)
@@ -964,7 +818,7 @@ do_member_delete(struct vg_jsondb_tx *tx, void *arg)
 	member_key(op->project_id, op->user_id, key);
 	if ((err = vg_jsondb_tx_get(tx, key, &rec)) != VG_OK)
 		goto out;
-	if (field_is(rec, "role", "owner")) {
+	if (vg_store_json_field_is(rec, "role", "owner")) {
 		if ((err = owners(tx, op->project_id, &n)) != VG_OK)
 			goto out;
 		err = VG_ERR_CONFLICT;
@@ -1033,24 +887,26 @@ out:
 /* ---- repositories ---- */
 
 static enum vg_err
-do_repository_create(struct held *h, void *arg)
+do_repository_create(struct vg_store_json_held *h, void *arg)
 {
 	const struct vg_repository *r = arg;
 	json_t *rec = NULL;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx_of(h, C_PROJECTS), r->project_id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_PROJECTS), r->project_id,
+	    &rec)) != VG_OK)
 		return err;
 	json_decref(rec);
-	return put_new(tx_of(h, C_REPOS), r->id, repository_json(r), true);
+	return vg_store_json_put_new(vg_store_json_tx_of(h, C_REPOS), r->id, repository_json(r),
+	    true);
 }
 
-static const struct lock projects_repos[] = {{C_PROJECTS, false}, {C_REPOS, true}};
+static const struct vg_store_json_lock projects_repos[] = {{C_PROJECTS, false}, {C_REPOS, true}};
 
 static enum vg_err
 json_repository_create(struct vg_store *s, const struct vg_repository *r)
 {
-	return with_locks(s->jdb, projects_repos, 2, do_repository_create, (void *)r);
+	return vg_store_json_with_locks(s->jdb, projects_repos, 2, do_repository_create, (void *)r);
 }
 
 static enum vg_err
@@ -1070,7 +926,7 @@ repository_cmp(const void *a, const void *b)
 {
 	const struct vg_repository *x = a, *y = b;
 
-	return pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
+	return vg_store_json_pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
 }
 
 static enum vg_err
@@ -1090,7 +946,7 @@ json_repository_list(struct vg_store *s, const char *project_id, const struct vg
 	json_array_foreach(all, i, rec) {
 		if ((err = repository_from(rec, &rs[k])) != VG_OK)
 			goto out;
-		if (after(rs[k].created_at_us, rs[k].id, pos))
+		if (vg_store_json_after(rs[k].created_at_us, rs[k].id, pos))
 			k++;
 	}
 	qsort(rs, k, sizeof *rs, repository_cmp);
@@ -1127,7 +983,7 @@ do_repository_update(struct vg_jsondb_tx *tx, void *arg)
 	memcpy(r.git_url, op->r->git_url, sizeof r.git_url);
 	memcpy(r.git_ref, op->r->git_ref, sizeof r.git_ref);
 	r.updated_at_us = op->now_us;
-	err = put_new(tx, r.id, repository_json(&r), false);
+	err = vg_store_json_put_new(tx, r.id, repository_json(&r), false);
 out:
 	json_decref(rec);
 	return err;
@@ -1144,28 +1000,26 @@ json_repository_update(struct vg_store *s, const struct vg_repository *r, int64_
 /* Under the locks of repositories, the snapshot index, snapshots and
  * profiles: the repository's snapshots and profiles, then itself. */
 static enum vg_err
-do_repository_delete(struct held *h, void *arg)
+do_repository_delete(struct vg_store_json_held *h, void *arg)
 {
 	struct repository_op *op = arg;
 	json_t *rec = NULL;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx_of(h, C_REPOS), op->id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_REPOS), op->id, &rec)) != VG_OK)
 		goto out;
-	if ((err = del_where(tx_of(h, C_DIGESTS), of_repository, (void *)op->id,
-	    digest_rec_key, NULL)) != VG_OK ||
-	    (err = del_where(tx_of(h, C_SNAPS), of_repository, (void *)op->id, NULL,
-	    "id")) != VG_OK ||
-	    (err = del_where(tx_of(h, C_PROFILES), of_repository, (void *)op->id, NULL,
-	    "id")) != VG_OK)
+	if ((err = del_where(h, C_DIGESTS, of_repository, (void *)op->id, digest_rec_key,
+	    NULL)) != VG_OK ||
+	    (err = del_where(h, C_SNAPS, of_repository, (void *)op->id, NULL, "id")) != VG_OK ||
+	    (err = del_where(h, C_PROFILES, of_repository, (void *)op->id, NULL, "id")) != VG_OK)
 		goto out;
-	err = vg_jsondb_tx_del(tx_of(h, C_REPOS), op->id);
+	err = vg_jsondb_tx_del(vg_store_json_tx_of(h, C_REPOS), op->id);
 out:
 	json_decref(rec);
 	return err;
 }
 
-static const struct lock repository_tree[] = {
+static const struct vg_store_json_lock repository_tree[] = {
 	{C_REPOS, true}, {C_DIGESTS, true}, {C_SNAPS, true}, {C_PROFILES, true},
 };
 
@@ -1174,13 +1028,13 @@ json_repository_delete(struct vg_store *s, const char *id)
 {
 	struct repository_op op = {NULL, id, NULL, NULL, 0};
 
-	return with_locks(s->jdb, repository_tree, 4, do_repository_delete, &op);
+	return vg_store_json_with_locks(s->jdb, repository_tree, 4, do_repository_delete, &op);
 }
 
 static enum vg_err
 json_repository_count(struct vg_store *s, const char *project_id, int64_t *count)
 {
-	return count_of(s, C_REPOS, of_project, (void *)project_id, count);
+	return vg_store_json_count(s->jdb, C_REPOS, of_project, (void *)project_id, count);
 }
 
 /*
@@ -1188,7 +1042,7 @@ json_repository_count(struct vg_store *s, const char *project_id, int64_t *count
  * snapshots, so the snapshot named is checked against what is stored.
  */
 static enum vg_err
-do_set_ingest(struct held *h, void *arg)
+do_set_ingest(struct vg_store_json_held *h, void *arg)
 {
 	struct repository_op *op = arg;
 	const struct vg_ingest_change *c = op->c;
@@ -1196,16 +1050,16 @@ do_set_ingest(struct held *h, void *arg)
 	json_t *rec = NULL, *snap = NULL;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx_of(h, C_REPOS), op->id, &rec)) != VG_OK ||
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_REPOS), op->id, &rec)) != VG_OK ||
 	    (err = repository_from(rec, &r)) != VG_OK)
 		goto out;
 	err = VG_ERR_CONFLICT;
 	if (c->if_not && strcmp(r.ingest_status, c->if_not) == 0)
 		goto out;
 	if (c->snapshot_id) {
-		err = vg_jsondb_tx_get(tx_of(h, C_SNAPS), c->snapshot_id, &snap);
+		err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_SNAPS), c->snapshot_id, &snap);
 		if (err == VG_ERR_NOT_FOUND ||
-		    (err == VG_OK && !field_is(snap, "repository_id", r.id)))
+		    (err == VG_OK && !vg_store_json_field_is(snap, "repository_id", r.id)))
 			err = VG_ERR_INVALID;   /* not a snapshot of this repository */
 		if (err != VG_OK)
 			goto out;
@@ -1215,7 +1069,8 @@ do_set_ingest(struct held *h, void *arg)
 	vg_str_copy(r.ingest_error_code, sizeof r.ingest_error_code, c->error_code);
 	vg_str_copy(r.ingest_error_message, sizeof r.ingest_error_message, c->error_message);
 	r.updated_at_us = c->now_us;
-	if ((err = put_new(tx_of(h, C_REPOS), r.id, repository_json(&r), false)) == VG_OK)
+	if ((err = vg_store_json_put_new(vg_store_json_tx_of(h, C_REPOS), r.id, repository_json(&r),
+	    false)) == VG_OK)
 		*op->out = r;
 out:
 	json_decref(snap);
@@ -1223,7 +1078,7 @@ out:
 	return err;
 }
 
-static const struct lock repos_snaps_shared[] = {{C_REPOS, true}, {C_SNAPS, false}};
+static const struct vg_store_json_lock repos_snaps_shared[] = {{C_REPOS, true}, {C_SNAPS, false}};
 
 static enum vg_err
 json_repository_set_ingest(struct vg_store *s, const char *id, const struct vg_ingest_change *c,
@@ -1231,7 +1086,7 @@ json_repository_set_ingest(struct vg_store *s, const char *id, const struct vg_i
 {
 	struct repository_op op = {NULL, id, c, out, 0};
 
-	return with_locks(s->jdb, repos_snaps_shared, 2, do_set_ingest, &op);
+	return vg_store_json_with_locks(s->jdb, repos_snaps_shared, 2, do_set_ingest, &op);
 }
 
 /* ---- snapshots ---- */
@@ -1248,23 +1103,25 @@ struct snapshot_op {
  * leaves an entry naming no snapshot, which the next create replaces.
  */
 static enum vg_err
-do_snapshot_create(struct held *h, void *arg)
+do_snapshot_create(struct vg_store_json_held *h, void *arg)
 {
 	struct snapshot_op *op = arg;
 	struct vg_snapshot *snap = op->snap;
-	struct vg_jsondb_tx *itx = tx_of(h, C_DIGESTS), *stx = tx_of(h, C_SNAPS);
+	struct vg_jsondb_tx *itx = vg_store_json_tx_of(h, C_DIGESTS),
+	    *stx = vg_store_json_tx_of(h, C_SNAPS);
 	char key[DIGEST_KEY_LEN];
 	json_t *rec = NULL, *idx = NULL;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx_of(h, C_REPOS), snap->repository_id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_REPOS), snap->repository_id,
+	    &rec)) != VG_OK)
 		goto out;
 	json_decref(rec);
 	rec = NULL;
 	digest_key(snap->repository_id, snap->digest, key);
 	err = vg_jsondb_tx_get(itx, key, &idx);
 	if (err == VG_OK) {
-		err = vg_jsondb_tx_get(stx, jstr(idx, "snapshot_id"), &rec);
+		err = vg_jsondb_tx_get(stx, vg_store_json_peek(idx, "snapshot_id"), &rec);
 		if (err == VG_OK) {
 			if ((err = snapshot_from(rec, snap)) == VG_OK)
 				op->existed = true;
@@ -1281,7 +1138,7 @@ do_snapshot_create(struct held *h, void *arg)
 		goto out;
 	if ((err = vg_jsondb_tx_put(itx, key, rec)) != VG_OK)
 		goto out;
-	if ((err = put_new(stx, snap->id, snapshot_json(snap), true)) != VG_OK)
+	if ((err = vg_store_json_put_new(stx, snap->id, snapshot_json(snap), true)) != VG_OK)
 		vg_jsondb_tx_del(itx, key);
 out:
 	json_decref(idx);
@@ -1289,7 +1146,7 @@ out:
 	return err;
 }
 
-static const struct lock snapshot_locks[] = {
+static const struct vg_store_json_lock snapshot_locks[] = {
 	{C_REPOS, false}, {C_DIGESTS, true}, {C_SNAPS, true},
 };
 
@@ -1297,7 +1154,8 @@ static enum vg_err
 json_snapshot_create(struct vg_store *s, struct vg_snapshot *snap, bool *existed)
 {
 	struct snapshot_op op = {snap, false};
-	enum vg_err err = with_locks(s->jdb, snapshot_locks, 3, do_snapshot_create, &op);
+	enum vg_err err = vg_store_json_with_locks(s->jdb, snapshot_locks, 3, do_snapshot_create,
+	    &op);
 
 	*existed = op.existed;
 	return err;
@@ -1320,7 +1178,7 @@ snapshot_cmp(const void *a, const void *b)
 {
 	const struct vg_snapshot *x = a, *y = b;
 
-	return pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
+	return vg_store_json_pos_cmp(x->created_at_us, x->id, y->created_at_us, y->id);
 }
 
 static enum vg_err
@@ -1341,7 +1199,7 @@ json_snapshot_list(struct vg_store *s, const char *repository_id, const struct v
 	json_array_foreach(all, i, rec) {
 		if ((err = snapshot_from(rec, &ss[k])) != VG_OK)
 			goto out;
-		if (after(ss[k].created_at_us, ss[k].id, pos))
+		if (vg_store_json_after(ss[k].created_at_us, ss[k].id, pos))
 			k++;
 	}
 	qsort(ss, k, sizeof *ss, snapshot_cmp);
@@ -1358,20 +1216,20 @@ out:
 static enum vg_err
 json_snapshot_count(struct vg_store *s, const char *repository_id, int64_t *count)
 {
-	return count_of(s, C_SNAPS, of_repository, (void *)repository_id, count);
+	return vg_store_json_count(s->jdb, C_SNAPS, of_repository, (void *)repository_id, count);
 }
 
 static bool
 names_key(json_t *rec, void *arg)
 {
-	return field_is(rec, "storage_key", arg);
+	return vg_store_json_field_is(rec, "storage_key", arg);
 }
 
 static enum vg_err
 json_snapshot_key_used(struct vg_store *s, const char *storage_key, bool *used)
 {
 	int64_t n = 0;
-	enum vg_err err = count_of(s, C_SNAPS, names_key, (void *)storage_key, &n);
+	enum vg_err err = vg_store_json_count(s->jdb, C_SNAPS, names_key, (void *)storage_key, &n);
 
 	*used = n > 0;
 	return err;
@@ -1382,27 +1240,29 @@ json_snapshot_key_used(struct vg_store *s, const char *storage_key, bool *used)
 /* Under the locks of repositories (shared) and profiles: the profile
  * takes its project from its repository. */
 static enum vg_err
-do_profile_create(struct held *h, void *arg)
+do_profile_create(struct vg_store_json_held *h, void *arg)
 {
 	struct vg_threat_profile *p = arg;
 	json_t *rec = NULL;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx_of(h, C_REPOS), p->repository_id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_REPOS), p->repository_id,
+	    &rec)) != VG_OK)
 		return err;
-	err = get_str(rec, "project_id", p->project_id, sizeof p->project_id);
+	err = vg_store_json_get_str(rec, "project_id", p->project_id, sizeof p->project_id);
 	json_decref(rec);
 	if (err != VG_OK)
 		return err;
-	return put_new(tx_of(h, C_PROFILES), p->id, profile_json(p), true);
+	return vg_store_json_put_new(vg_store_json_tx_of(h, C_PROFILES), p->id, profile_json(p),
+	    true);
 }
 
-static const struct lock repos_profiles[] = {{C_REPOS, false}, {C_PROFILES, true}};
+static const struct vg_store_json_lock repos_profiles[] = {{C_REPOS, false}, {C_PROFILES, true}};
 
 static enum vg_err
 json_threat_profile_create(struct vg_store *s, struct vg_threat_profile *p)
 {
-	return with_locks(s->jdb, repos_profiles, 2, do_profile_create, p);
+	return vg_store_json_with_locks(s->jdb, repos_profiles, 2, do_profile_create, p);
 }
 
 static enum vg_err
@@ -1446,7 +1306,7 @@ do_add_version(struct vg_jsondb_tx *tx, void *arg)
 	    json_array_append_new(json_object_get(rec, "versions"), v) != 0 ||
 	    json_object_set_new(rec, "latest_version", json_integer(cur.latest_version)) != 0 ||
 	    json_object_set_new(rec, "name", json_string(cur.name)) != 0 ||
-	    json_object_set_new(rec, "updated_at", time_json(cur.updated_at_us)) != 0)
+	    json_object_set_new(rec, "updated_at", vg_store_json_time(cur.updated_at_us)) != 0)
 		goto out;
 	if ((err = vg_jsondb_tx_put(tx, p->id, rec)) == VG_OK)
 		*p = cur;   /* content: still the caller's */
@@ -1463,27 +1323,12 @@ json_threat_profile_add_version(struct vg_store *s, struct vg_threat_profile *p,
 	return vg_jsondb_tx(s->jdb, C_PROFILES, true, do_add_version, &op);
 }
 
-/* A profile record with its sort key, to page before reading contents. */
-struct keyed {
-	int64_t at_us;
-	const char *id;
-	json_t *rec;   /* borrowed from the listed array */
-};
-
-static int
-keyed_cmp(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-
-	return pos_cmp(x->at_us, x->id, y->at_us, y->id);
-}
-
 static enum vg_err
 json_threat_profile_list(struct vg_store *s, const char *repository_id,
     const struct vg_store_pos *pos, int n, struct vg_threat_profile **out, size_t *count)
 {
 	json_t *all = NULL, *rec;
-	struct keyed *keys = NULL;
+	struct vg_store_json_keyed *keys = NULL;   /* paged before contents are read */
 	struct vg_threat_profile *ps = NULL;
 	size_t i, k = 0, done = 0;
 	enum vg_err err;
@@ -1496,14 +1341,14 @@ json_threat_profile_list(struct vg_store *s, const char *repository_id,
 	    !(ps = calloc(json_array_size(all) + 1, sizeof *ps)))
 		goto out;
 	json_array_foreach(all, i, rec) {
-		struct keyed kk = {0, jstr(rec, "id"), rec};
+		struct vg_store_json_keyed kk = {0, vg_store_json_peek(rec, "id"), rec};
 
-		if ((err = get_time(rec, "created_at", &kk.at_us)) != VG_OK)
+		if ((err = vg_store_json_get_time(rec, "created_at", &kk.at_us)) != VG_OK)
 			goto out;
-		if (after(kk.at_us, kk.id, pos))
+		if (vg_store_json_after(kk.at_us, kk.id, pos))
 			keys[k++] = kk;
 	}
-	qsort(keys, k, sizeof *keys, keyed_cmp);
+	qsort(keys, k, sizeof *keys, vg_store_json_keyed_cmp);
 	if (k > (size_t)n)
 		k = (size_t)n;
 	for (done = 0; done < k; done++)
@@ -1528,7 +1373,7 @@ out:
 static enum vg_err
 json_threat_profile_count(struct vg_store *s, const char *repository_id, int64_t *count)
 {
-	return count_of(s, C_PROFILES, of_repository, (void *)repository_id, count);
+	return vg_store_json_count(s->jdb, C_PROFILES, of_repository, (void *)repository_id, count);
 }
 
 const struct vg_store_sources_ops vg_store_json_sources_ops = {

@@ -3,8 +3,8 @@
  * sql/ migrations), each operation a constant parameterized statement.
  *
  * Times cross the wire as integer microseconds since the epoch, converted
- * by the SQL (US_TO_TS / TS_TO_US) so no precision is lost and the C side
- * formats them exactly as the json backend does.
+ * by the SQL (US_TO_TS / TS_TO_US, store_pg_util.h) so no precision is
+ * lost and the C side formats them exactly as the json backend does.
  */
 #include "config.h"
 #include <stdio.h>
@@ -12,10 +12,7 @@
 #include <string.h>
 #include "core/str.h"
 #include "store/migrate.h"
-#include "store/store_impl.h"
-
-#define US_TO_TS(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
-#define TS_TO_US(c) "(extract(epoch from " c ") * 1000000)::bigint"
+#include "store/store_pg_util.h"
 
 static enum vg_err
 pg_open(struct vg_store *s)
@@ -182,13 +179,24 @@ pg_worker_upsert(struct vg_store *s, const struct vg_worker *w)
 	return err;
 }
 
-/* Copy a text cell into a fixed field; NULL gives "". */
+/* One workers row (the columns of pg_worker_list) into a vg_worker. */
 static enum vg_err
-cell_copy(const PGresult *res, int row, int col, char *dst, size_t size)
+worker_row(const PGresult *res, int row, void *item)
 {
-	const char *v = vg_pg_text(res, row, col);
+	struct vg_worker *w = item;
+	enum vg_err err;
 
-	return vg_str_copy(dst, size, v ? v : "") == VG_OK ? VG_OK : VG_ERR_INTERNAL;
+	if ((err = vg_store_pg_cell(res, row, 0, w->id, sizeof w->id)) != VG_OK ||
+	    (err = vg_store_pg_cell(res, row, 1, w->host, sizeof w->host)) != VG_OK ||
+	    (err = vg_store_pg_cell(res, row, 3, w->version, sizeof w->version)) != VG_OK ||
+	    (err = vg_store_pg_cell(res, row, 6, w->state, sizeof w->state)) != VG_OK ||
+	    (err = vg_store_pg_cell(res, row, 7, w->current_scan_id,
+	    sizeof w->current_scan_id)) != VG_OK)
+		return err;
+	w->pid = vg_pg_i64(res, row, 2, 0);
+	w->started_at_us = vg_pg_i64(res, row, 4, 0);
+	w->last_heartbeat_us = vg_pg_i64(res, row, 5, 0);
+	return VG_OK;
 }
 
 static enum vg_err
@@ -197,38 +205,12 @@ pg_worker_list(struct vg_store *s, struct vg_worker **out, size_t *count)
 	static const char sql[] =
 	    "SELECT id, host, pid, version, " TS_TO_US("started_at") ", "
 	    TS_TO_US("last_heartbeat_at") ", state, current_scan_id FROM workers";
-	PGresult *res = NULL;
-	struct vg_worker *ws = NULL;
+	void *items = NULL;
 	enum vg_err err;
-	int i, n;
 
-	if ((err = vg_pg_exec(s->pg, sql, 0, NULL, &res)) != VG_OK)
-		goto out;
-	n = PQntuples(res);
-	err = VG_ERR_NOMEM;
-	if (!(ws = calloc(n ? (size_t)n : 1, sizeof *ws)))
-		goto out;
-	for (i = 0; i < n; i++) {
-		struct vg_worker *w = &ws[i];
-
-		if ((err = cell_copy(res, i, 0, w->id, sizeof w->id)) != VG_OK ||
-		    (err = cell_copy(res, i, 1, w->host, sizeof w->host)) != VG_OK ||
-		    (err = cell_copy(res, i, 3, w->version, sizeof w->version)) != VG_OK ||
-		    (err = cell_copy(res, i, 6, w->state, sizeof w->state)) != VG_OK ||
-		    (err = cell_copy(res, i, 7, w->current_scan_id,
-		    sizeof w->current_scan_id)) != VG_OK)
-			goto out;
-		w->pid = vg_pg_i64(res, i, 2, 0);
-		w->started_at_us = vg_pg_i64(res, i, 4, 0);
-		w->last_heartbeat_us = vg_pg_i64(res, i, 5, 0);
-	}
-	*out = ws;
-	*count = (size_t)n;
-	ws = NULL;
-	err = VG_OK;
-out:
-	free(ws);
-	PQclear(res);
+	err = vg_store_pg_rows(s->pg, sql, 0, NULL, sizeof **out, worker_row, NULL, &items, count);
+	if (err == VG_OK)
+		*out = items;
 	return err;
 }
 

@@ -1,60 +1,15 @@
 /*
  * store_pg_auth.c - accounts in the postgres backend (tables of
  * sql/001_accounts.sql).  Every statement is a constant with parameters;
- * times cross as integer microseconds (US_TO_TS / TS_TO_US), as in
- * store_pg.c.  The rotation of a refresh token runs in one transaction
+ * times cross as integer microseconds (US_TO_TS / TS_TO_US,
+ * store_pg_util.h).  The rotation of a refresh token runs in one transaction
  * holding row locks on the token and its family.
  */
 #include "config.h"
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include "core/str.h"
-#include "store/store_impl.h"
-
-#define US_TO_TS(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
-#define TS_TO_US(c) "(extract(epoch from " c ") * 1000000)::bigint"
-/* A time parameter that may be "0" for NULL. */
-#define US_TO_TS_NULL(p) "CASE WHEN (" p ")::bigint = 0 THEN NULL ELSE " US_TO_TS(p) " END"
-
-/* Decimal text of a number, for a parameter. */
-struct num {
-	char s[24];
-};
-
-static const char *
-num(struct num *n, int64_t v)
-{
-	snprintf(n->s, sizeof n->s, "%lld", (long long)v);
-	return n->s;
-}
-
-/* Copy a text cell into a fixed field; NULL gives "". */
-static enum vg_err
-cell(const PGresult *res, int row, int col, char *dst, size_t size)
-{
-	const char *v = vg_pg_text(res, row, col);
-
-	return vg_str_copy(dst, size, v ? v : "") == VG_OK ? VG_OK : VG_ERR_INTERNAL;
-}
-
-/* Run sql; VG_ERR_NOT_FOUND when it touched or returned no row. */
-static enum vg_err
-exec_one(struct vg_pg *db, const char *sql, int n, const char *const *params, PGresult **out)
-{
-	PGresult *res = NULL;
-	enum vg_err err = vg_pg_exec(db, sql, n, params, &res);
-
-	if (err == VG_OK && PQntuples(res) == 0 &&
-	    (PQresultStatus(res) == PGRES_TUPLES_OK || strcmp(PQcmdTuples(res), "0") == 0))
-		err = VG_ERR_NOT_FOUND;
-	if (err == VG_OK && out) {
-		*out = res;
-		res = NULL;
-	}
-	PQclear(res);
-	return err;
-}
+#include "store/store_pg_util.h"
 
 /* ---- users ---- */
 
@@ -101,16 +56,17 @@ groups_parse(const char *lit)
 #define USER_NCOLS 11
 
 static enum vg_err
-user_row(const PGresult *res, int row, struct vg_user *u)
+user_row(const PGresult *res, int row, void *item)
 {
+	struct vg_user *u = item;
 	enum vg_err err;
 
 	memset(u, 0, sizeof *u);
-	if ((err = cell(res, row, 0, u->id, sizeof u->id)) ||
-	    (err = cell(res, row, 1, u->email, sizeof u->email)) ||
-	    (err = cell(res, row, 2, u->display_name, sizeof u->display_name)) ||
-	    (err = cell(res, row, 5, u->password_hash, sizeof u->password_hash)) ||
-	    (err = cell(res, row, 6, u->cognito_sub, sizeof u->cognito_sub)))
+	if ((err = vg_store_pg_cell(res, row, 0, u->id, sizeof u->id)) ||
+	    (err = vg_store_pg_cell(res, row, 1, u->email, sizeof u->email)) ||
+	    (err = vg_store_pg_cell(res, row, 2, u->display_name, sizeof u->display_name)) ||
+	    (err = vg_store_pg_cell(res, row, 5, u->password_hash, sizeof u->password_hash)) ||
+	    (err = vg_store_pg_cell(res, row, 6, u->cognito_sub, sizeof u->cognito_sub)))
 		return err;
 	if (!(u->groups = groups_parse(vg_pg_text(res, row, 3))))
 		return VG_ERR_INTERNAL;
@@ -131,10 +87,11 @@ pg_user_create(struct vg_store *s, const struct vg_user *u)
 	    " VALUES ($1, NULLIF($2, ''), $3, $4::text[], $5::boolean, NULLIF($6, ''),"
 	    " NULLIF($7, ''), " US_TO_TS("$8") ", " US_TO_TS("$8") ", " US_TO_TS_NULL("$9") ")";
 	char groups[64];
-	struct num created, changed;
+	struct vg_store_pg_num created, changed;
 	const char *params[] = {u->id, u->email, u->display_name, groups,
 	    u->disabled ? "true" : "false", u->password_hash, u->cognito_sub,
-	    num(&created, u->created_at_us), num(&changed, u->password_changed_us)};
+	    vg_store_pg_num(&created, u->created_at_us),
+	    vg_store_pg_num(&changed, u->password_changed_us)};
 	PGresult *res = NULL;
 	enum vg_err err;
 
@@ -154,7 +111,7 @@ pg_user_get(struct vg_store *s, enum vg_user_key by, const char *key, struct vg_
 	};
 	const char *params[] = {key};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql[by], 1, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql[by], 1, params, &res);
 
 	if (err == VG_OK)
 		err = user_row(res, 0, out);
@@ -182,8 +139,8 @@ pg_user_update(struct vg_store *s, const char *id, const struct vg_user_change *
 		    " WHERE id = $1", 2},
 	};
 	char groups[64];
-	struct num now;
-	const char *params[3] = {id, num(&now, c->now_us), NULL};
+	struct vg_store_pg_num now;
+	const char *params[3] = {id, vg_store_pg_num(&now, c->now_us), NULL};
 
 	groups_literal(c->groups, groups);
 	if (c->kind == VG_USER_SET_PASSWORD)
@@ -192,7 +149,7 @@ pg_user_update(struct vg_store *s, const char *id, const struct vg_user_change *
 		params[2] = c->disabled ? "true" : "false";
 	else if (c->kind == VG_USER_SET_GROUPS)
 		params[2] = groups;
-	return exec_one(s->pg, stmt[c->kind].sql, stmt[c->kind].nparams, params, NULL);
+	return vg_store_pg_exec_one(s->pg, stmt[c->kind].sql, stmt[c->kind].nparams, params, NULL);
 }
 
 static enum vg_err
@@ -204,29 +161,13 @@ pg_user_list(struct vg_store *s, const struct vg_store_pos *pos, int n, struct v
 	static const char after[] =
 	    "SELECT " USER_COLS " FROM users WHERE (created_at, id) < (" US_TO_TS("$2") ", $3::uuid)"
 	    " ORDER BY created_at DESC, id DESC LIMIT $1";
-	struct num lim, at;
-	const char *params[] = {num(&lim, n), num(&at, pos ? pos->at_us : 0), pos ? pos->id : NULL};
-	PGresult *res = NULL;
-	struct vg_user *us = NULL;
+	void *items = NULL;
 	enum vg_err err;
-	int i, rows;
 
-	if ((err = vg_pg_exec(s->pg, pos ? after : first, pos ? 3 : 1, params, &res)) != VG_OK)
-		goto out;
-	rows = PQntuples(res);
-	err = VG_ERR_NOMEM;
-	if (!(us = calloc((size_t)rows + 1, sizeof *us)))
-		goto out;
-	for (i = 0; i < rows; i++)
-		if ((err = user_row(res, i, &us[i])) != VG_OK)
-			goto out;
-	*out = us;
-	*count = (size_t)rows;
-	us = NULL;
-	err = VG_OK;
-out:
-	free(us);
-	PQclear(res);
+	err = vg_store_pg_list_page(s->pg, first, after, NULL, pos, n, sizeof **out, user_row, NULL,
+	    &items, count);
+	if (err == VG_OK)
+		*out = items;
 	return err;
 }
 
@@ -254,11 +195,12 @@ family_row(const PGresult *res, int row, int col, struct vg_refresh_family *f)
 	enum vg_err err;
 
 	memset(f, 0, sizeof *f);
-	if ((err = cell(res, row, col + 0, f->id, sizeof f->id)) ||
-	    (err = cell(res, row, col + 1, f->user_id, sizeof f->user_id)) ||
-	    (err = cell(res, row, col + 5, f->revoked_reason, sizeof f->revoked_reason)) ||
-	    (err = cell(res, row, col + 6, f->client_ip, sizeof f->client_ip)) ||
-	    (err = cell(res, row, col + 7, f->user_agent, sizeof f->user_agent)))
+	if ((err = vg_store_pg_cell(res, row, col + 0, f->id, sizeof f->id)) ||
+	    (err = vg_store_pg_cell(res, row, col + 1, f->user_id, sizeof f->user_id)) ||
+	    (err = vg_store_pg_cell(res, row, col + 5, f->revoked_reason,
+	    sizeof f->revoked_reason)) ||
+	    (err = vg_store_pg_cell(res, row, col + 6, f->client_ip, sizeof f->client_ip)) ||
+	    (err = vg_store_pg_cell(res, row, col + 7, f->user_agent, sizeof f->user_agent)))
 		return err;
 	f->created_at_us = vg_pg_i64(res, row, col + 2, 0);
 	f->expires_at_us = vg_pg_i64(res, row, col + 3, 0);
@@ -283,11 +225,11 @@ do_start(struct vg_pg *db, void *arg)
 	    "INSERT INTO refresh_tokens (id, family_id, token_hash, created_at, expires_at)"
 	    " VALUES ($1, $2, $3, " US_TO_TS("$4") ", " US_TO_TS("$5") ")";
 	struct start_arg *a = arg;
-	struct num c, e, te;
-	const char *p1[] = {a->f->id, a->f->user_id, num(&c, a->f->created_at_us),
-	    num(&e, a->f->expires_at_us), a->f->client_ip, a->f->user_agent};
+	struct vg_store_pg_num c, e, te;
+	const char *p1[] = {a->f->id, a->f->user_id, vg_store_pg_num(&c, a->f->created_at_us),
+	    vg_store_pg_num(&e, a->f->expires_at_us), a->f->client_ip, a->f->user_agent};
 	const char *p2[] = {a->token_id, a->f->id, a->token_hash, c.s,
-	    num(&te, a->token_expires_us)};
+	    vg_store_pg_num(&te, a->token_expires_us)};
 	PGresult *res = NULL;
 	enum vg_err err;
 
@@ -314,7 +256,7 @@ family_query(struct vg_store *s, const char *sql, const char *key, struct vg_ref
 {
 	const char *params[] = {key};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 1, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
 
 	if (err == VG_OK)
 		err = family_row(res, 0, 0, out);
@@ -352,7 +294,7 @@ pg_user_session(struct vg_store *s, const char *user_id, const char *family_id,
 
 	if (!family_id)
 		return pg_user_get(s, VG_USER_BY_ID, user_id, u);
-	if ((err = exec_one(s->pg, sql, 2, params, &res)) == VG_OK &&
+	if ((err = vg_store_pg_exec_one(s->pg, sql, 2, params, &res)) == VG_OK &&
 	    (err = user_row(res, 0, u)) == VG_OK && !PQgetisnull(res, 0, USER_NCOLS))
 		err = family_row(res, 0, USER_NCOLS, f);
 	PQclear(res);
@@ -366,10 +308,10 @@ pg_refresh_family_revoke(struct vg_store *s, const char *id, const char *reason,
 	static const char sql[] =
 	    "UPDATE refresh_token_families SET revoked_at = COALESCE(revoked_at, "
 	    US_TO_TS("$3") "), revoked_reason = COALESCE(revoked_reason, $2) WHERE id = $1";
-	struct num now;
-	const char *params[] = {id, reason, num(&now, now_us)};
+	struct vg_store_pg_num now;
+	const char *params[] = {id, reason, vg_store_pg_num(&now, now_us)};
 
-	return exec_one(s->pg, sql, 3, params, NULL);
+	return vg_store_pg_exec_one(s->pg, sql, 3, params, NULL);
 }
 
 static enum vg_err
@@ -379,8 +321,8 @@ pg_refresh_revoke_user(struct vg_store *s, const char *user_id, const char *reas
 	static const char sql[] =
 	    "UPDATE refresh_token_families SET revoked_at = " US_TO_TS("$3") ", revoked_reason = $2"
 	    " WHERE user_id = $1 AND revoked_at IS NULL";
-	struct num now;
-	const char *params[] = {user_id, reason, num(&now, now_us)};
+	struct vg_store_pg_num now;
+	const char *params[] = {user_id, reason, vg_store_pg_num(&now, now_us)};
 	PGresult *res = NULL;
 	int64_t n = 0;
 	enum vg_err err = vg_pg_exec(s->pg, sql, 3, params, &res);
@@ -422,21 +364,21 @@ do_rotate(struct vg_pg *db, void *arg)
 	struct rotate_arg *a = arg;
 	struct vg_refresh_rotation *r = a->r;
 	char old_id[VG_UUID_LEN + 1];
-	struct num now, exp;
+	struct vg_store_pg_num now, exp;
 	const char *p_find[] = {r->old_hash};
 	PGresult *res = NULL;
 	int64_t old_expires, old_rotated, new_expires;
 	enum vg_err err;
 
 	r->outcome = VG_REFRESH_INVALID;
-	num(&now, r->now_us);
-	err = exec_one(db, find, 1, p_find, &res);
+	vg_store_pg_num(&now, r->now_us);
+	err = vg_store_pg_exec_one(db, find, 1, p_find, &res);
 	if (err == VG_ERR_NOT_FOUND) {
 		err = VG_OK;
 		goto out;
 	}
 	if (err != VG_OK || (err = family_row(res, 0, 0, &r->family)) != VG_OK ||
-	    (err = cell(res, 0, FAMILY_NCOLS, old_id, sizeof old_id)) != VG_OK)
+	    (err = vg_store_pg_cell(res, 0, FAMILY_NCOLS, old_id, sizeof old_id)) != VG_OK)
 		goto out;
 	old_expires = vg_pg_i64(res, 0, FAMILY_NCOLS + 1, 0);
 	old_rotated = vg_pg_i64(res, 0, FAMILY_NCOLS + 2, 0);
@@ -461,7 +403,7 @@ do_rotate(struct vg_pg *db, void *arg)
 	    : r->family.expires_at_us;
 	{
 		const char *p_ins[] = {a->new_id, r->family.id, r->new_hash, now.s,
-		    num(&exp, new_expires)};
+		    vg_store_pg_num(&exp, new_expires)};
 		const char *p_rot[] = {old_id, now.s, a->new_id};
 
 		if ((err = vg_pg_exec(db, insert, 5, p_ins, &res)) != VG_OK)
@@ -494,16 +436,17 @@ pg_refresh_rotate(struct vg_store *s, struct vg_refresh_rotation *r, const char 
 	TS_TO_US("expires_at") ", " TS_TO_US("last_used_at") ", " TS_TO_US("revoked_at")
 
 static enum vg_err
-key_row(const PGresult *res, int row, struct vg_api_key *k)
+key_row(const PGresult *res, int row, void *item)
 {
+	struct vg_api_key *k = item;
 	enum vg_err err;
 
 	memset(k, 0, sizeof *k);
-	if ((err = cell(res, row, 0, k->id, sizeof k->id)) ||
-	    (err = cell(res, row, 1, k->user_id, sizeof k->user_id)) ||
-	    (err = cell(res, row, 2, k->name, sizeof k->name)) ||
-	    (err = cell(res, row, 3, k->prefix, sizeof k->prefix)) ||
-	    (err = cell(res, row, 4, k->key_hash, sizeof k->key_hash)))
+	if ((err = vg_store_pg_cell(res, row, 0, k->id, sizeof k->id)) ||
+	    (err = vg_store_pg_cell(res, row, 1, k->user_id, sizeof k->user_id)) ||
+	    (err = vg_store_pg_cell(res, row, 2, k->name, sizeof k->name)) ||
+	    (err = vg_store_pg_cell(res, row, 3, k->prefix, sizeof k->prefix)) ||
+	    (err = vg_store_pg_cell(res, row, 4, k->key_hash, sizeof k->key_hash)))
 		return err;
 	k->created_at_us = vg_pg_i64(res, row, 5, 0);
 	k->expires_at_us = vg_pg_i64(res, row, 6, 0);
@@ -518,9 +461,9 @@ pg_api_key_create(struct vg_store *s, const struct vg_api_key *k)
 	static const char sql[] =
 	    "INSERT INTO api_keys (id, user_id, name, prefix, key_hash, created_at, expires_at)"
 	    " VALUES ($1, $2, $3, $4, $5, " US_TO_TS("$6") ", " US_TO_TS_NULL("$7") ")";
-	struct num c, e;
+	struct vg_store_pg_num c, e;
 	const char *params[] = {k->id, k->user_id, k->name, k->prefix, k->key_hash,
-	    num(&c, k->created_at_us), num(&e, k->expires_at_us)};
+	    vg_store_pg_num(&c, k->created_at_us), vg_store_pg_num(&e, k->expires_at_us)};
 	PGresult *res = NULL;
 	enum vg_err err = vg_pg_exec(s->pg, sql, 7, params, &res);
 
@@ -534,7 +477,7 @@ pg_api_key_by_hash(struct vg_store *s, const char *hash, struct vg_api_key *out)
 	static const char sql[] = "SELECT " KEY_COLS " FROM api_keys WHERE key_hash = $1";
 	const char *params[] = {hash};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 1, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
 
 	if (err == VG_OK)
 		err = key_row(res, 0, out);
@@ -553,30 +496,13 @@ pg_api_key_list(struct vg_store *s, const char *user_id, const struct vg_store_p
 	    "SELECT " KEY_COLS " FROM api_keys WHERE user_id = $2 AND revoked_at IS NULL"
 	    " AND (created_at, id) < (" US_TO_TS("$3") ", $4::uuid)"
 	    " ORDER BY created_at DESC, id DESC LIMIT $1";
-	struct num lim, at;
-	const char *params[] = {num(&lim, n), user_id, num(&at, pos ? pos->at_us : 0),
-	    pos ? pos->id : NULL};
-	PGresult *res = NULL;
-	struct vg_api_key *ks = NULL;
+	void *items = NULL;
 	enum vg_err err;
-	int i, rows;
 
-	if ((err = vg_pg_exec(s->pg, pos ? after : first, pos ? 4 : 2, params, &res)) != VG_OK)
-		goto out;
-	rows = PQntuples(res);
-	err = VG_ERR_NOMEM;
-	if (!(ks = calloc((size_t)rows + 1, sizeof *ks)))
-		goto out;
-	for (i = 0; i < rows; i++)
-		if ((err = key_row(res, i, &ks[i])) != VG_OK)
-			goto out;
-	*out = ks;
-	*count = (size_t)rows;
-	ks = NULL;
-	err = VG_OK;
-out:
-	free(ks);
-	PQclear(res);
+	err = vg_store_pg_list_page(s->pg, first, after, user_id, pos, n, sizeof **out, key_row,
+	    NULL, &items, count);
+	if (err == VG_OK)
+		*out = items;
 	return err;
 }
 
@@ -586,8 +512,8 @@ pg_api_key_count(struct vg_store *s, const char *user_id, int64_t now_us, int64_
 	static const char sql[] =
 	    "SELECT count(*) FROM api_keys WHERE user_id = $1 AND revoked_at IS NULL"
 	    " AND (expires_at IS NULL OR expires_at > " US_TO_TS("$2") ")";
-	struct num now;
-	const char *params[] = {user_id, num(&now, now_us)};
+	struct vg_store_pg_num now;
+	const char *params[] = {user_id, vg_store_pg_num(&now, now_us)};
 	PGresult *res = NULL;
 	enum vg_err err = vg_pg_exec(s->pg, sql, 2, params, &res);
 
@@ -603,10 +529,10 @@ pg_api_key_revoke(struct vg_store *s, const char *user_id, const char *id, int64
 	static const char sql[] =
 	    "UPDATE api_keys SET revoked_at = " US_TO_TS("$3")
 	    " WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL";
-	struct num now;
-	const char *params[] = {id, user_id, num(&now, now_us)};
+	struct vg_store_pg_num now;
+	const char *params[] = {id, user_id, vg_store_pg_num(&now, now_us)};
 
-	return exec_one(s->pg, sql, 3, params, NULL);
+	return vg_store_pg_exec_one(s->pg, sql, 3, params, NULL);
 }
 
 static enum vg_err
@@ -614,10 +540,10 @@ pg_api_key_touch(struct vg_store *s, const char *id, int64_t now_us)
 {
 	static const char sql[] =
 	    "UPDATE api_keys SET last_used_at = " US_TO_TS("$2") " WHERE id = $1";
-	struct num now;
-	const char *params[] = {id, num(&now, now_us)};
+	struct vg_store_pg_num now;
+	const char *params[] = {id, vg_store_pg_num(&now, now_us)};
 
-	return exec_one(s->pg, sql, 2, params, NULL);
+	return vg_store_pg_exec_one(s->pg, sql, 2, params, NULL);
 }
 
 /* ---- throttle ---- */
@@ -629,8 +555,9 @@ pg_throttle_get(struct vg_store *s, const char *key, int64_t now_us, int64_t win
 	static const char sql[] =
 	    "SELECT failures, " TS_TO_US("window_started_at") " FROM login_throttle"
 	    " WHERE key = $1 AND window_started_at > " US_TO_TS("$2::bigint - $3::bigint");
-	struct num now, win;
-	const char *params[] = {key, num(&now, now_us), num(&win, window_us)};
+	struct vg_store_pg_num now, win;
+	const char *params[] = {key, vg_store_pg_num(&now, now_us),
+	    vg_store_pg_num(&win, window_us)};
 	PGresult *res = NULL;
 	enum vg_err err = vg_pg_exec(s->pg, sql, 3, params, &res);
 
@@ -657,10 +584,11 @@ pg_throttle_fail(struct vg_store *s, const char *key, int64_t now_us, int64_t wi
 	    US_TO_TS("$2::bigint - $3::bigint") " THEN t.window_started_at ELSE "
 	    US_TO_TS("$2") " END"
 	    " RETURNING failures, " TS_TO_US("window_started_at");
-	struct num now, win;
-	const char *params[] = {key, num(&now, now_us), num(&win, window_us)};
+	struct vg_store_pg_num now, win;
+	const char *params[] = {key, vg_store_pg_num(&now, now_us),
+	    vg_store_pg_num(&win, window_us)};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 3, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 3, params, &res);
 
 	if (err == VG_OK) {
 		*failures = vg_pg_i64(res, 0, 0, 0);

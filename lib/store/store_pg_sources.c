@@ -5,7 +5,7 @@
  * also reads scans and findings of 003).
  *
  * Every statement is a constant with parameters; times cross as integer
- * microseconds (US_TO_TS / TS_TO_US), as in store_pg.c.  What must be
+ * microseconds (US_TO_TS / TS_TO_US, store_pg_util.h).  What must be
  * atomic runs in one transaction (vg_pg_tx); member changes lock the
  * project row first, so the "never without an owner" rule cannot be
  * raced past.  Creations that need a parent insert from a SELECT of the
@@ -13,55 +13,10 @@
  * rather than a foreign-key error.
  */
 #include "config.h"
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/str.h"
-#include "store/store_impl.h"
-
-#define US_TO_TS(p) "(timestamptz 'epoch' + (" p ")::bigint * interval '1 microsecond')"
-#define TS_TO_US(c) "(extract(epoch from " c ") * 1000000)::bigint"
-
-/* Decimal text of a number, for a parameter. */
-struct num {
-	char s[24];
-};
-
-static const char *
-num(struct num *n, int64_t v)
-{
-	snprintf(n->s, sizeof n->s, "%lld", (long long)v);
-	return n->s;
-}
-
-/* Copy a text cell into a fixed field; NULL gives "". */
-static enum vg_err
-cell(const PGresult *res, int row, int col, char *dst, size_t size)
-{
-	const char *v = vg_pg_text(res, row, col);
-
-	return vg_str_copy(dst, size, v ? v : "") == VG_OK ? VG_OK : VG_ERR_INTERNAL;
-}
-
-/* Run sql; VG_ERR_NOT_FOUND when it touched or returned no row.  On
- * VG_OK, *out (when out is not NULL) is the result, PQclear'd by the
- * caller. */
-static enum vg_err
-exec_one(struct vg_pg *db, const char *sql, int n, const char *const *params, PGresult **out)
-{
-	PGresult *res = NULL;
-	enum vg_err err = vg_pg_exec(db, sql, n, params, &res);
-
-	if (err == VG_OK && PQntuples(res) == 0 &&
-	    (PQresultStatus(res) == PGRES_TUPLES_OK || strcmp(PQcmdTuples(res), "0") == 0))
-		err = VG_ERR_NOT_FOUND;
-	if (err == VG_OK && out) {
-		*out = res;
-		res = NULL;
-	}
-	PQclear(res);
-	return err;
-}
+#include "store/store_pg_util.h"
 
 /* Run a statement whose answer is one number (a count). */
 static enum vg_err
@@ -73,52 +28,6 @@ exec_count(struct vg_pg *db, const char *sql, const char *key, int64_t *count)
 
 	if (err == VG_OK)
 		*count = vg_pg_i64(res, 0, 0, 0);
-	PQclear(res);
-	return err;
-}
-
-/* Reads row `row` of a result into one item of a list. */
-typedef enum vg_err (*row_reader)(const PGresult *res, int row, void *item);
-
-/*
- * One page of a newest-first list.  first and after are the statements
- * without and with a position; both take $1 the limit and $2 the key
- * (the parent's id), after also $3 the time and $4 the id of the
- * position.  *out gets a calloc'd array of count items of size bytes
- * (freed by the caller with free(), after clear on each item when the
- * items own memory); on failure nothing is handed out.
- */
-static enum vg_err
-list_page(struct vg_store *s, const char *first, const char *after, const char *key,
-    const struct vg_store_pos *pos, int n, size_t size, row_reader read_row,
-    void (*clear)(void *item), void **out, size_t *count)
-{
-	struct num lim, at;
-	const char *params[] = {num(&lim, n), key, num(&at, pos ? pos->at_us : 0),
-	    pos ? pos->id : NULL};
-	PGresult *res = NULL;
-	char *items = NULL;
-	enum vg_err err;
-	int i = 0, rows;
-
-	if ((err = vg_pg_exec(s->pg, pos ? after : first, pos ? 4 : 2, params, &res)) != VG_OK)
-		goto out;
-	rows = PQntuples(res);
-	err = VG_ERR_NOMEM;
-	if (!(items = calloc((size_t)rows + 1, size)))
-		goto out;
-	for (i = 0; i < rows; i++)
-		if ((err = read_row(res, i, items + (size_t)i * size)) != VG_OK)
-			goto out;
-	*out = items;
-	*count = (size_t)rows;
-	items = NULL;
-	err = VG_OK;
-out:
-	if (items && clear)
-		while (i-- > 0)
-			clear(items + (size_t)i * size);
-	free(items);
 	PQclear(res);
 	return err;
 }
@@ -164,10 +73,10 @@ project_row(const PGresult *res, int row, int col, struct vg_project *p)
 	enum vg_err err;
 
 	memset(p, 0, sizeof *p);
-	if ((err = cell(res, row, col + 0, p->id, sizeof p->id)) ||
-	    (err = cell(res, row, col + 1, p->name, sizeof p->name)) ||
-	    (err = cell(res, row, col + 2, p->description, sizeof p->description)) ||
-	    (err = cell(res, row, col + 3, p->owner_id, sizeof p->owner_id)))
+	if ((err = vg_store_pg_cell(res, row, col + 0, p->id, sizeof p->id)) ||
+	    (err = vg_store_pg_cell(res, row, col + 1, p->name, sizeof p->name)) ||
+	    (err = vg_store_pg_cell(res, row, col + 2, p->description, sizeof p->description)) ||
+	    (err = vg_store_pg_cell(res, row, col + 3, p->owner_id, sizeof p->owner_id)))
 		return err;
 	p->created_at_us = vg_pg_i64(res, row, col + 4, 0);
 	p->updated_at_us = vg_pg_i64(res, row, col + 5, 0);
@@ -181,7 +90,8 @@ rollup_row(const PGresult *res, int row, int col, struct vg_project_rollup *r)
 
 	memset(r, 0, sizeof *r);
 	r->repositories = vg_pg_i64(res, row, col + 0, 0);
-	if (cell(res, row, col + 1, r->last_scan_status, sizeof r->last_scan_status) != VG_OK)
+	if (vg_store_pg_cell(res, row, col + 1, r->last_scan_status,
+	    sizeof r->last_scan_status) != VG_OK)
 		return VG_ERR_INTERNAL;
 	r->last_scan_at_us = vg_pg_i64(res, row, col + 2, 0);
 	for (i = 0; i < VG_SEVERITY_COUNT; i++)
@@ -208,16 +118,16 @@ do_project_create(struct vg_pg *db, void *arg)
 	    " VALUES ($1, $2, 'owner', $2, " US_TO_TS("$3") ")";
 	struct project_create_arg *a = arg;
 	const struct vg_project *p = a->p;
-	struct num c, u, now;
+	struct vg_store_pg_num c, u, now;
 	const char *p1[] = {p->id, p->name, p->description, p->owner_id,
-	    num(&c, p->created_at_us),
-	    num(&u, p->updated_at_us ? p->updated_at_us : p->created_at_us)};
-	const char *p2[] = {p->id, p->owner_id, num(&now, a->now_us)};
+	    vg_store_pg_num(&c, p->created_at_us),
+	    vg_store_pg_num(&u, p->updated_at_us ? p->updated_at_us : p->created_at_us)};
+	const char *p2[] = {p->id, p->owner_id, vg_store_pg_num(&now, a->now_us)};
 	enum vg_err err;
 
-	if ((err = exec_one(db, project, 6, p1, NULL)) != VG_OK)
+	if ((err = vg_store_pg_exec_one(db, project, 6, p1, NULL)) != VG_OK)
 		return err;
-	return exec_one(db, owner, 3, p2, NULL);
+	return vg_store_pg_exec_one(db, owner, 3, p2, NULL);
 }
 
 static enum vg_err
@@ -234,7 +144,7 @@ pg_project_get(struct vg_store *s, const char *id, struct vg_project *out)
 	static const char sql[] = "SELECT " PROJECT_COLS " FROM projects p WHERE p.id = $1";
 	const char *params[] = {id};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 1, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
 
 	if (err == VG_OK)
 		err = project_row(res, 0, 0, out);
@@ -248,10 +158,10 @@ pg_project_update(struct vg_store *s, const struct vg_project *p, int64_t now_us
 	static const char sql[] =
 	    "UPDATE projects SET name = $2, description = $3, updated_at = " US_TO_TS("$4")
 	    " WHERE id = $1";
-	struct num now;
-	const char *params[] = {p->id, p->name, p->description, num(&now, now_us)};
+	struct vg_store_pg_num now;
+	const char *params[] = {p->id, p->name, p->description, vg_store_pg_num(&now, now_us)};
 
-	return exec_one(s->pg, sql, 4, params, NULL);
+	return vg_store_pg_exec_one(s->pg, sql, 4, params, NULL);
 }
 
 /* The foreign keys cascade to members, repositories (and their
@@ -261,7 +171,7 @@ pg_project_delete(struct vg_store *s, const char *id)
 {
 	const char *params[] = {id};
 
-	return exec_one(s->pg, "DELETE FROM projects WHERE id = $1", 1, params, NULL);
+	return vg_store_pg_exec_one(s->pg, "DELETE FROM projects WHERE id = $1", 1, params, NULL);
 }
 
 static enum vg_err
@@ -271,7 +181,7 @@ project_entry_row(const PGresult *res, int row, void *item)
 	enum vg_err err;
 
 	if ((err = project_row(res, row, 0, &e->project)) != VG_OK ||
-	    (err = cell(res, row, PROJECT_NCOLS, e->role, sizeof e->role)) != VG_OK)
+	    (err = vg_store_pg_cell(res, row, PROJECT_NCOLS, e->role, sizeof e->role)) != VG_OK)
 		return err;
 	return rollup_row(res, row, PROJECT_NCOLS + 1, &e->rollup);
 }
@@ -297,8 +207,8 @@ pg_project_list(struct vg_store *s, const char *user_id, const struct vg_store_p
 	void *items = NULL;
 	enum vg_err err;
 
-	err = list_page(s, first, after, user_id, pos, n, sizeof **out, project_entry_row, NULL,
-	    &items, count);
+	err = vg_store_pg_list_page(s->pg, first, after, user_id, pos, n, sizeof **out,
+	    project_entry_row, NULL, &items, count);
 	if (err == VG_OK)
 		*out = items;
 	return err;
@@ -318,7 +228,7 @@ pg_project_rollup(struct vg_store *s, const char *id, struct vg_project_rollup *
 	    "SELECT " ROLLUP_COLS " FROM projects p" ROLLUP_JOINS " WHERE p.id = $1";
 	const char *params[] = {id};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 1, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
 
 	if (err == VG_OK)
 		err = rollup_row(res, 0, 0, out);
@@ -338,12 +248,12 @@ member_row(const PGresult *res, int row, void *item)
 	enum vg_err err;
 
 	memset(m, 0, sizeof *m);
-	if ((err = cell(res, row, 0, m->project_id, sizeof m->project_id)) ||
-	    (err = cell(res, row, 1, m->user_id, sizeof m->user_id)) ||
-	    (err = cell(res, row, 2, m->role, sizeof m->role)) ||
-	    (err = cell(res, row, 3, m->added_by, sizeof m->added_by)) ||
-	    (err = cell(res, row, 5, m->email, sizeof m->email)) ||
-	    (err = cell(res, row, 6, m->display_name, sizeof m->display_name)))
+	if ((err = vg_store_pg_cell(res, row, 0, m->project_id, sizeof m->project_id)) ||
+	    (err = vg_store_pg_cell(res, row, 1, m->user_id, sizeof m->user_id)) ||
+	    (err = vg_store_pg_cell(res, row, 2, m->role, sizeof m->role)) ||
+	    (err = vg_store_pg_cell(res, row, 3, m->added_by, sizeof m->added_by)) ||
+	    (err = vg_store_pg_cell(res, row, 5, m->email, sizeof m->email)) ||
+	    (err = vg_store_pg_cell(res, row, 6, m->display_name, sizeof m->display_name)))
 		return err;
 	m->created_at_us = vg_pg_i64(res, row, 4, 0);
 	return VG_OK;
@@ -356,10 +266,10 @@ pg_member_role(struct vg_store *s, const char *project_id, const char *user_id, 
 	    "SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2";
 	const char *params[] = {project_id, user_id};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 2, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 2, params, &res);
 
 	if (err == VG_OK)
-		err = cell(res, 0, 0, role, 8);
+		err = vg_store_pg_cell(res, 0, 0, role, 8);
 	PQclear(res);
 	return err;
 }
@@ -397,10 +307,10 @@ member_lock(struct vg_pg *db, const char *project_id, const char *user_id,
 	const char *exists;
 
 	memset(st, 0, sizeof *st);
-	if ((err = exec_one(db, lock, 1, params, NULL)) != VG_OK ||
-	    (err = exec_one(db, read, 2, params, &res)) != VG_OK)
+	if ((err = vg_store_pg_exec_one(db, lock, 1, params, NULL)) != VG_OK ||
+	    (err = vg_store_pg_exec_one(db, read, 2, params, &res)) != VG_OK)
 		goto out;
-	if ((err = cell(res, 0, 0, st->role, sizeof st->role)) != VG_OK)
+	if ((err = vg_store_pg_cell(res, 0, 0, st->role, sizeof st->role)) != VG_OK)
 		goto out;
 	st->owners = vg_pg_i64(res, 0, 1, 0);
 	exists = vg_pg_text(res, 0, 2);
@@ -429,9 +339,9 @@ do_member_put(struct vg_pg *db, void *arg)
 	struct member_put_arg *a = arg;
 	struct vg_member *m = a->m;
 	struct member_state st;
-	struct num now;
+	struct vg_store_pg_num now;
 	const char *params[] = {m->project_id, m->user_id, m->role, m->added_by,
-	    num(&now, a->now_us)};
+	    vg_store_pg_num(&now, a->now_us)};
 	PGresult *res = NULL;
 	enum vg_err err;
 
@@ -444,7 +354,7 @@ do_member_put(struct vg_pg *db, void *arg)
 	err = VG_ERR_CONFLICT;
 	if (strcmp(st.role, "owner") == 0 && strcmp(m->role, "owner") != 0 && st.owners <= 1)
 		goto out;
-	if ((err = exec_one(db, sql, 5, params, &res)) != VG_OK ||
+	if ((err = vg_store_pg_exec_one(db, sql, 5, params, &res)) != VG_OK ||
 	    (err = member_row(res, 0, m)) != VG_OK)
 		goto out;
 	a->created = st.role[0] == '\0';
@@ -484,7 +394,7 @@ do_member_delete(struct vg_pg *db, void *arg)
 		return VG_ERR_NOT_FOUND;
 	if (strcmp(st.role, "owner") == 0 && st.owners <= 1)
 		return VG_ERR_CONFLICT;
-	return exec_one(db, sql, 2, params, NULL);
+	return vg_store_pg_exec_one(db, sql, 2, params, NULL);
 }
 
 static enum vg_err
@@ -504,7 +414,7 @@ pg_member_get(struct vg_store *s, const char *project_id, const char *user_id,
 	    " WHERE m.project_id = $1 AND m.user_id = $2";
 	const char *params[] = {project_id, user_id};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 2, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 2, params, &res);
 
 	if (err == VG_OK)
 		err = member_row(res, 0, out);
@@ -522,27 +432,13 @@ pg_member_list(struct vg_store *s, const char *project_id, struct vg_member **ou
 	    "SELECT " MEMBER_COLS " FROM project_members m JOIN users u ON u.id = m.user_id"
 	    " WHERE m.project_id = $1";
 	const char *params[] = {project_id};
-	PGresult *res = NULL;
-	struct vg_member *ms = NULL;
+	void *items = NULL;
 	enum vg_err err;
-	int i, rows;
 
-	if ((err = vg_pg_exec(s->pg, sql, 1, params, &res)) != VG_OK)
-		goto out;
-	rows = PQntuples(res);
-	err = VG_ERR_NOMEM;
-	if (!(ms = calloc((size_t)rows + 1, sizeof *ms)))
-		goto out;
-	for (i = 0; i < rows; i++)
-		if ((err = member_row(res, i, &ms[i])) != VG_OK)
-			goto out;
-	*out = ms;
-	*count = (size_t)rows;
-	ms = NULL;
-	err = VG_OK;
-out:
-	free(ms);
-	PQclear(res);
+	err = vg_store_pg_rows(s->pg, sql, 1, params, sizeof **out, member_row, NULL, &items,
+	    count);
+	if (err == VG_OK)
+		*out = items;
 	return err;
 }
 
@@ -559,18 +455,20 @@ repo_row(const PGresult *res, int row, void *item)
 	enum vg_err err;
 
 	memset(r, 0, sizeof *r);
-	if ((err = cell(res, row, 0, r->id, sizeof r->id)) ||
-	    (err = cell(res, row, 1, r->project_id, sizeof r->project_id)) ||
-	    (err = cell(res, row, 2, r->name, sizeof r->name)) ||
-	    (err = cell(res, row, 3, r->source_type, sizeof r->source_type)) ||
-	    (err = cell(res, row, 4, r->git_url, sizeof r->git_url)) ||
-	    (err = cell(res, row, 5, r->git_ref, sizeof r->git_ref)) ||
-	    (err = cell(res, row, 6, r->ingest_status, sizeof r->ingest_status)) ||
-	    (err = cell(res, row, 7, r->ingest_error_code, sizeof r->ingest_error_code)) ||
-	    (err = cell(res, row, 8, r->ingest_error_message,
+	if ((err = vg_store_pg_cell(res, row, 0, r->id, sizeof r->id)) ||
+	    (err = vg_store_pg_cell(res, row, 1, r->project_id, sizeof r->project_id)) ||
+	    (err = vg_store_pg_cell(res, row, 2, r->name, sizeof r->name)) ||
+	    (err = vg_store_pg_cell(res, row, 3, r->source_type, sizeof r->source_type)) ||
+	    (err = vg_store_pg_cell(res, row, 4, r->git_url, sizeof r->git_url)) ||
+	    (err = vg_store_pg_cell(res, row, 5, r->git_ref, sizeof r->git_ref)) ||
+	    (err = vg_store_pg_cell(res, row, 6, r->ingest_status, sizeof r->ingest_status)) ||
+	    (err = vg_store_pg_cell(res, row, 7, r->ingest_error_code,
+	    sizeof r->ingest_error_code)) ||
+	    (err = vg_store_pg_cell(res, row, 8, r->ingest_error_message,
 	    sizeof r->ingest_error_message)) ||
-	    (err = cell(res, row, 9, r->current_snapshot_id, sizeof r->current_snapshot_id)) ||
-	    (err = cell(res, row, 10, r->created_by, sizeof r->created_by)))
+	    (err = vg_store_pg_cell(res, row, 9, r->current_snapshot_id,
+	    sizeof r->current_snapshot_id)) ||
+	    (err = vg_store_pg_cell(res, row, 10, r->created_by, sizeof r->created_by)))
 		return err;
 	r->created_at_us = vg_pg_i64(res, row, 11, 0);
 	r->updated_at_us = vg_pg_i64(res, row, 12, 0);
@@ -586,12 +484,12 @@ pg_repository_create(struct vg_store *s, const struct vg_repository *r)
 	    " SELECT $1, p.id, $3, $4, NULLIF($5, ''), NULLIF($6, ''), 'pending',"
 	    " NULLIF($7, '')::uuid, " US_TO_TS("$8") ", " US_TO_TS("$9")
 	    " FROM projects p WHERE p.id = $2";
-	struct num c, u;
+	struct vg_store_pg_num c, u;
 	const char *params[] = {r->id, r->project_id, r->name, r->source_type, r->git_url,
-	    r->git_ref, r->created_by, num(&c, r->created_at_us),
-	    num(&u, r->updated_at_us ? r->updated_at_us : r->created_at_us)};
+	    r->git_ref, r->created_by, vg_store_pg_num(&c, r->created_at_us),
+	    vg_store_pg_num(&u, r->updated_at_us ? r->updated_at_us : r->created_at_us)};
 
-	return exec_one(s->pg, sql, 9, params, NULL);
+	return vg_store_pg_exec_one(s->pg, sql, 9, params, NULL);
 }
 
 static enum vg_err
@@ -600,7 +498,7 @@ pg_repository_get(struct vg_store *s, const char *id, struct vg_repository *out)
 	static const char sql[] = "SELECT " REPO_COLS " FROM repositories WHERE id = $1";
 	const char *params[] = {id};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 1, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
 
 	if (err == VG_OK)
 		err = repo_row(res, 0, out);
@@ -622,8 +520,8 @@ pg_repository_list(struct vg_store *s, const char *project_id, const struct vg_s
 	void *items = NULL;
 	enum vg_err err;
 
-	err = list_page(s, first, after, project_id, pos, n, sizeof **out, repo_row, NULL, &items,
-	    count);
+	err = vg_store_pg_list_page(s->pg, first, after, project_id, pos, n, sizeof **out, repo_row,
+	    NULL, &items, count);
 	if (err == VG_OK)
 		*out = items;
 	return err;
@@ -635,10 +533,11 @@ pg_repository_update(struct vg_store *s, const struct vg_repository *r, int64_t 
 	static const char sql[] =
 	    "UPDATE repositories SET name = $2, git_url = NULLIF($3, ''),"
 	    " git_ref = NULLIF($4, ''), updated_at = " US_TO_TS("$5") " WHERE id = $1";
-	struct num now;
-	const char *params[] = {r->id, r->name, r->git_url, r->git_ref, num(&now, now_us)};
+	struct vg_store_pg_num now;
+	const char *params[] = {r->id, r->name, r->git_url, r->git_ref,
+	    vg_store_pg_num(&now, now_us)};
 
-	return exec_one(s->pg, sql, 5, params, NULL);
+	return vg_store_pg_exec_one(s->pg, sql, 5, params, NULL);
 }
 
 static enum vg_err
@@ -646,7 +545,8 @@ pg_repository_delete(struct vg_store *s, const char *id)
 {
 	const char *params[] = {id};
 
-	return exec_one(s->pg, "DELETE FROM repositories WHERE id = $1", 1, params, NULL);
+	return vg_store_pg_exec_one(s->pg, "DELETE FROM repositories WHERE id = $1", 1, params,
+	    NULL);
 }
 
 static enum vg_err
@@ -683,18 +583,18 @@ pg_repository_set_ingest(struct vg_store *s, const char *id, const struct vg_ing
 	    "SELECT r.ingest_status, $2::uuid IS NULL OR EXISTS (SELECT 1 FROM snapshots sn"
 	    "  WHERE sn.id = $2::uuid AND sn.repository_id = r.id)"
 	    " FROM repositories r WHERE r.id = $1";
-	struct num now;
+	struct vg_store_pg_num now;
 	const char *snapshot = c->snapshot_id && c->snapshot_id[0] ? c->snapshot_id : NULL;
 	const char *params[] = {id, c->status, c->if_not, c->error_code, c->error_message,
-	    snapshot, num(&now, c->now_us)};
+	    snapshot, vg_store_pg_num(&now, c->now_us)};
 	const char *p_why[] = {id, snapshot};
 	PGresult *res = NULL;
 	const char *state, *own;
 	enum vg_err err;
 
-	err = exec_one(s->pg, sql, 7, params, &res);
+	err = vg_store_pg_exec_one(s->pg, sql, 7, params, &res);
 	if (err == VG_ERR_NOT_FOUND) {
-		if ((err = exec_one(s->pg, why, 2, p_why, &res)) != VG_OK)
+		if ((err = vg_store_pg_exec_one(s->pg, why, 2, p_why, &res)) != VG_OK)
 			goto out;
 		state = vg_pg_text(res, 0, 0);
 		own = vg_pg_text(res, 0, 1);
@@ -726,14 +626,14 @@ snap_row(const PGresult *res, int row, void *item)
 	enum vg_err err;
 
 	memset(sn, 0, sizeof *sn);
-	if ((err = cell(res, row, 0, sn->id, sizeof sn->id)) ||
-	    (err = cell(res, row, 1, sn->repository_id, sizeof sn->repository_id)) ||
-	    (err = cell(res, row, 2, sn->digest, sizeof sn->digest)) ||
-	    (err = cell(res, row, 3, sn->storage_key, sizeof sn->storage_key)) ||
-	    (err = cell(res, row, 4, sn->manifest_key, sizeof sn->manifest_key)) ||
-	    (err = cell(res, row, 5, sn->format, sizeof sn->format)) ||
-	    (err = cell(res, row, 9, sn->git_commit, sizeof sn->git_commit)) ||
-	    (err = cell(res, row, 10, sn->created_by, sizeof sn->created_by)))
+	if ((err = vg_store_pg_cell(res, row, 0, sn->id, sizeof sn->id)) ||
+	    (err = vg_store_pg_cell(res, row, 1, sn->repository_id, sizeof sn->repository_id)) ||
+	    (err = vg_store_pg_cell(res, row, 2, sn->digest, sizeof sn->digest)) ||
+	    (err = vg_store_pg_cell(res, row, 3, sn->storage_key, sizeof sn->storage_key)) ||
+	    (err = vg_store_pg_cell(res, row, 4, sn->manifest_key, sizeof sn->manifest_key)) ||
+	    (err = vg_store_pg_cell(res, row, 5, sn->format, sizeof sn->format)) ||
+	    (err = vg_store_pg_cell(res, row, 9, sn->git_commit, sizeof sn->git_commit)) ||
+	    (err = vg_store_pg_cell(res, row, 10, sn->created_by, sizeof sn->created_by)))
 		goto out;
 	sn->file_count = vg_pg_i64(res, row, 6, 0);
 	sn->total_bytes = vg_pg_i64(res, row, 7, 0);
@@ -774,20 +674,20 @@ pg_snapshot_create(struct vg_store *s, struct vg_snapshot *snap, bool *existed)
 	    " RETURNING " SNAP_COLS;
 	static const char find[] =
 	    "SELECT " SNAP_COLS " FROM snapshots WHERE repository_id = $1 AND digest = $2";
-	struct num fc, tb, c;
+	struct vg_store_pg_num fc, tb, c;
 	const char *p1[] = {snap->id, snap->repository_id, snap->digest, snap->storage_key,
-	    snap->manifest_key, snap->format, num(&fc, snap->file_count),
-	    num(&tb, snap->total_bytes), snap->languages, snap->git_commit, snap->created_by,
-	    num(&c, snap->created_at_us)};
+	    snap->manifest_key, snap->format, vg_store_pg_num(&fc, snap->file_count),
+	    vg_store_pg_num(&tb, snap->total_bytes), snap->languages, snap->git_commit,
+	    snap->created_by, vg_store_pg_num(&c, snap->created_at_us)};
 	const char *p2[] = {snap->repository_id, snap->digest};
 	PGresult *res = NULL;
 	bool found = false;
 	enum vg_err err;
 
-	err = exec_one(s->pg, insert, 12, p1, &res);
+	err = vg_store_pg_exec_one(s->pg, insert, 12, p1, &res);
 	if (err == VG_ERR_NOT_FOUND) {
 		found = true;
-		err = exec_one(s->pg, find, 2, p2, &res);
+		err = vg_store_pg_exec_one(s->pg, find, 2, p2, &res);
 	}
 	if (err == VG_OK)
 		err = snap_row(res, 0, snap);
@@ -803,7 +703,7 @@ pg_snapshot_get(struct vg_store *s, const char *id, struct vg_snapshot *out)
 	static const char sql[] = "SELECT " SNAP_COLS " FROM snapshots WHERE id = $1";
 	const char *params[] = {id};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 1, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
 
 	if (err == VG_OK)
 		err = snap_row(res, 0, out);
@@ -825,8 +725,8 @@ pg_snapshot_list(struct vg_store *s, const char *repository_id, const struct vg_
 	void *items = NULL;
 	enum vg_err err;
 
-	err = list_page(s, first, after, repository_id, pos, n, sizeof **out, snap_row, NULL,
-	    &items, count);
+	err = vg_store_pg_list_page(s->pg, first, after, repository_id, pos, n, sizeof **out,
+	    snap_row, NULL, &items, count);
 	if (err == VG_OK)
 		*out = items;
 	return err;
@@ -884,11 +784,11 @@ profile_row(const PGresult *res, int row, void *item)
 	enum vg_err err;
 
 	memset(p, 0, sizeof *p);
-	if ((err = cell(res, row, 0, p->id, sizeof p->id)) ||
-	    (err = cell(res, row, 1, p->project_id, sizeof p->project_id)) ||
-	    (err = cell(res, row, 2, p->repository_id, sizeof p->repository_id)) ||
-	    (err = cell(res, row, 3, p->name, sizeof p->name)) ||
-	    (err = cell(res, row, 7, p->created_by, sizeof p->created_by)))
+	if ((err = vg_store_pg_cell(res, row, 0, p->id, sizeof p->id)) ||
+	    (err = vg_store_pg_cell(res, row, 1, p->project_id, sizeof p->project_id)) ||
+	    (err = vg_store_pg_cell(res, row, 2, p->repository_id, sizeof p->repository_id)) ||
+	    (err = vg_store_pg_cell(res, row, 3, p->name, sizeof p->name)) ||
+	    (err = vg_store_pg_cell(res, row, 7, p->created_by, sizeof p->created_by)))
 		return err;
 	p->version = vg_pg_i64(res, row, 4, 0);
 	p->latest_version = vg_pg_i64(res, row, 5, 0);
@@ -931,18 +831,18 @@ do_profile_create(struct vg_pg *db, void *arg)
 	    US_TO_TS("$6") " FROM repositories r WHERE r.id = $2 RETURNING project_id";
 	struct profile_arg *a = arg;
 	struct vg_threat_profile *p = a->p;
-	struct num c, u;
+	struct vg_store_pg_num c, u;
 	int64_t updated = p->updated_at_us ? p->updated_at_us : p->created_at_us;
 	const char *p1[] = {p->id, p->repository_id, p->name, p->created_by,
-	    num(&c, p->created_at_us), num(&u, updated)};
+	    vg_store_pg_num(&c, p->created_at_us), vg_store_pg_num(&u, updated)};
 	const char *p2[] = {p->id, "1", a->content, p->created_by, c.s};
 	PGresult *res = NULL;
 	enum vg_err err;
 
-	if ((err = exec_one(db, sql, 6, p1, &res)) != VG_OK ||
-	    (err = cell(res, 0, 0, p->project_id, sizeof p->project_id)) != VG_OK)
+	if ((err = vg_store_pg_exec_one(db, sql, 6, p1, &res)) != VG_OK ||
+	    (err = vg_store_pg_cell(res, 0, 0, p->project_id, sizeof p->project_id)) != VG_OK)
 		goto out;
-	if ((err = exec_one(db, version_insert, 5, p2, NULL)) != VG_OK)
+	if ((err = vg_store_pg_exec_one(db, version_insert, 5, p2, NULL)) != VG_OK)
 		goto out;
 	p->version = p->latest_version = 1;
 	p->updated_at_us = updated;
@@ -976,10 +876,10 @@ pg_threat_profile_get(struct vg_store *s, const char *id, int64_t version,
 	    " JOIN threat_profile_versions v ON v.profile_id = tp.id"
 	    " AND v.version = CASE WHEN $2::bigint = 0 THEN tp.latest_version ELSE $2::bigint END"
 	    " WHERE tp.id = $1";
-	struct num ver;
-	const char *params[] = {id, num(&ver, version)};
+	struct vg_store_pg_num ver;
+	const char *params[] = {id, vg_store_pg_num(&ver, version)};
 	PGresult *res = NULL;
-	enum vg_err err = exec_one(s->pg, sql, 2, params, &res);
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 2, params, &res);
 
 	if (err == VG_OK)
 		err = profile_row(res, 0, out);
@@ -1000,18 +900,18 @@ do_profile_add_version(struct vg_pg *db, void *arg)
 	    " RETURNING project_id, repository_id, latest_version, " TS_TO_US("created_at");
 	struct profile_arg *a = arg;
 	struct vg_threat_profile *p = a->p;
-	struct num now;
-	const char *p1[] = {p->id, p->name, num(&now, a->now_us)};
+	struct vg_store_pg_num now;
+	const char *p1[] = {p->id, p->name, vg_store_pg_num(&now, a->now_us)};
 	const char *p2[] = {p->id, NULL, a->content, p->created_by, now.s};
 	PGresult *res = NULL;
 	enum vg_err err;
 
-	if ((err = exec_one(db, bump, 3, p1, &res)) != VG_OK ||
-	    (err = cell(res, 0, 0, p->project_id, sizeof p->project_id)) != VG_OK ||
-	    (err = cell(res, 0, 1, p->repository_id, sizeof p->repository_id)) != VG_OK)
+	if ((err = vg_store_pg_exec_one(db, bump, 3, p1, &res)) != VG_OK ||
+	    (err = vg_store_pg_cell(res, 0, 0, p->project_id, sizeof p->project_id)) != VG_OK ||
+	    (err = vg_store_pg_cell(res, 0, 1, p->repository_id, sizeof p->repository_id)) != VG_OK)
 		goto out;
 	p2[1] = vg_pg_text(res, 0, 2);
-	if ((err = exec_one(db, version_insert, 5, p2, NULL)) != VG_OK)
+	if ((err = vg_store_pg_exec_one(db, version_insert, 5, p2, NULL)) != VG_OK)
 		goto out;
 	p->version = p->latest_version = vg_pg_i64(res, 0, 2, 0);
 	p->created_at_us = vg_pg_i64(res, 0, 3, 0);
@@ -1053,8 +953,8 @@ pg_threat_profile_list(struct vg_store *s, const char *repository_id,
 	void *items = NULL;
 	enum vg_err err;
 
-	err = list_page(s, first, after, repository_id, pos, n, sizeof **out, profile_row,
-	    profile_clear, &items, count);
+	err = vg_store_pg_list_page(s->pg, first, after, repository_id, pos, n, sizeof **out,
+	    profile_row, profile_clear, &items, count);
 	if (err == VG_OK)
 		*out = items;
 	return err;

@@ -13,7 +13,6 @@
  * handed back in one canonical text, so both backends answer alike.
  */
 #include "config.h"
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/str.h"
@@ -38,70 +37,7 @@ ops_of(const struct vg_store *s)
 	return s->ops->sources;
 }
 
-/* ---- checks ---- */
-
-/* At most max bytes of UTF-8 (and so NUL-terminated within max + 1). */
-static bool
-text_ok(const char *s, size_t max)
-{
-	size_t n = strnlen(s, max + 1);
-
-	return n <= max && vg_utf8_valid(s, n);
-}
-
-/* 1..max bytes of UTF-8. */
-static bool
-required_ok(const char *s, size_t max)
-{
-	return s[0] != '\0' && text_ok(s, max);
-}
-
-static bool
-one_of(const char *v, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v && i < n; i++)
-		if (strcmp(v, list[i]) == 0)
-			return true;
-	return false;
-}
-
-/* Exactly len lower-case hex digits. */
-static bool
-hex_ok(const char *h, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (!((h[i] >= '0' && h[i] <= '9') || (h[i] >= 'a' && h[i] <= 'f')))
-			return false;
-	return h[len] == '\0';
-}
-
-/*
- * Copy a UUID into out in its lower-case form (in and out may be the same
- * buffer); false when in is not a UUID.
- */
-static bool
-uuid_norm(const char *in, char out[VG_UUID_LEN + 1])
-{
-	size_t i;
-
-	if (!in || !vg_uuid_valid(in))
-		return false;
-	for (i = 0; i < VG_UUID_LEN; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[VG_UUID_LEN] = '\0';
-	return true;
-}
-
-/* An optional UUID field ("" or a UUID), lower-cased in place. */
-static bool
-opt_uuid_norm(char f[VG_UUID_LEN + 1])
-{
-	return f[0] == '\0' || uuid_norm(f, f);
-}
+/* ---- checks (the shared ones are store.c's, store_impl.h) ---- */
 
 /*
  * Rewrite the JSON object text in buf (size bytes; "" means {}) in its
@@ -145,46 +81,38 @@ snapshot_out(struct vg_snapshot *snap)
 		memcpy(snap->languages, copy, sizeof copy);
 }
 
-/* ---- paging (the scheme of store_auth.c) ---- */
+/* ---- paging (vg_store_page_begin / vg_store_page_end, store_impl.h) ---- */
 
-/*
- * A newest-first list: decode the cursor, ask the backend for limit + 1
- * items, and when there are more, keep limit of them and make the next
- * cursor from the last item kept.  get_pos reads an item's
- * (created_at, id).
- */
-struct pager {
-	size_t size;   /* of one item */
-	void (*get_pos)(const void *item, struct vg_store_pos *pos);
+/* What a list under a parent hands its backend: the backend's table, the
+ * parent's id lower-cased, and the position to list after (NULL: from
+ * the newest). */
+struct list_args {
+	const struct vg_store_sources_ops *o;
+	char key[VG_UUID_LEN + 1];
+	struct vg_store_pos pos;
+	const struct vg_store_pos *after;
 };
 
+/*
+ * The checks every list under a parent makes, in this order: a backend
+ * table (VG_ERR_INTERNAL), the limit and cursor (vg_store_page_begin),
+ * and the parent's id (VG_ERR_INVALID when it is not a UUID).
+ */
 static enum vg_err
-page_begin(const char *cursor, int limit, struct vg_store_pos *pos, bool *has_pos)
+list_begin(struct vg_store *s, const char *parent_id, const char *cursor, int limit,
+    struct list_args *a)
 {
-	*has_pos = false;
-	if (limit < 1 || limit > VG_STORE_LIST_MAX)
+	bool has_pos;
+	enum vg_err err;
+
+	if (!(a->o = ops_of(s)))
+		return VG_ERR_INTERNAL;
+	if ((err = vg_store_page_begin(cursor, limit, &a->pos, &has_pos)) != VG_OK)
+		return err;
+	if (!vg_store_uuid_norm(parent_id, a->key))
 		return VG_ERR_INVALID;
-	if (cursor) {
-		if (vg_store_cursor_decode(cursor, pos) != VG_OK)
-			return VG_ERR_INVALID;
-		*has_pos = true;
-	}
+	a->after = has_pos ? &a->pos : NULL;
 	return VG_OK;
-}
-
-/* Trim *count to limit and set *next; the caller releases what the
- * items beyond the new *count own. */
-static enum vg_err
-page_end(const struct pager *pg, void *items, size_t *count, int limit, char **next)
-{
-	struct vg_store_pos last;
-
-	*next = NULL;
-	if (*count <= (size_t)limit)
-		return VG_OK;
-	*count = (size_t)limit;
-	pg->get_pos((const char *)items + (*count - 1) * pg->size, &last);
-	return (*next = vg_store_cursor_encode(&last)) ? VG_OK : VG_ERR_NOMEM;
 }
 
 static void
@@ -223,10 +151,21 @@ profile_pos(const void *item, struct vg_store_pos *pos)
 	memcpy(pos->id, p->id, sizeof pos->id);
 }
 
-static const struct pager entry_pager = {sizeof(struct vg_project_entry), entry_pos};
-static const struct pager repository_pager = {sizeof(struct vg_repository), repository_pos};
-static const struct pager snapshot_pager = {sizeof(struct vg_snapshot), snapshot_pos};
-static const struct pager profile_pager = {sizeof(struct vg_threat_profile), profile_pos};
+/* What a listed profile owns: its content. */
+static void
+profile_release(void *item)
+{
+	vg_threat_profile_clear(item);
+}
+
+static const struct vg_store_pager entry_pager = {sizeof(struct vg_project_entry), entry_pos,
+    NULL};
+static const struct vg_store_pager repository_pager = {sizeof(struct vg_repository),
+    repository_pos, NULL};
+static const struct vg_store_pager snapshot_pager = {sizeof(struct vg_snapshot), snapshot_pos,
+    NULL};
+static const struct vg_store_pager profile_pager = {sizeof(struct vg_threat_profile),
+    profile_pos, profile_release};
 
 /* ---- projects ---- */
 
@@ -238,8 +177,9 @@ vg_store_project_create(struct vg_store *s, struct vg_project *p)
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!required_ok(p->name, VG_STORE_NAME_MAX) ||
-	    !text_ok(p->description, VG_STORE_DESCRIPTION_MAX) || !uuid_norm(p->owner_id, p->owner_id))
+	if (!vg_store_required_ok(p->name, VG_STORE_NAME_MAX) ||
+	    !vg_store_text_ok(p->description, VG_STORE_DESCRIPTION_MAX) ||
+	    !vg_store_uuid_norm(p->owner_id, p->owner_id))
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(p->id)) != VG_OK)
 		return err;
@@ -257,7 +197,7 @@ vg_store_project_get(struct vg_store *s, const char *id, struct vg_project *out)
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(id, key))
+	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	/* Cleared only now: callers may pass an id that lives in *out. */
 	memset(out, 0, sizeof *out);
@@ -272,11 +212,11 @@ vg_store_project_update(struct vg_store *s, const struct vg_project *p, int64_t 
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!required_ok(p->name, VG_STORE_NAME_MAX) ||
-	    !text_ok(p->description, VG_STORE_DESCRIPTION_MAX))
+	if (!vg_store_required_ok(p->name, VG_STORE_NAME_MAX) ||
+	    !vg_store_text_ok(p->description, VG_STORE_DESCRIPTION_MAX))
 		return VG_ERR_INVALID;
 	c = *p;
-	if (!uuid_norm(p->id, c.id))
+	if (!vg_store_uuid_norm(p->id, c.id))
 		return VG_ERR_NOT_FOUND;
 	return o->project_update(s, &c, now_us ? now_us : vg_time_now_us());
 }
@@ -289,7 +229,7 @@ vg_store_project_delete(struct vg_store *s, const char *id)
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(id, key))
+	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	return o->project_delete(s, key);
 }
@@ -298,28 +238,18 @@ enum vg_err
 vg_store_project_list(struct vg_store *s, const char *user_id, const char *cursor, int limit,
     struct vg_project_entry **out, size_t *count, char **next_cursor)
 {
-	const struct vg_store_sources_ops *o = ops_of(s);
-	char key[VG_UUID_LEN + 1];
-	struct vg_store_pos pos;
-	bool has_pos;
+	struct list_args a;
 	enum vg_err err;
 
 	*out = NULL;
 	*count = 0;
 	*next_cursor = NULL;
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+	if ((err = list_begin(s, user_id, cursor, limit, &a)) != VG_OK)
 		return err;
-	if (!uuid_norm(user_id, key))
-		return VG_ERR_INVALID;
-	if ((err = o->project_list(s, key, has_pos ? &pos : NULL, limit + 1, out, count)) != VG_OK)
+	if ((err = a.o->project_list(s, a.key, a.after, limit + 1, out, count)) != VG_OK)
 		return err;
-	if ((err = page_end(&entry_pager, *out, count, limit, next_cursor)) != VG_OK) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
-	}
+	if ((err = vg_store_page_end(&entry_pager, *out, count, limit, next_cursor)) != VG_OK)
+		*out = NULL;   /* freed by vg_store_page_end */
 	return err;
 }
 
@@ -332,7 +262,7 @@ vg_store_project_count_owned(struct vg_store *s, const char *user_id, int64_t *c
 	*count = 0;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(user_id, key))
+	if (!vg_store_uuid_norm(user_id, key))
 		return VG_ERR_INVALID;
 	return o->project_count_owned(s, key, count);
 }
@@ -345,7 +275,7 @@ vg_store_project_rollup(struct vg_store *s, const char *id, struct vg_project_ro
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(id, key))
+	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	/* Cleared only now: callers may pass an id that lives in *out. */
 	memset(out, 0, sizeof *out);
@@ -364,7 +294,7 @@ vg_store_member_role(struct vg_store *s, const char *project_id, const char *use
 	role[0] = '\0';
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(project_id, pid) || !uuid_norm(user_id, uid))
+	if (!vg_store_uuid_norm(project_id, pid) || !vg_store_uuid_norm(user_id, uid))
 		return VG_ERR_NOT_FOUND;
 	return o->member_role(s, pid, uid, role);
 }
@@ -385,8 +315,9 @@ vg_store_member_put(struct vg_store *s, struct vg_member *m, bool *created)
 		*created = false;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(m->project_id, m->project_id) || !uuid_norm(m->user_id, m->user_id) ||
-	    !one_of(m->role, roles, NELEM(roles)) || !opt_uuid_norm(m->added_by))
+	if (!vg_store_uuid_norm(m->project_id, m->project_id) ||
+	    !vg_store_uuid_norm(m->user_id, m->user_id) ||
+	    !vg_store_one_of(m->role, roles, NELEM(roles)) || !vg_store_opt_uuid_norm(m->added_by))
 		return VG_ERR_INVALID;
 	m->email[0] = '\0';
 	m->display_name[0] = '\0';
@@ -404,7 +335,7 @@ vg_store_member_delete(struct vg_store *s, const char *project_id, const char *u
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(project_id, pid) || !uuid_norm(user_id, uid))
+	if (!vg_store_uuid_norm(project_id, pid) || !vg_store_uuid_norm(user_id, uid))
 		return VG_ERR_NOT_FOUND;
 	return o->member_delete(s, pid, uid);
 }
@@ -418,7 +349,7 @@ vg_store_member_get(struct vg_store *s, const char *project_id, const char *user
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(project_id, pid) || !uuid_norm(user_id, uid))
+	if (!vg_store_uuid_norm(project_id, pid) || !vg_store_uuid_norm(user_id, uid))
 		return VG_ERR_NOT_FOUND;
 	/* Cleared only now: callers may pass an id that lives in *out. */
 	memset(out, 0, sizeof *out);
@@ -453,7 +384,7 @@ vg_store_member_list(struct vg_store *s, const char *project_id, struct vg_membe
 	*count = 0;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(project_id, pid))
+	if (!vg_store_uuid_norm(project_id, pid))
 		return VG_ERR_NOT_FOUND;
 	if ((err = o->member_list(s, pid, out, count)) != VG_OK)
 		return err;
@@ -474,8 +405,8 @@ static bool
 git_fields_ok(const char *source_type, const char *git_url, const char *git_ref)
 {
 	if (strcmp(source_type, "git") == 0)
-		return required_ok(git_url, VG_STORE_GIT_URL_MAX) &&
-		    text_ok(git_ref, VG_STORE_GIT_REF_MAX);
+		return vg_store_required_ok(git_url, VG_STORE_GIT_URL_MAX) &&
+		    vg_store_text_ok(git_ref, VG_STORE_GIT_REF_MAX);
 	return strcmp(source_type, "upload") == 0 && !git_url[0] && !git_ref[0];
 }
 
@@ -487,10 +418,13 @@ vg_store_repository_create(struct vg_store *s, struct vg_repository *r)
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(r->project_id, r->project_id) || !required_ok(r->name, VG_STORE_NAME_MAX) ||
-	    !text_ok(r->source_type, sizeof r->source_type - 1) ||
-	    !text_ok(r->git_url, VG_STORE_GIT_URL_MAX) || !text_ok(r->git_ref, VG_STORE_GIT_REF_MAX) ||
-	    !git_fields_ok(r->source_type, r->git_url, r->git_ref) || !opt_uuid_norm(r->created_by))
+	if (!vg_store_uuid_norm(r->project_id, r->project_id) ||
+	    !vg_store_required_ok(r->name, VG_STORE_NAME_MAX) ||
+	    !vg_store_text_ok(r->source_type, sizeof r->source_type - 1) ||
+	    !vg_store_text_ok(r->git_url, VG_STORE_GIT_URL_MAX) ||
+	    !vg_store_text_ok(r->git_ref, VG_STORE_GIT_REF_MAX) ||
+	    !git_fields_ok(r->source_type, r->git_url, r->git_ref) ||
+	    !vg_store_opt_uuid_norm(r->created_by))
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(r->id)) != VG_OK)
 		return err;
@@ -512,7 +446,7 @@ vg_store_repository_get(struct vg_store *s, const char *id, struct vg_repository
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(id, key))
+	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	/* Cleared only now: callers may pass an id that lives in *out. */
 	memset(out, 0, sizeof *out);
@@ -523,29 +457,18 @@ enum vg_err
 vg_store_repository_list(struct vg_store *s, const char *project_id, const char *cursor,
     int limit, struct vg_repository **out, size_t *count, char **next_cursor)
 {
-	const struct vg_store_sources_ops *o = ops_of(s);
-	char key[VG_UUID_LEN + 1];
-	struct vg_store_pos pos;
-	bool has_pos;
+	struct list_args a;
 	enum vg_err err;
 
 	*out = NULL;
 	*count = 0;
 	*next_cursor = NULL;
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+	if ((err = list_begin(s, project_id, cursor, limit, &a)) != VG_OK)
 		return err;
-	if (!uuid_norm(project_id, key))
-		return VG_ERR_INVALID;
-	if ((err = o->repository_list(s, key, has_pos ? &pos : NULL, limit + 1, out,
-	    count)) != VG_OK)
+	if ((err = a.o->repository_list(s, a.key, a.after, limit + 1, out, count)) != VG_OK)
 		return err;
-	if ((err = page_end(&repository_pager, *out, count, limit, next_cursor)) != VG_OK) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
-	}
+	if ((err = vg_store_page_end(&repository_pager, *out, count, limit, next_cursor)) != VG_OK)
+		*out = NULL;   /* freed by vg_store_page_end */
 	return err;
 }
 
@@ -563,11 +486,12 @@ vg_store_repository_update(struct vg_store *s, const struct vg_repository *r, in
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!required_ok(r->name, VG_STORE_NAME_MAX) || !text_ok(r->git_url, VG_STORE_GIT_URL_MAX) ||
-	    !text_ok(r->git_ref, VG_STORE_GIT_REF_MAX))
+	if (!vg_store_required_ok(r->name, VG_STORE_NAME_MAX) ||
+	    !vg_store_text_ok(r->git_url, VG_STORE_GIT_URL_MAX) ||
+	    !vg_store_text_ok(r->git_ref, VG_STORE_GIT_REF_MAX))
 		return VG_ERR_INVALID;
 	c = *r;
-	if (!uuid_norm(r->id, c.id))
+	if (!vg_store_uuid_norm(r->id, c.id))
 		return VG_ERR_NOT_FOUND;
 	memset(&cur, 0, sizeof cur);
 	if ((err = o->repository_get(s, c.id, &cur)) != VG_OK)
@@ -585,7 +509,7 @@ vg_store_repository_delete(struct vg_store *s, const char *id)
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(id, key))
+	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	return o->repository_delete(s, key);
 }
@@ -599,7 +523,7 @@ vg_store_repository_count(struct vg_store *s, const char *project_id, int64_t *c
 	*count = 0;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(project_id, key))
+	if (!vg_store_uuid_norm(project_id, key))
 		return VG_ERR_INVALID;
 	return o->repository_count(s, key, count);
 }
@@ -619,7 +543,7 @@ vg_store_repository_set_ingest(struct vg_store *s, const char *id,
 	struct vg_ingest_change n;
 	struct vg_repository tmp;
 	char key[VG_UUID_LEN + 1], snap[VG_UUID_LEN + 1];
-	bool failed, id_ok = uuid_norm(id, key);
+	bool failed, id_ok = vg_store_uuid_norm(id, key);
 
 	/* id is read before *out is cleared: callers pass repo.id and &repo. */
 	if (!out)
@@ -627,14 +551,15 @@ vg_store_repository_set_ingest(struct vg_store *s, const char *id,
 	memset(out, 0, sizeof *out);
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!one_of(c->status, ingest_states, NELEM(ingest_states)) ||
-	    (c->if_not && !one_of(c->if_not, ingest_states, NELEM(ingest_states))))
+	if (!vg_store_one_of(c->status, ingest_states, NELEM(ingest_states)) ||
+	    (c->if_not && !vg_store_one_of(c->if_not, ingest_states, NELEM(ingest_states))))
 		return VG_ERR_INVALID;
 	failed = strcmp(c->status, VG_INGEST_FAILED) == 0;
-	if (failed && (!c->error_code || !required_ok(c->error_code, VG_STORE_ERROR_CODE_MAX) ||
-	    (c->error_message && !text_ok(c->error_message, VG_STORE_ERROR_MESSAGE_MAX))))
+	if (failed && (!c->error_code ||
+	    !vg_store_required_ok(c->error_code, VG_STORE_ERROR_CODE_MAX) ||
+	    (c->error_message && !vg_store_text_ok(c->error_message, VG_STORE_ERROR_MESSAGE_MAX))))
 		return VG_ERR_INVALID;
-	if (c->snapshot_id && c->snapshot_id[0] && !uuid_norm(c->snapshot_id, snap))
+	if (c->snapshot_id && c->snapshot_id[0] && !vg_store_uuid_norm(c->snapshot_id, snap))
 		return VG_ERR_INVALID;
 	if (!id_ok)
 		return VG_ERR_NOT_FOUND;
@@ -655,7 +580,7 @@ commit_ok(const char *c)
 {
 	size_t n = strnlen(c, 65);
 
-	return n == 0 || (n == 40 && hex_ok(c, 40)) || (n == 64 && hex_ok(c, 64));
+	return n == 0 || (n == 40 && vg_store_hex_ok(c, 40)) || (n == 64 && vg_store_hex_ok(c, 64));
 }
 
 enum vg_err
@@ -669,13 +594,14 @@ vg_store_snapshot_create(struct vg_store *s, struct vg_snapshot *snap, bool *exi
 		*existed = false;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(snap->repository_id, snap->repository_id) || !hex_ok(snap->digest, 64) ||
-	    !required_ok(snap->storage_key, VG_STORE_STORAGE_KEY_MAX) ||
-	    !text_ok(snap->manifest_key, VG_STORE_STORAGE_KEY_MAX) ||
-	    !text_ok(snap->format, sizeof snap->format - 1) ||
+	if (!vg_store_uuid_norm(snap->repository_id, snap->repository_id) ||
+	    !vg_store_hex_ok(snap->digest, 64) ||
+	    !vg_store_required_ok(snap->storage_key, VG_STORE_STORAGE_KEY_MAX) ||
+	    !vg_store_text_ok(snap->manifest_key, VG_STORE_STORAGE_KEY_MAX) ||
+	    !vg_store_text_ok(snap->format, sizeof snap->format - 1) ||
 	    snap->file_count < 0 || snap->file_count > INT32_MAX || snap->total_bytes < 0 ||
 	    languages_norm(snap->languages, sizeof snap->languages) != VG_OK ||
-	    !commit_ok(snap->git_commit) || !opt_uuid_norm(snap->created_by))
+	    !commit_ok(snap->git_commit) || !vg_store_opt_uuid_norm(snap->created_by))
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(snap->id)) != VG_OK)
 		return err;
@@ -698,7 +624,7 @@ vg_store_snapshot_get(struct vg_store *s, const char *id, struct vg_snapshot *ou
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(id, key))
+	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	/* Cleared only now: callers may pass an id that lives in *out. */
 	memset(out, 0, sizeof *out);
@@ -711,29 +637,19 @@ enum vg_err
 vg_store_snapshot_list(struct vg_store *s, const char *repository_id, const char *cursor,
     int limit, struct vg_snapshot **out, size_t *count, char **next_cursor)
 {
-	const struct vg_store_sources_ops *o = ops_of(s);
-	char key[VG_UUID_LEN + 1];
-	struct vg_store_pos pos;
-	bool has_pos;
+	struct list_args a;
 	size_t i;
 	enum vg_err err;
 
 	*out = NULL;
 	*count = 0;
 	*next_cursor = NULL;
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+	if ((err = list_begin(s, repository_id, cursor, limit, &a)) != VG_OK)
 		return err;
-	if (!uuid_norm(repository_id, key))
-		return VG_ERR_INVALID;
-	if ((err = o->snapshot_list(s, key, has_pos ? &pos : NULL, limit + 1, out,
-	    count)) != VG_OK)
+	if ((err = a.o->snapshot_list(s, a.key, a.after, limit + 1, out, count)) != VG_OK)
 		return err;
-	if ((err = page_end(&snapshot_pager, *out, count, limit, next_cursor)) != VG_OK) {
-		free(*out);
-		*out = NULL;
-		*count = 0;
+	if ((err = vg_store_page_end(&snapshot_pager, *out, count, limit, next_cursor)) != VG_OK) {
+		*out = NULL;   /* freed by vg_store_page_end */
 		return err;
 	}
 	for (i = 0; i < *count; i++)
@@ -750,7 +666,7 @@ vg_store_snapshot_count(struct vg_store *s, const char *repository_id, int64_t *
 	*count = 0;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(repository_id, key))
+	if (!vg_store_uuid_norm(repository_id, key))
 		return VG_ERR_INVALID;
 	return o->snapshot_count(s, key, count);
 }
@@ -763,7 +679,7 @@ vg_store_snapshot_key_used(struct vg_store *s, const char *storage_key, bool *us
 	*used = false;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!storage_key || !required_ok(storage_key, VG_STORE_STORAGE_KEY_MAX))
+	if (!storage_key || !vg_store_required_ok(storage_key, VG_STORE_STORAGE_KEY_MAX))
 		return VG_ERR_INVALID;
 	return o->snapshot_key_used(s, storage_key, used);
 }
@@ -779,14 +695,6 @@ vg_threat_profile_clear(struct vg_threat_profile *p)
 	p->content = NULL;
 }
 
-/* Release the contents of items[from..to). */
-static void
-profiles_clear(struct vg_threat_profile *items, size_t from, size_t to)
-{
-	for (; items && from < to; from++)
-		vg_threat_profile_clear(&items[from]);
-}
-
 /*
  * The backend gets p with id, repository_id, version = latest_version = 1
  * and both times set, and fills project_id; p->content stays the
@@ -800,9 +708,9 @@ vg_store_threat_profile_create(struct vg_store *s, struct vg_threat_profile *p)
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(p->repository_id, p->repository_id) ||
-	    !required_ok(p->name, VG_STORE_NAME_MAX) || !json_is_object(p->content) ||
-	    !opt_uuid_norm(p->created_by))
+	if (!vg_store_uuid_norm(p->repository_id, p->repository_id) ||
+	    !vg_store_required_ok(p->name, VG_STORE_NAME_MAX) || !json_is_object(p->content) ||
+	    !vg_store_opt_uuid_norm(p->created_by))
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(p->id)) != VG_OK)
 		return err;
@@ -827,7 +735,7 @@ vg_store_threat_profile_get(struct vg_store *s, const char *id, int64_t version,
 		return VG_ERR_INTERNAL;
 	if (version < 0)
 		return VG_ERR_INVALID;
-	if (!uuid_norm(id, key))
+	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	/* Cleared only now: callers may pass an id that lives in *out. */
 	memset(out, 0, sizeof *out);
@@ -850,10 +758,10 @@ vg_store_threat_profile_add_version(struct vg_store *s, struct vg_threat_profile
 
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!required_ok(p->name, VG_STORE_NAME_MAX) || !json_is_object(p->content) ||
-	    !opt_uuid_norm(p->created_by))
+	if (!vg_store_required_ok(p->name, VG_STORE_NAME_MAX) || !json_is_object(p->content) ||
+	    !vg_store_opt_uuid_norm(p->created_by))
 		return VG_ERR_INVALID;
-	if (!uuid_norm(p->id, p->id))
+	if (!vg_store_uuid_norm(p->id, p->id))
 		return VG_ERR_NOT_FOUND;
 	return o->threat_profile_add_version(s, p, now_us ? now_us : vg_time_now_us());
 }
@@ -862,34 +770,18 @@ enum vg_err
 vg_store_threat_profile_list(struct vg_store *s, const char *repository_id, const char *cursor,
     int limit, struct vg_threat_profile **out, size_t *count, char **next_cursor)
 {
-	const struct vg_store_sources_ops *o = ops_of(s);
-	char key[VG_UUID_LEN + 1];
-	struct vg_store_pos pos;
-	bool has_pos;
-	size_t all;
+	struct list_args a;
 	enum vg_err err;
 
 	*out = NULL;
 	*count = 0;
 	*next_cursor = NULL;
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if ((err = page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
+	if ((err = list_begin(s, repository_id, cursor, limit, &a)) != VG_OK)
 		return err;
-	if (!uuid_norm(repository_id, key))
-		return VG_ERR_INVALID;
-	if ((err = o->threat_profile_list(s, key, has_pos ? &pos : NULL, limit + 1, out,
-	    count)) != VG_OK)
+	if ((err = a.o->threat_profile_list(s, a.key, a.after, limit + 1, out, count)) != VG_OK)
 		return err;
-	all = *count;
-	err = page_end(&profile_pager, *out, count, limit, next_cursor);
-	if (err != VG_OK)
-		*count = 0;
-	profiles_clear(*out, *count, all);   /* the look-ahead item, or all on failure */
-	if (err != VG_OK) {
-		free(*out);
-		*out = NULL;
-	}
+	if ((err = vg_store_page_end(&profile_pager, *out, count, limit, next_cursor)) != VG_OK)
+		*out = NULL;   /* released and freed by vg_store_page_end */
 	return err;
 }
 
@@ -902,7 +794,7 @@ vg_store_threat_profile_count(struct vg_store *s, const char *repository_id, int
 	*count = 0;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!uuid_norm(repository_id, key))
+	if (!vg_store_uuid_norm(repository_id, key))
 		return VG_ERR_INVALID;
 	return o->threat_profile_count(s, key, count);
 }
