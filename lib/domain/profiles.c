@@ -145,7 +145,7 @@ known_key(const char *key)
 
 /*
  * Validate a whole profile body: *name is borrowed from body, *content a
- * new object with every field but the name (defaults filled).  Errors
+ * new object with every field (defaults filled).  Errors
  * recorded, naming the field.
  */
 static enum vg_err
@@ -178,7 +178,9 @@ read_profile(struct vg_http_req *req, json_t *body, const char **name, json_t **
 	if (sev && i == VG_SEVERITY_COUNT)
 		return vg_http_fail(req, VG_ERR_INVALID,
 		    "min_severity must be critical, high, medium, low or info", "min_severity");
-	if (!(c = json_pack("{s:s, s:s}", "description", desc ? desc : "",
+	/* The name is kept in each version too: reading version 1 shows the
+	 * profile as it was then, name included. */
+	if (!(c = json_pack("{s:s, s:s, s:s}", "name", *name, "description", desc ? desc : "",
 	    "min_severity", sev ? sev : "info")))
 		return vg_http_fail(req, VG_ERR_NOMEM, NULL, NULL);
 	for (i = 0; i < sizeof list_fields / sizeof list_fields[0]; i++)

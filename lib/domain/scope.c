@@ -203,7 +203,9 @@ vg_api_profile_json(const struct vg_threat_profile *p)
 	json_object_set_new(o, "id", json_string(p->id));
 	json_object_set_new(o, "repository_id", json_string(p->repository_id));
 	json_object_set_new(o, "project_id", json_string(p->project_id));
-	json_object_set_new(o, "name", json_string(p->name));
+	/* A version's own name (kept in its content) wins over the current. */
+	if (!json_is_string(json_object_get(o, "name")))
+		json_object_set_new(o, "name", json_string(p->name));
 	json_object_set_new(o, "version", json_integer(p->version));
 	json_object_set_new(o, "latest_version", json_integer(p->latest_version));
 	json_object_set_new(o, "created_by", vg_http_opt_str(p->created_by));

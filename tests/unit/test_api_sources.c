@@ -317,6 +317,7 @@ test_sources(void)
 	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
 	VT_EQ_STR(json_string_value(json_array_get(json_object_get(a.body, "assets"), 0)),
 	    "cards", "version 1 is kept");
+	VT_EQ_STR(jstr(&a, "name"), "p", "with the name it had");
 	answer_clear(&a);
 
 	/* quotas and the limits */
