@@ -10,3 +10,14 @@ bench: all %reldir%/minimal-fcgi$(EXEEXT)
 	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
 		$(top_srcdir)/%reldir%/healthz.sh
 .PHONY: bench
+
+# bench/ingest-api.sh: the ingest of bench/ingest.sh end to end, a ~1 GiB
+# tar.gz uploaded through nginx to the API against `bsdtar -tzf` in the
+# same run, and vega-projects' peak RSS (bench/ingest-bench makes the
+# archive; lib/archive/local.mk builds it).
+EXTRA_DIST += %reldir%/ingest-api.sh
+.PHONY: bench-ingest-api
+bench: bench-ingest-api
+bench-ingest-api: all
+	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
+		$(top_srcdir)/%reldir%/ingest-api.sh
