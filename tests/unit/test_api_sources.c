@@ -187,7 +187,7 @@ test_sources(void)
 	char uri[512], pid[64], rid[64], sid[64], prof[64];
 	static unsigned char tar[64 * 1024];
 	static const char *const good[] = {"src/a.c", "int main(void) { return 0; }\n",
-	    "README", "hello\n", NULL};
+	    "README", "hello\n", "docs/caf\xc3\xa9.md", "# caf\xc3\xa9\n", NULL};
 	static const char *const evil[] = {"ok.c", "x", "../escape.c", "y", NULL};
 	struct answer a;
 	char msg[256];
@@ -266,7 +266,7 @@ test_sources(void)
 	answer_clear(&a);
 	call(&a, "POST", uri, owner, "application/x-tar", tar, (long)n, -1);
 	VT_EQ_INT(a.status, 201, "a good tar makes a snapshot");
-	VT_EQ_INT((long)json_integer_value(json_object_get(a.body, "file_count")), 2, "two files");
+	VT_EQ_INT((long)json_integer_value(json_object_get(a.body, "file_count")), 3, "three files");
 	snprintf(sid, sizeof sid, "%s", jstr(&a, "id"));
 	answer_clear(&a);
 	call(&a, "POST", uri, owner, "application/x-tar", tar, (long)n, -1);
@@ -282,6 +282,11 @@ test_sources(void)
 	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
 	VT_EQ_INT(a.status, 200, "one file's content");
 	VT_EQ_STR(a.text, "int main(void) { return 0; }\n", "as uploaded");
+	answer_clear(&a);
+	snprintf(uri, sizeof uri, "/v1/snapshots/%s/files/docs/caf%%C3%%A9.md", sid);
+	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
+	VT_EQ_INT(a.status, 200, "a name outside ASCII, percent-encoded");
+	VT_EQ_STR(a.text, "# caf\xc3\xa9\n", "its content");
 	answer_clear(&a);
 	snprintf(uri, sizeof uri, "/v1/snapshots/%s/files/src/none.c", sid);
 	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
