@@ -363,6 +363,14 @@ vg_api_snapshot_files(struct vg_http_req *req)
 		goto out;
 	}
 	total = json_array_size(files);
+	/* A cursor is the last path of a page: one this list handed out
+	 * names a file of the snapshot. */
+	if (cursor && ((i = lower_bound(files, after, false)) >= total ||
+	    strcmp(file_path(files, i), after) != 0)) {
+		err = vg_http_fail(req, VG_ERR_INVALID, "the cursor is not one this list handed out",
+		    "cursor");
+		goto out;
+	}
 	i = cursor ? lower_bound(files, after, true) : lower_bound(files, prefix ? prefix : "", false);
 	for (; i < total && json_array_size(items) < (size_t)limit; i++) {
 		json_t *f = json_array_get(files, i);

@@ -278,6 +278,19 @@ test_sources(void)
 	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
 	VT_EQ_INT((long)json_array_size(json_object_get(a.body, "items")), 1, "prefix filter");
 	answer_clear(&a);
+	snprintf(uri, sizeof uri, "/v1/snapshots/%s/files?cursor=not-a-cursor", sid);
+	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
+	VT_EQ_INT(a.status, 400, "a cursor the list did not hand out");
+	answer_clear(&a);
+	snprintf(uri, sizeof uri, "/v1/snapshots/%s/files?limit=1", sid);
+	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
+	snprintf(uri, sizeof uri, "/v1/snapshots/%s/files?limit=1&cursor=%s", sid,
+	    jstr(&a, "next_cursor"));
+	answer_clear(&a);
+	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
+	VT_EQ_STR(json_string_value(json_object_get(json_array_get(json_object_get(a.body,
+	    "items"), 0), "path")), "docs/caf\xc3\xa9.md", "the next page goes on");
+	answer_clear(&a);
 	snprintf(uri, sizeof uri, "/v1/snapshots/%s/files/src/a.c", sid);
 	call(&a, "GET", uri, viewer, NULL, NULL, 0, -1);
 	VT_EQ_INT(a.status, 200, "one file's content");
