@@ -613,14 +613,8 @@ vg_auth_route_key_list(struct vg_http_req *req)
 	if ((err = vg_http_page_args(req, 100, &limit, &cursor)) != VG_OK || (err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		return err;
 	err = vg_store_api_key_list(s, p->user_id, cursor, (int)limit, &keys, &n, &next);
-	if (err == VG_OK) {
-		items = json_array();
-		for (i = 0; items && i < n; i++)
-			if (json_array_append_new(items, key_json(&keys[i])) != 0)
-				err = VG_ERR_NOMEM;
-		if (!items)
-			err = VG_ERR_NOMEM;
-	}
+	for (i = 0; err == VG_OK && i < n; i++)
+		err = vg_http_items_add(&items, key_json(&keys[i]));
 	err = vg_http_answer_page(req, err, items, next);
 	free(keys);
 	free(next);

@@ -245,11 +245,8 @@ vg_api_profile_list(struct vg_http_req *req)
 	    &repo)))
 		return err;
 	err = vg_store_threat_profile_list(sc.store, repo.id, cursor, (int)limit, &rows, &n, &next);
-	if (err == VG_OK && !(items = json_array()))
-		err = VG_ERR_NOMEM;
 	for (i = 0; err == VG_OK && i < n; i++)
-		if (json_array_append_new(items, vg_api_profile_json(&rows[i])) != 0)
-			err = VG_ERR_NOMEM;
+		err = vg_http_items_add(&items, vg_api_profile_json(&rows[i]));
 	for (i = 0; i < n; i++)
 		vg_threat_profile_clear(&rows[i]);
 	err = vg_http_answer_page(req, err, items, next);

@@ -88,12 +88,9 @@ vg_api_project_list(struct vg_http_req *req)
 	    (err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		return err;
 	err = vg_store_project_list(s, who->user_id, cursor, (int)limit, &rows, &n, &next);
-	if (err == VG_OK && !(items = json_array()))
-		err = VG_ERR_NOMEM;
 	for (i = 0; err == VG_OK && i < n; i++)
-		if (json_array_append_new(items, vg_api_project_json(&rows[i].project, rows[i].role,
-		    &rows[i].rollup)) != 0)
-			err = VG_ERR_NOMEM;
+		err = vg_http_items_add(&items, vg_api_project_json(&rows[i].project, rows[i].role,
+		    &rows[i].rollup));
 	err = vg_http_answer_page(req, err, items, next);
 	free(rows);
 	free(next);
@@ -168,11 +165,8 @@ vg_api_member_list(struct vg_http_req *req)
 	if ((err = vg_api_scope_project(req, vg_http_capture(req, "id"), VG_NEED_READ, &sc)))
 		return err;
 	err = vg_store_member_list(sc.store, sc.project.id, &m, &n);
-	if (err == VG_OK && !(items = json_array()))
-		err = VG_ERR_NOMEM;
 	for (i = 0; err == VG_OK && i < n; i++)
-		if (json_array_append_new(items, vg_api_member_json(&m[i])) != 0)
-			err = VG_ERR_NOMEM;
+		err = vg_http_items_add(&items, vg_api_member_json(&m[i]));
 	free(m);
 	return vg_http_answer_page(req, err, items, NULL);
 }

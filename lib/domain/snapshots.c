@@ -249,11 +249,8 @@ vg_api_snapshot_list(struct vg_http_req *req)
 	    &repo)))
 		return err;
 	err = vg_store_snapshot_list(sc.store, repo.id, cursor, (int)limit, &rows, &n, &next);
-	if (err == VG_OK && !(items = json_array()))
-		err = VG_ERR_NOMEM;
 	for (i = 0; err == VG_OK && i < n; i++)
-		if (json_array_append_new(items, vg_api_snapshot_json(&rows[i])) != 0)
-			err = VG_ERR_NOMEM;
+		err = vg_http_items_add(&items, vg_api_snapshot_json(&rows[i]));
 	err = vg_http_answer_page(req, err, items, next);
 	free(rows);
 	free(next);

@@ -54,8 +54,19 @@ vg_http_answer_page(struct vg_http_req *req, enum vg_err err, json_t *items, con
 		json_decref(items);
 		return vg_http_fail(req, err, NULL, NULL);
 	}
-	return vg_http_json(req, 200, json_pack("{s:o, s:o}", "items", items,
+	return vg_http_json(req, 200, json_pack("{s:o, s:o}", "items", items ? items : json_array(),
 	    "next_cursor", vg_http_opt_str(next)));
+}
+
+enum vg_err
+vg_http_items_add(json_t **items, json_t *item)
+{
+	if (!*items && !(*items = json_array())) {
+		json_decref(item);
+		return VG_ERR_NOMEM;
+	}
+	/* jansson refuses a NULL item (a renderer out of memory). */
+	return json_array_append_new(*items, item) == 0 ? VG_OK : VG_ERR_NOMEM;
 }
 
 json_t *

@@ -336,9 +336,13 @@ enum vg_err vg_http_page_args(struct vg_http_req *req, int64_t max, int64_t *lim
     const char **cursor);
 /* Answer {"items": items, "next_cursor": next or null} with 200, or the
  * error err of the list call (VG_ERR_INVALID: a cursor this list did not
- * hand out).  Takes items. */
+ * hand out).  Takes items; NULL is an empty list. */
 enum vg_err vg_http_answer_page(struct vg_http_req *req, enum vg_err err, json_t *items,
     const char *next);
+/* Append item (taken; NULL means its renderer ran out of memory) to
+ * *items, made on the first call: VG_OK or VG_ERR_NOMEM.  The loop of
+ * every list handler. */
+enum vg_err vg_http_items_add(json_t **items, json_t *item);
 /* s as a JSON string, or null when NULL or "" (new reference). */
 json_t *vg_http_opt_str(const char *s);
 /* An RFC 3339 time, or null for 0 (new reference). */
