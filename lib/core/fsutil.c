@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -209,4 +210,48 @@ size_t
 vg_fs_count_entries(const char *dir)
 {
 	return count_below(dir, false);
+}
+
+enum vg_err
+vg_fs_read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t r;
+	int fd = -1, saved;
+	enum vg_err err = VG_ERR_IO;
+
+	*out = NULL;
+	*len = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		err = errno == ENOENT ? VG_ERR_NOT_FOUND : VG_ERR_IO;
+		goto out;
+	}
+	if (max == SIZE_MAX || !(buf = malloc(max + 1))) {
+		err = VG_ERR_NOMEM;
+		goto out;
+	}
+	while ((r = read(fd, buf + n, max + 1 - n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		n += (size_t)r;
+		if (n > max) {
+			err = VG_ERR_TOO_LARGE;
+			goto out;
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	buf = NULL;
+	err = VG_OK;
+out:
+	saved = errno;
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	errno = saved;
+	return err;
 }

@@ -28,6 +28,14 @@ enum vg_err vg_fs_pwrite_all(int fd, const void *p, size_t n, uint64_t off);
  * and entries directly in dir.  0 when dir does not exist. */
 size_t vg_fs_count_files(const char *dir);
 size_t vg_fs_count_entries(const char *dir);
+/*
+ * Read the whole file at path into *out (malloc'd, NUL-terminated; *len
+ * bytes before the NUL) when it holds at most max bytes.  Errors:
+ * VG_ERR_NOT_FOUND (no such file), VG_ERR_TOO_LARGE (over max),
+ * VG_ERR_IO (errno says why), VG_ERR_NOMEM; *out is NULL then.  For
+ * small configuration files: keys, price tables.
+ */
+enum vg_err vg_fs_read_file(const char *path, size_t max, char **out, size_t *len);
 /* rm -rf path: a file, a link or a whole directory tree.  A path that
  * does not exist is not an error. */
 enum vg_err vg_fs_remove_tree(const char *path);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include "core/fsutil.h"
 #include "core/json.h"
 #include "core/str.h"
 #include "llm/prices.h"
@@ -322,37 +323,18 @@ vg_llm_prices_load(const char *path, struct vg_llm_prices **out, char *msg, size
 {
 	char *buf = NULL;
 	size_t len = 0;
-	ssize_t r;
-	int fd = -1;
-	enum vg_err err = VG_ERR_IO;
+	enum vg_err err;
 
 	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	err = vg_fs_read_file(path, PRICES_FILE_MAX, &buf, &len);
+	if (err == VG_ERR_TOO_LARGE)
+		say(msg, msglen, "%s: larger than 1 MiB", path);
+	else if (err == VG_ERR_NOT_FOUND || err == VG_ERR_IO)
 		say(msg, msglen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!(buf = malloc(PRICES_FILE_MAX + 1))) {
-		err = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((r = read(fd, buf + len, PRICES_FILE_MAX + 1 - len)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			say(msg, msglen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)r;
-		if (len > PRICES_FILE_MAX) {
-			say(msg, msglen, "%s: larger than 1 MiB", path);
-			err = VG_ERR_TOO_LARGE;
-			goto out;
-		}
-	}
-	err = vg_llm_prices_parse(buf, len, out, msg, msglen);
-out:
-	if (fd >= 0)
-		close(fd);
+	if (err == VG_ERR_NOT_FOUND)
+		err = VG_ERR_IO;
+	if (err == VG_OK)
+		err = vg_llm_prices_parse(buf, len, out, msg, msglen);
 	free(buf);
 	return err;
 }

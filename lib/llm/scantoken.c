@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include "auth/jwt.h"
+#include "core/fsutil.h"
 #include "core/b64.h"
 #include "core/id.h"
 #include "core/str.h"
@@ -159,36 +160,25 @@ vg_scantoken_key_load(bool private_key, const char *path, struct vg_scantoken_ke
 {
 	char *buf = NULL;
 	size_t len = 0;
-	ssize_t r;
-	int fd = -1;
-	enum vg_err err = VG_ERR_IO;
+	enum vg_err err;
 
 	*out = NULL;
 	if (!path || !*path) {
 		say(msg, msglen, "no key file set");
 		return VG_ERR_INVALID;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		say(msg, msglen, "%s: %s", path, strerror(errno));
+	err = vg_fs_read_file(path, KEY_FILE_MAX, &buf, &len);
+	if (err == VG_ERR_TOO_LARGE) {
+		say(msg, msglen, "%s: larger than a key file", path);
+		err = VG_ERR_INVALID;
 		goto out;
 	}
-	if (!(buf = malloc(KEY_FILE_MAX + 1))) {
-		err = VG_ERR_NOMEM;
-		goto out;
-	}
-	while ((r = read(fd, buf + len, KEY_FILE_MAX + 1 - len)) != 0) {
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
+	if (err != VG_OK) {
+		if (err != VG_ERR_NOMEM)
 			say(msg, msglen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)r;
-		if (len > KEY_FILE_MAX) {
-			say(msg, msglen, "%s: larger than a key file", path);
-			err = VG_ERR_INVALID;
-			goto out;
-		}
+		if (err == VG_ERR_NOT_FOUND)
+			err = VG_ERR_IO;
+		goto out;
 	}
 	if ((err = vg_scantoken_key_from_pem(private_key, buf, len, out, msg, msglen)) != VG_OK &&
 	    msg && msglen) {
@@ -198,8 +188,6 @@ vg_scantoken_key_load(bool private_key, const char *path, struct vg_scantoken_ke
 		say(msg, msglen, "%s: %s", path, why);
 	}
 out:
-	if (fd >= 0)
-		close(fd);
 	if (buf) {
 		OPENSSL_cleanse(buf, len);
 		free(buf);

@@ -277,6 +277,21 @@ test_fsutil(void)
 	snprintf(path, sizeof path, "%s/a/b/c/file", root);
 	fp = fopen(path, "w");
 	fclose(fp);
+	{
+		char *data = NULL;
+		size_t len = 99;
+
+		VT_EQ_INT(vg_fs_read_file(outside, 4, &data, &len), VG_OK, "read a file at its max");
+		VT_EQ_STR(data ? data : "", "keep", "its bytes, NUL-terminated");
+		VT_EQ_INT((long)len, 4, "and its length");
+		free(data);
+		VT_EQ_INT(vg_fs_read_file(outside, 3, &data, &len), VG_ERR_TOO_LARGE,
+		    "one byte over max is refused");
+		VT_OK(data == NULL && len == 0, "with nothing handed out");
+		VT_EQ_INT(vg_fs_read_file("/nonexistent/vega", 4, &data, &len), VG_ERR_NOT_FOUND,
+		    "a missing file");
+		VT_EQ_INT(vg_fs_read_file(root, 4, &data, &len), VG_ERR_IO, "a directory");
+	}
 	snprintf(path, sizeof path, "%s/a", root);
 	VT_EQ_INT(vg_fs_count_entries(path), 2, "entries directly in a/: b and dirlink");
 	VT_EQ_INT(vg_fs_count_files(root), 3, "files below root: link, dirlink, file");
