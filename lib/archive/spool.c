@@ -16,6 +16,11 @@
  * only once THREAD_AFTER bytes went through (for small archives a thread
  * costs more than it saves); until then, or when no thread can be started,
  * the same work is done inline by the caller.
+ *
+ * With the worker, full stages go to a third thread, the writer, while the
+ * worker fills a second stage: a direct write waits for the disk, and the
+ * hashing and staging need not wait with it.  The final (padded) write and
+ * everything after the drain happen with the writer idle.
  */
 #include "config.h"
 #include <errno.h>
@@ -30,6 +35,7 @@
 
 #define SPOOL_SLOTS 16   /* 4 MiB in flight: decompression runs on during a write */
 #define THREAD_AFTER (4u << 20)
+#define WAKE_BATCH 8     /* submissions queued before the worker is woken */
 #define STAGE_SIZE (4u << 20)   /* bytes per write to the file (threaded) */
 #define STAGE_SMALL (256u * 1024)  /* the same until the thread starts */
 #define ALIGN 4096u             /* O_DIRECT: buffer, offset and length */
@@ -71,7 +77,82 @@ struct vg_spool {
 	uint64_t patch_off;
 	size_t patch_len;         /* 0: none held */
 	uint64_t file_len;        /* bytes in the file (padded when direct) */
+	/* The writer thread (with the worker only): it owns wbuf while busy. */
+	pthread_t wthread;
+	bool wthreaded;
+	pthread_cond_t wcv;       /* for the writer: a stage to write, or stop;
+	                           * for the worker: the writer went idle */
+	unsigned char *spare;     /* the stage not being filled */
+	unsigned char *wbuf;
+	size_t wlen;
+	uint64_t woff;
+	bool wbusy, wstop;
+	enum vg_err werr;         /* the writer's first failure */
 };
+
+static void *
+writer(void *arg)
+{
+	struct vg_spool *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		enum vg_err err;
+
+		while (!s->wbusy && !s->wstop)
+			pthread_cond_wait(&s->wcv, &s->mu);
+		if (!s->wbusy)
+			break;
+		pthread_mutex_unlock(&s->mu);
+		err = vg_fs_pwrite_all(s->fd, s->wbuf, s->wlen, s->woff);
+		pthread_mutex_lock(&s->mu);
+		if (err != VG_OK && s->werr == VG_OK)
+			s->werr = err;
+		s->wbusy = false;
+		pthread_cond_broadcast(&s->wcv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Wait until the writer holds no stage; its first failure, if any. */
+static enum vg_err
+writer_idle(struct vg_spool *s)
+{
+	enum vg_err err;
+
+	if (!s->wthreaded)
+		return VG_OK;
+	pthread_mutex_lock(&s->mu);
+	while (s->wbusy)
+		pthread_cond_wait(&s->wcv, &s->mu);
+	err = s->werr;
+	pthread_mutex_unlock(&s->mu);
+	return err;
+}
+
+/* Hand the full stage to the writer and go on filling the spare one. */
+static enum vg_err
+hand_to_writer(struct vg_spool *s)
+{
+	enum vg_err err = writer_idle(s);
+	unsigned char *full = s->stage;
+
+	if (err != VG_OK)
+		return err;
+	pthread_mutex_lock(&s->mu);
+	s->wbuf = full;
+	s->wlen = s->staged;
+	s->woff = s->flushed;
+	s->wbusy = true;
+	pthread_cond_broadcast(&s->wcv);
+	pthread_mutex_unlock(&s->mu);
+	s->stage = s->spare;
+	s->spare = full;
+	s->flushed += s->staged;
+	s->staged = 0;
+	return VG_OK;
+}
 
 /* Write the stage out.  The last write of a direct file is padded with
  * zeros to ALIGN; the caller truncates the file to its real length. */
@@ -82,7 +163,11 @@ flush_stage(struct vg_spool *s, bool last)
 	enum vg_err err;
 
 	if (n == 0)
-		return VG_OK;
+		return writer_idle(s);
+	if (!last && s->wthreaded)
+		return hand_to_writer(s);
+	if ((err = writer_idle(s)) != VG_OK)
+		return err;
 	if (last && s->direct && n % ALIGN) {
 		memset(s->stage + n, 0, ALIGN - n % ALIGN);
 		n += ALIGN - n % ALIGN;
@@ -171,6 +256,17 @@ do_job(struct vg_spool *s, const struct job *j)
 	return VG_OK;
 }
 
+/* Wake the worker if it sleeps (s->mu held).  Submissions wake it only
+ * once WAKE_BATCH jobs wait, so one wake-up serves a batch rather than
+ * each chunk paying a futex round trip; whoever is about to wait for the
+ * worker wakes it first, so no job is left sleeping. */
+static void
+wake_worker(struct vg_spool *s)
+{
+	if (s->worker_waits)
+		pthread_cond_signal(&s->cv_work);
+}
+
 static void *
 worker(void *arg)
 {
@@ -204,6 +300,19 @@ worker(void *arg)
 	return NULL;
 }
 
+/* A second stage and the writer thread; without either, the worker
+ * writes its stages itself. */
+static void
+start_writer(struct vg_spool *s)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, ALIGN, STAGE_SIZE) != 0)
+		return;
+	s->spare = p;
+	s->wthreaded = pthread_create(&s->wthread, NULL, writer, s) == 0;
+}
+
 /* Buffers are made as they are first needed: inline, only the first
  * slot and a small stage are ever used. */
 enum vg_err
@@ -220,6 +329,7 @@ vg_spool_new(int fd, bool direct, struct vg_spool **out)
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv_work, NULL);
 	pthread_cond_init(&s->cv_space, NULL);
+	pthread_cond_init(&s->wcv, NULL);
 	err = grow_stage(s, STAGE_SMALL);
 	if (err == VG_OK && !(s->md = EVP_MD_CTX_new()))
 		err = VG_ERR_NOMEM;
@@ -241,6 +351,7 @@ vg_spool_buffer(struct vg_spool *s)
 
 	pthread_mutex_lock(&s->mu);
 	while (s->count == SPOOL_SLOTS) {
+		wake_worker(s);
 		s->caller_waits = true;
 		pthread_cond_wait(&s->cv_space, &s->mu);
 		s->caller_waits = false;
@@ -268,6 +379,8 @@ vg_spool_submit(struct vg_spool *s, size_t n, uint64_t off, unsigned flags, size
 		s->tried = true;
 		if (grow_stage(s, STAGE_SIZE) == VG_OK)
 			s->threaded = pthread_create(&s->thread, NULL, worker, s) == 0;
+		if (s->threaded)
+			start_writer(s);
 	}
 	pthread_mutex_lock(&s->mu);
 	if ((err = s->err) != VG_OK) {
@@ -284,8 +397,8 @@ vg_spool_submit(struct vg_spool *s, size_t n, uint64_t off, unsigned flags, size
 	s->ring[s->head] = j;
 	s->head = (s->head + 1) % SPOOL_SLOTS;
 	s->count++;
-	if (s->worker_waits)
-		pthread_cond_signal(&s->cv_work);
+	if (s->count >= WAKE_BATCH)
+		wake_worker(s);
 	pthread_mutex_unlock(&s->mu);
 	return VG_OK;
 }
@@ -325,6 +438,7 @@ vg_spool_drain(struct vg_spool *s)
 
 	pthread_mutex_lock(&s->mu);
 	while (s->count > 0) {
+		wake_worker(s);
 		s->caller_waits = true;
 		pthread_cond_wait(&s->cv_space, &s->mu);
 		s->caller_waits = false;
@@ -462,12 +576,21 @@ vg_spool_free(struct vg_spool *s)
 		pthread_mutex_unlock(&s->mu);
 		pthread_join(s->thread, NULL);
 	}
+	if (s->wthreaded) {
+		pthread_mutex_lock(&s->mu);
+		s->wstop = true;
+		pthread_cond_broadcast(&s->wcv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->wthread, NULL);
+	}
+	pthread_cond_destroy(&s->wcv);
 	pthread_cond_destroy(&s->cv_work);
 	pthread_cond_destroy(&s->cv_space);
 	pthread_mutex_destroy(&s->mu);
 	for (i = 0; i < SPOOL_SLOTS; i++)
 		free(s->bufs[i]);
 	free(s->stage);
+	free(s->spare);
 	EVP_MD_CTX_free(s->md);
 	free(s->shas);
 	free(s);
