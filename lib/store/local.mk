@@ -8,6 +8,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/store_auth.c %reldir%/store_json_auth.c %reldir%/store_pg_auth.c \
 	%reldir%/store_sources.c %reldir%/store_json_sources.c \
 	%reldir%/store_pg_sources.c \
+	%reldir%/store_scans.c %reldir%/store_json_scans.c %reldir%/store_pg_scans.c \
 	%reldir%/jsondb.c %reldir%/jsondb.h \
 	%reldir%/pg.c %reldir%/pg.h \
 	%reldir%/migrate.c %reldir%/migrate.h

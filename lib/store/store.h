@@ -710,4 +710,183 @@ void vg_finding_row_clear(struct vg_finding_row *f);
 enum vg_err vg_store_finding_upsert(struct vg_store *s, const struct vg_lease *l,
     struct vg_finding_row *f, int64_t now_us, bool *created);
 
+/* Findings of one scan, or the latest row per fingerprint of a
+ * repository's scans; each NULL/""/0 filter means any. */
+struct vg_finding_filter {
+	const char *scan_id;          /* exactly one of scan_id, repository_id */
+	const char *repository_id;    /* the latest row per fingerprint */
+	const char *severity;         /* one of vg_severity_names */
+	const char *status;           /* open, confirmed, dismissed */
+	int64_t cwe;                  /* a CWE id among the finding's cwe_ids */
+	const char *path_prefix;      /* file_path starts with it (bytes) */
+	const char *sort;             /* "severity" (default: most severe first,
+	                               * then path, line, id), "path" (path, line,
+	                               * id), "newest" (created_at desc, id) */
+};
+/*
+ * Findings matching f, paged: cursor is opaque (NULL: the first page);
+ * *next_cursor is malloc'd, NULL at the end.  Free each row with
+ * vg_finding_row_clear, then the array with free().  A cursor this store
+ * did not hand out, or one made for another filter or sort, is
+ * VG_ERR_INVALID.
+ */
+enum vg_err vg_store_finding_list(struct vg_store *s, const struct vg_finding_filter *f,
+    const char *cursor, int limit, struct vg_finding_row **out, size_t *count,
+    char **next_cursor);
+/* Matching rows, counted (for totals next to a page). */
+enum vg_err vg_store_finding_count(struct vg_store *s, const struct vg_finding_filter *f,
+    int64_t *count);
+enum vg_err vg_store_finding_get(struct vg_store *s, const char *id,
+    struct vg_finding_row *out);
+
+/*
+ * Triage finding id: the decision (status open|confirmed|dismissed,
+ * reason, comment, actor, time) is recorded for the finding's repository
+ * and fingerprint, so it follows the fingerprint into later scans; every
+ * row of that fingerprint in the repository takes the status, and an
+ * entry is appended to the fingerprint's history.  *out (may be NULL)
+ * gets the finding afterwards.
+ */
+struct vg_triage {
+	const char *status;
+	const char *reason;           /* may be NULL */
+	const char *comment;          /* may be NULL */
+	const char *actor_id;
+	int64_t now_us;
+};
+enum vg_err vg_store_finding_triage(struct vg_store *s, const char *id,
+    const struct vg_triage *t, struct vg_finding_row *out);
+/* The triage history of finding id's fingerprint, oldest first: *items is
+ * a new array of {at, actor_id, status, reason, comment}. */
+enum vg_err vg_store_finding_history(struct vg_store *s, const char *id, json_t **items);
+
+/* Events of every scan of a repository in the order they were written
+ * (created_at, scan_id, seq), paged by an opaque cursor as above. */
+enum vg_err vg_store_event_list_repository(struct vg_store *s, const char *repository_id,
+    const char *cursor, int limit, struct vg_event **out, size_t *count,
+    char **next_cursor);
+
+/* ---- runner jobs: one execution of one attempt of a scan ---- */
+#define VG_STORE_EXTERNAL_ID_MAX 2048
+struct vg_runner_job {
+	char id[VG_UUID_LEN + 1];                    /* set by create */
+	char scan_id[VG_UUID_LEN + 1];
+	int64_t attempt;
+	char worker_id[VG_UUID_LEN + 1];             /* "" for thread dispatch */
+	char mode[8];                                /* thread, local, ecs */
+	char external_id[VG_STORE_EXTERNAL_ID_MAX + 1];  /* pid[:start time] or task ARN */
+	char status[12];                             /* starting, running, exited, failed, lost */
+	int64_t exit_code;                           /* -1 until known */
+	char error_message[VG_STORE_ERROR_MESSAGE_MAX + 1];
+	int64_t created_at_us, started_at_us, finished_at_us;
+};
+/* Record job j (status starting): idempotent per (scan, attempt) — when
+ * a job for that attempt exists nothing is written, *existed is set and
+ * j is filled with the stored row, so a retried launch starts nothing. */
+enum vg_err vg_store_runner_job_create(struct vg_store *s, struct vg_runner_job *j,
+    int64_t now_us, bool *existed);
+/* Set status (and external_id when not NULL/"", exit_code when >= 0,
+ * error_message when not NULL) of (scan_id, attempt); started_at is set
+ * on running, finished_at on exited/failed/lost. */
+struct vg_runner_job_change {
+	const char *status;
+	const char *external_id;
+	int64_t exit_code;
+	const char *error_message;
+	int64_t now_us;
+};
+enum vg_err vg_store_runner_job_update(struct vg_store *s, const char *scan_id,
+    int64_t attempt, const struct vg_runner_job_change *c);
+enum vg_err vg_store_runner_job_get(struct vg_store *s, const char *scan_id, int64_t attempt,
+    struct vg_runner_job *out);
+/* Every job of a scan, by attempt; *out is malloc'd. */
+enum vg_err vg_store_runner_job_list(struct vg_store *s, const char *scan_id,
+    struct vg_runner_job **out, size_t *count);
+
+/* ---- maintenance ---- */
+/*
+ * What the cleanup pass prunes from the store (counted only with
+ * dry_run): refresh-token families that expired or were revoked before
+ * tokens_before_us (with their tokens), API keys expired or revoked
+ * before tokens_before_us, worker rows stopped or silent since before
+ * workers_before_us.
+ */
+struct vg_prune {
+	bool dry_run;
+	int64_t tokens_before_us;
+	int64_t workers_before_us;
+};
+struct vg_prune_counts {
+	int64_t refresh_families;
+	int64_t api_keys;
+	int64_t workers;
+};
+enum vg_err vg_store_prune(struct vg_store *s, const struct vg_prune *p,
+    struct vg_prune_counts *out);
+/* Ids of scans that finished before before_us, oldest first, at most n;
+ * *out is malloc'd (ids). */
+enum vg_err vg_store_scan_finished_before(struct vg_store *s, int64_t before_us, int n,
+    char (**out)[VG_UUID_LEN + 1], size_t *count);
+
+/* ---- LLM usage: reserved before a provider call, settled after ---- */
+/* Per-scan limits; 0 means unlimited. */
+struct vg_llm_limits {
+	int64_t max_requests;
+	int64_t max_tokens;
+	int64_t max_cost_microusd;
+};
+/* A scan's usage: settled rows count their real tokens and cost, rows
+ * still reserved count their reservation. */
+struct vg_llm_totals {
+	int64_t requests;             /* every row, any status */
+	int64_t input_tokens, cached_input_tokens, output_tokens, reasoning_tokens;
+	int64_t cost_microusd;        /* settled cost */
+	int64_t reserved_tokens;      /* outstanding reservations */
+	int64_t reserved_microusd;
+};
+struct vg_llm_reservation {
+	char id[VG_UUID_LEN + 1];     /* set by reserve */
+	const char *scan_id;
+	const char *user_id;          /* may be NULL */
+	const char *provider;
+	const char *model;
+	const char *endpoint;         /* "responses", "chat_completions" */
+	int64_t tokens;               /* the estimate: input + output cap */
+	int64_t microusd;             /* the estimate, priced */
+	const char *request_id;       /* ours; may be NULL */
+	int64_t now_us;
+};
+/*
+ * Reserve r against the scan's limits in one atomic step: refused with
+ * VG_ERR_QUOTA (nothing written) when requests + 1, or spent + reserved
+ * + the estimate in tokens or cost, would cross a non-zero limit.  N
+ * concurrent reserves never take a scan past a limit.  *after (may be
+ * NULL) gets the totals including this reservation (or, when refused,
+ * as they were).
+ */
+enum vg_err vg_store_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
+    const struct vg_llm_limits *lim, struct vg_llm_totals *after);
+/* Settle reservation id with the real usage: status "settled" or
+ * "failed" (no charge when failed); the reservation stops counting.
+ * VG_ERR_CONFLICT when it was settled already. */
+struct vg_llm_settlement {
+	const char *status;
+	int64_t input_tokens, cached_input_tokens, output_tokens, reasoning_tokens;
+	int64_t cost_microusd;
+	int64_t latency_ms;
+	int64_t http_status;
+	const char *upstream_request_id;   /* may be NULL */
+	int64_t now_us;
+};
+enum vg_err vg_store_llm_settle(struct vg_store *s, const char *id,
+    const struct vg_llm_settlement *st);
+enum vg_err vg_store_llm_totals(struct vg_store *s, const char *scan_id,
+    struct vg_llm_totals *out);
+/* A scan's usage records, oldest first: *items is a new array of {id,
+ * model, endpoint, status, input_tokens, cached_input_tokens,
+ * output_tokens, reasoning_tokens, cost_microusd, reserved_tokens,
+ * reserved_microusd, latency_ms, http_status, request_id,
+ * upstream_request_id, created_at, settled_at}. */
+enum vg_err vg_store_llm_list(struct vg_store *s, const char *scan_id, json_t **items);
+
 #endif

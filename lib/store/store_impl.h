@@ -26,6 +26,7 @@ struct vg_store_pos {
 
 struct vg_store_auth_ops;
 struct vg_store_sources_ops;
+struct vg_store_scans_ops;
 
 struct vg_store_ops {
 	const char *name;
@@ -33,6 +34,8 @@ struct vg_store_ops {
 	const struct vg_store_auth_ops *auth;
 	/* Projects, members, repositories, snapshots, threat profiles. */
 	const struct vg_store_sources_ops *sources;
+	/* Scans, events, findings, triage, runner jobs, pruning, LLM usage. */
+	const struct vg_store_scans_ops *scans;
 	enum vg_err (*open)(struct vg_store *s);
 	void (*close)(struct vg_store *s);
 	enum vg_err (*ping)(struct vg_store *s);
@@ -253,5 +256,88 @@ struct vg_store_sources_ops {
 
 extern const struct vg_store_sources_ops vg_store_json_sources_ops;
 extern const struct vg_store_sources_ops vg_store_pg_sources_ops;
+
+/* A position in a repository's event stream (created_at, scan id, seq). */
+struct vg_event_pos {
+	int64_t at_us;
+	char scan_id[VG_UUID_LEN + 1];
+	int64_t seq;
+};
+
+/*
+ * The scan operations of a backend (store.h, "scans, events, findings,
+ * ..."); store_scans.c has validated the arguments and filled ids and
+ * times.  Scan lists hand back up to n items strictly after pos (NULL:
+ * from the newest), newest first by (created_at, id); findings are paged
+ * by offset in the filter's sort order; store_scans.c makes the cursors.
+ */
+struct vg_store_scans_ops {
+	enum vg_err (*scan_create)(struct vg_store *s, struct vg_scan *sc, int64_t max_active);
+	enum vg_err (*scan_get)(struct vg_store *s, const char *id, struct vg_scan *out);
+	enum vg_err (*scan_list)(struct vg_store *s, const struct vg_scan_filter *f,
+	    const struct vg_store_pos *pos, int n, struct vg_scan **out, size_t *count);
+	enum vg_err (*scan_claim)(struct vg_store *s, const char *worker_id,
+	    const char *scan_id, const char *lease_token, int64_t now_us, struct vg_scan *out);
+	enum vg_err (*scan_start)(struct vg_store *s, const struct vg_lease *l, int64_t now_us);
+	enum vg_err (*scan_heartbeat)(struct vg_store *s, const struct vg_lease *l,
+	    int64_t files_scanned, int64_t now_us, bool *cancel_requested);
+	enum vg_err (*scan_finish)(struct vg_store *s, const struct vg_lease *l,
+	    const struct vg_scan_finish *f);
+	enum vg_err (*scan_cancel)(struct vg_store *s, const char *id, int64_t now_us,
+	    struct vg_scan *out);
+	enum vg_err (*scan_stale)(struct vg_store *s, int64_t heartbeat_before_us,
+	    int64_t started_before_us, int64_t claimed_before_us, struct vg_scan **out,
+	    size_t *count);
+	enum vg_err (*scan_rescue_running)(struct vg_store *s, const char *id, int64_t attempt,
+	    int64_t heartbeat_before_us, int64_t started_before_us, int64_t now_us);
+	enum vg_err (*scan_requeue_claimed)(struct vg_store *s, const char *id, int64_t attempt,
+	    int64_t claimed_before_us, int64_t max_attempts, int64_t now_us);
+	enum vg_err (*scan_count_active)(struct vg_store *s, const char *user_id,
+	    int64_t *count);
+	enum vg_err (*scan_finished_before)(struct vg_store *s, int64_t before_us, int n,
+	    char (**out)[VG_UUID_LEN + 1], size_t *count);
+
+	enum vg_err (*event_append)(struct vg_store *s, const struct vg_lease *l,
+	    const char *type, json_t *payload, int64_t now_us, int64_t *seq);
+	enum vg_err (*event_list)(struct vg_store *s, const char *scan_id, int64_t after,
+	    int limit, struct vg_event **out, size_t *count);
+	/* Up to n events strictly after pos (NULL: from the first). */
+	enum vg_err (*event_list_repository)(struct vg_store *s, const char *repository_id,
+	    const struct vg_event_pos *pos, int n, struct vg_event **out, size_t *count);
+
+	enum vg_err (*finding_upsert)(struct vg_store *s, const struct vg_lease *l,
+	    struct vg_finding_row *f, int64_t now_us, bool *created);
+	enum vg_err (*finding_list)(struct vg_store *s, const struct vg_finding_filter *f,
+	    int64_t offset, int n, struct vg_finding_row **out, size_t *count);
+	enum vg_err (*finding_count)(struct vg_store *s, const struct vg_finding_filter *f,
+	    int64_t *count);
+	enum vg_err (*finding_get)(struct vg_store *s, const char *id, struct vg_finding_row *out);
+	enum vg_err (*finding_triage)(struct vg_store *s, const char *id,
+	    const struct vg_triage *t, struct vg_finding_row *out);
+	enum vg_err (*finding_history)(struct vg_store *s, const char *id, json_t **items);
+
+	enum vg_err (*runner_job_create)(struct vg_store *s, struct vg_runner_job *j,
+	    int64_t now_us, bool *existed);
+	enum vg_err (*runner_job_update)(struct vg_store *s, const char *scan_id,
+	    int64_t attempt, const struct vg_runner_job_change *c);
+	enum vg_err (*runner_job_get)(struct vg_store *s, const char *scan_id, int64_t attempt,
+	    struct vg_runner_job *out);
+	enum vg_err (*runner_job_list)(struct vg_store *s, const char *scan_id,
+	    struct vg_runner_job **out, size_t *count);
+
+	enum vg_err (*prune)(struct vg_store *s, const struct vg_prune *p,
+	    struct vg_prune_counts *out);
+
+	enum vg_err (*llm_reserve)(struct vg_store *s, struct vg_llm_reservation *r,
+	    const struct vg_llm_limits *lim, struct vg_llm_totals *after);
+	enum vg_err (*llm_settle)(struct vg_store *s, const char *id,
+	    const struct vg_llm_settlement *st);
+	enum vg_err (*llm_totals)(struct vg_store *s, const char *scan_id,
+	    struct vg_llm_totals *out);
+	enum vg_err (*llm_list)(struct vg_store *s, const char *scan_id, json_t **items);
+};
+
+extern const struct vg_store_scans_ops vg_store_json_scans_ops;
+extern const struct vg_store_scans_ops vg_store_pg_scans_ops;
 
 #endif
