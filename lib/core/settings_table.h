@@ -134,6 +134,14 @@ VG_SETTING(RUNNER_PROGRAM, "VEGA_RUNNER_PROGRAM", STRING, "", 0, 0, NULL, 0,
     "The vega-runner executable that dispatch starts (empty: the one installed with Vega)")
 VG_SETTING(RUNNER_MAX_SECONDS, "VEGA_RUNNER_MAX_SECONDS", INT, "3600", 10, 604800, NULL, 0,
     "Wall-clock limit of one runner; it is killed past this")
+VG_SETTING(RUNNER_MEMORY_LIMIT_MB, "VEGA_RUNNER_MEMORY_LIMIT_MB", INT, "4096", 64, 1048576, NULL, 0,
+    "Address-space limit of a runner started as a local child, in MiB")
+VG_SETTING(RUNNER_HEARTBEAT_SECONDS, "VEGA_RUNNER_HEARTBEAT_SECONDS", INT, "5", 1, 3600, NULL, 0,
+    "How often a runner heartbeats its scan and checks for a cancellation")
+VG_SETTING(WORKER_RETENTION_DAYS, "VEGA_WORKER_RETENTION_DAYS", INT, "7", 1, 36500, NULL, 0,
+    "Stopped or silent worker rows older than this are removed by cleanup")
+VG_SETTING(BLOB_GRACE_SECONDS, "VEGA_BLOB_GRACE_SECONDS", INT, "86400", 0, 31536000, NULL, 0,
+    "Blobs no row references are removed by cleanup only when older than this")
 VG_SETTING(LLM_TOKEN_SIGNING_KEY_FILE, "VEGA_LLM_TOKEN_SIGNING_KEY_FILE", STRING, "", 0, 0, NULL, 0,
     "PEM EC P-256 private key that signs scan tokens (dispatching roles only)")
 VG_SETTING(LLM_TOKEN_VERIFY_KEY_FILE, "VEGA_LLM_TOKEN_VERIFY_KEY_FILE", STRING, "", 0, 0, NULL, 0,
