@@ -30,4 +30,6 @@ EXTRA_DIST += \
 	tests/e2e/sources-nginx-postgres.e2e \
 	tests/e2e/sources.bats \
 	tests/fixtures/archives/make-archive.py \
-	tests/helpers/stack.sh
+	tests/helpers/stack.sh \
+	tests/helpers/demo-scan.py \
+	tests/fixtures/sample-app
