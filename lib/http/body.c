@@ -85,7 +85,9 @@ vg_http_body_begin(struct vg_http_req *req, int64_t max, int64_t *declared)
 	return VG_OK;
 }
 
-/* One read through the transport, with a short read of 0 meaning end. */
+/* One read through the transport, with a short read of 0 meaning end.  A
+ * failed read is the client's body ending early (the web server aborts
+ * the stream when its client goes away): 400, not a server error. */
 static enum vg_err
 io_read(struct vg_http_req *req, void *buf, size_t n, size_t *got)
 {
@@ -93,7 +95,8 @@ io_read(struct vg_http_req *req, void *buf, size_t n, size_t *got)
 
 	*got = 0;
 	if (r < 0)
-		return vg_http_fail(req, VG_ERR_IO, "could not read the request body", NULL);
+		return vg_http_fail(req, VG_ERR_INVALID,
+		    "the request body ended early or could not be read", "body");
 	*got = (size_t)r;
 	return VG_OK;
 }

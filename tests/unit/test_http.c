@@ -861,6 +861,66 @@ test_upload(void)
 	}
 }
 
+/* A transport whose body read fails after its first chunk: the web
+ * server aborting a client's upload half way. */
+struct failing_io {
+	const struct vg_http_io *inner;
+	int reads;
+};
+
+static const char *
+failing_param(void *ctx, const char *name)
+{
+	struct failing_io *f = ctx;
+
+	return f->inner->param(f->inner->ctx, name);
+}
+
+static ssize_t
+failing_read(void *ctx, void *buf, size_t n)
+{
+	struct failing_io *f = ctx;
+
+	if (f->reads++ > 0)
+		return -1;
+	return f->inner->read(f->inner->ctx, buf, n);
+}
+
+static int
+failing_write(void *ctx, const void *buf, size_t n)
+{
+	struct failing_io *f = ctx;
+
+	return f->inner->write(f->inner->ctx, buf, n);
+}
+
+static int
+failing_flush(void *ctx)
+{
+	struct failing_io *f = ctx;
+
+	return f->inner->flush ? f->inner->flush(f->inner->ctx) : 0;
+}
+
+/* A body read that fails is the client's body ending early: 400 with the
+ * envelope naming the body, never a 500. */
+static void
+test_upload_aborted(void)
+{
+	const char *params[] = {"REQUEST_METHOD=POST", "REQUEST_URI=/v1/upload",
+	    "CONTENT_LENGTH=9", NULL};
+	struct vg_http_mem *m = vg_http_mem_new(params, "abcdefghi", 9);
+	struct failing_io f = {vg_http_mem_io(m), 0};
+	struct vg_http_io io = {&f, failing_param, failing_read, failing_write,
+	    failing_flush, true};
+
+	VT_EQ_INT(vg_http_handle(&test_program, &io), VG_OK, "aborted upload handled");
+	VT_EQ_INT(vg_http_mem_status(m), 400, "aborted upload is 400");
+	VT_OK(strstr(vg_http_mem_body(m, NULL), "\"field\":\"body\"") != NULL,
+	    "the envelope names the body");
+	vg_http_mem_free(m);
+}
+
 /* ---- responses and the envelope ---- */
 
 static void
@@ -1641,6 +1701,7 @@ main(void)
 	test_bodies();
 	test_content_type();
 	test_upload();
+	test_upload_aborted();
 	test_envelope();
 	test_request_ids();
 	test_access_log();
