@@ -91,7 +91,7 @@ string_list(json_t *obj, const char *const *keys, char ***list, size_t *n)
 enum vg_err
 vg_profile_from_json(json_t *obj, struct vg_profile **out)
 {
-	static const char *const focus_keys[] = {"focus", "focus_areas", NULL};
+	static const char *const focus_keys[] = {"focus", "focus_areas", "focus_categories", NULL};
 	static const char *const out_keys[] = {"out_of_scope", "out_of_scope_paths",
 		"exclude", "exclude_paths", NULL};
 	static const char *const in_keys[] = {"in_scope", "in_scope_paths", "include", NULL};

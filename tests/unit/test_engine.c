@@ -219,6 +219,11 @@ test_glob_profile(void)
 		{"{\"focus\":[\"sql injection\",\"api/\"],\"out_of_scope\":[\"docs/**\"]}", 1},
 		{"{\"profile\":{\"focus_areas\":[\"auth\"]}}", 1},
 		{"{\"focus\":\"one\"}", 1},
+		/* A threat profile's content as the API stores it. */
+		{"{\"name\":\"api\",\"description\":\"d\",\"assets\":[\"db\"],"
+		 "\"trust_boundaries\":[\"internet\"],\"entry_points\":[\"api/\"],"
+		 "\"focus_categories\":[\"sql-injection\",\"CWE-78\"],"
+		 "\"out_of_scope_paths\":[\"docs/**\"],\"min_severity\":\"medium\"}", 1},
 		{"{\"focus\":[1,2]}", 0},
 		{"{\"min_severity\":\"bogus\"}", 0},
 		{"[1]", 0},
@@ -242,6 +247,14 @@ test_glob_profile(void)
 			VT_OK(prof->nfocus == 2 && prof->nout == 1, "profile lists parsed");
 		if (i == 1 && prof)
 			VT_OK(prof->nfocus == 1 && !strcmp(prof->focus[0], "auth"), "nested profile read");
+		if (i == 3 && prof) {
+			VT_OK(prof->nfocus == 2 && !strcmp(prof->focus[0], "sql-injection") &&
+			    !strcmp(prof->focus[1], "CWE-78"), "focus_categories are the focus");
+			VT_OK(prof->nout == 1 && !strcmp(prof->out_of_scope[0], "docs/**"),
+			    "out_of_scope_paths are out of scope");
+			VT_EQ_INT(prof->min_severity, VG_SEV_MEDIUM, "min_severity of an API profile");
+			VT_EQ_STR(prof->name, "api", "its name");
+		}
 		vg_profile_free(prof);
 		json_decref(j);
 	}
