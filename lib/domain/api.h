@@ -48,4 +48,8 @@ enum vg_err vg_api_profile_put(struct vg_http_req *req);
 /* limits.c (vega-ops) */
 enum vg_err vg_api_limits(struct vg_http_req *req);
 
+/* usage.c (vega-scans): GET /v1/scans/{id}/usage, a scan's LLM usage,
+ * its limits and records. */
+enum vg_err vg_api_scan_usage(struct vg_http_req *req);
+
 #endif

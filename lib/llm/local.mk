@@ -7,7 +7,11 @@ lib_libvega_a_SOURCES += \
 	%reldir%/request.c %reldir%/request.h \
 	%reldir%/scantoken.c %reldir%/scantoken.h \
 	%reldir%/forward.c %reldir%/forward.h \
-	%reldir%/relay.c %reldir%/relay.h
+	%reldir%/relay.c %reldir%/relay.h \
+	%reldir%/proxy.c %reldir%/proxy.h \
+	%reldir%/runner_env.c %reldir%/runner_env.h
+# GET /v1/scans/{id}/usage, the API side of the proxy's accounting.
+lib_libvega_a_SOURCES += lib/domain/usage.c
 
 UNIT_TESTS += tests/unit/test_llm_sse tests/unit/test_llm_usage tests/unit/test_llm_prices \
 	tests/unit/test_llm_relay
@@ -68,3 +72,13 @@ fuzz-llm: lib/libvega.a
 	    -o $(top_builddir)/%reldir%/fuzz-$$out $(srcdir)/%reldir%/fuzz_$$f.c \
 	    $(VEGA_LIBS) $(LIBS) || exit 1; \
 	done
+
+# The proxy's handlers in memory against the fake provider and a json
+# store; llm-scan is the end-to-end suites' hand on the store
+# (tests/e2e/llm-proxy.bats).
+UNIT_TESTS += tests/unit/test_llm_proxy
+tests_unit_test_llm_proxy_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DVG_TEST_SRCDIR='"$(abs_top_srcdir)"'
+EXTRA_DIST += tests/unit/llm_fixture.h
+check_PROGRAMS += tests/helpers/llm-scan
+tests_helpers_llm_scan_SOURCES = tests/helpers/llm-scan.c tests/unit/llm_fixture.h

@@ -488,7 +488,7 @@ refuse(struct vg_llm_estimate *est, enum vg_llm_limit which)
 }
 
 enum vg_err
-vg_llm_estimate(const struct vg_llm_price *price, const struct vg_llm_limits *lim,
+vg_llm_estimate(const struct vg_llm_price *price, const struct vg_llm_budget *lim,
     const struct vg_llm_spent *spent, size_t body_bytes, int64_t client_cap,
     struct vg_llm_estimate *est)
 {
@@ -558,7 +558,7 @@ static const char *const limit_units[] = {
 };
 
 void
-vg_llm_quota_message(const struct vg_llm_limits *lim, enum vg_llm_limit which,
+vg_llm_quota_message(const struct vg_llm_budget *lim, enum vg_llm_limit which,
     char *buf, size_t size)
 {
 	char value[VG_LLM_USD_LEN];

@@ -119,8 +119,10 @@ bool vg_llm_model_allowed(const struct vg_llm_allow *allow, const struct vg_llm_
     const char *model);
 
 /* A scan's limits; 0 is unlimited.  microusd is VEGA_LLM_PROXY_MAX_COST_USD_PER_SCAN
- * through vg_llm_usd_parse. */
-struct vg_llm_limits {
+ * through vg_llm_usd_parse.  (Named apart from store.h's struct
+ * vg_llm_limits, the same limits as the store's reservation takes them,
+ * so the proxy can include both.) */
+struct vg_llm_budget {
 	int64_t requests;
 	int64_t tokens;
 	int64_t microusd;
@@ -152,13 +154,13 @@ struct vg_llm_estimate {
  * and what it has spent and reserved.  VG_ERR_QUOTA when it cannot fit (est->refused
  * names the limit); VG_ERR_INVALID for a negative argument.
  */
-enum vg_err vg_llm_estimate(const struct vg_llm_price *price, const struct vg_llm_limits *lim,
+enum vg_err vg_llm_estimate(const struct vg_llm_price *price, const struct vg_llm_budget *lim,
     const struct vg_llm_spent *spent, size_t body_bytes, int64_t client_cap,
     struct vg_llm_estimate *est);
 
 /* The message of a refusal by limit, naming the limit and its value, e.g.
  * "This scan's LLM budget is spent: the limit is 2.50 USD per scan." */
-void vg_llm_quota_message(const struct vg_llm_limits *lim, enum vg_llm_limit which,
+void vg_llm_quota_message(const struct vg_llm_budget *lim, enum vg_llm_limit which,
     char *buf, size_t size);
 
 #endif

@@ -251,7 +251,7 @@ test_estimate(void)
 	static const struct {
 		const char *name;
 		const struct vg_llm_price *price;
-		struct vg_llm_limits lim;
+		struct vg_llm_budget lim;
 		struct vg_llm_spent spent;
 		size_t body;
 		int64_t client_cap;
@@ -328,7 +328,7 @@ test_estimate(void)
 		}
 	}
 	{
-		struct vg_llm_limits lim = {0, 0, 0};
+		struct vg_llm_budget lim = {0, 0, 0};
 		struct vg_llm_spent bad = {-1, 0, 0};
 		struct vg_llm_estimate e;
 
@@ -339,7 +339,7 @@ test_estimate(void)
 static void
 test_quota_message(void)
 {
-	struct vg_llm_limits lim = {10, 50000, 2500000};
+	struct vg_llm_budget lim = {10, 50000, 2500000};
 	char msg[200];
 
 	vg_llm_quota_message(&lim, VG_LLM_LIMIT_COST, msg, sizeof msg);
