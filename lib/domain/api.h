@@ -52,4 +52,22 @@ enum vg_err vg_api_limits(struct vg_http_req *req);
  * its limits and records. */
 enum vg_err vg_api_scan_usage(struct vg_http_req *req);
 
+/* scans.c, events.c, findings.c (vega-scans): scans of a repository,
+ * their live events, findings and triage, reports and artifacts. */
+enum vg_err vg_api_scans_init(void);
+enum vg_err vg_api_scan_create(struct vg_http_req *req);
+enum vg_err vg_api_scan_list_repository(struct vg_http_req *req);
+enum vg_err vg_api_scan_list(struct vg_http_req *req);
+enum vg_err vg_api_scan_get(struct vg_http_req *req);
+enum vg_err vg_api_scan_cancel(struct vg_http_req *req);
+enum vg_err vg_api_scan_sarif(struct vg_http_req *req);
+enum vg_err vg_api_scan_artifacts(struct vg_http_req *req);
+enum vg_err vg_api_scan_artifact(struct vg_http_req *req);
+enum vg_err vg_api_scan_events(struct vg_http_req *req);
+enum vg_err vg_api_repository_events(struct vg_http_req *req);
+enum vg_err vg_api_finding_list_scan(struct vg_http_req *req);
+enum vg_err vg_api_finding_list_repository(struct vg_http_req *req);
+enum vg_err vg_api_finding_get(struct vg_http_req *req);
+enum vg_err vg_api_finding_update(struct vg_http_req *req);
+
 #endif

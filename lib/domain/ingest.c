@@ -1,22 +1,16 @@
 /* ingest.c - git snapshots in the background: dispatch and the work. */
 #include "config.h"
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "archive/git.h"
-#include "core/fsutil.h"
 #include "core/id.h"
 #include "core/json.h"
 #include "core/log.h"
-#include "core/proc.h"
-#include "core/settings.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "domain/dispatch.h"
 #include "domain/ingest.h"
-
-extern char **environ;
 
 /* ---- the work (in the runner) ---- */
 
@@ -165,81 +159,23 @@ out:
 
 /* ---- dispatch (in the API) ---- */
 
-/* The runner's environment: PATH and every VEGA_* variable of ours.
- * *out is a malloc'd NULL-terminated array of borrowed strings. */
-static enum vg_err
-runner_env(char ***out)
-{
-	size_t n = 0, i, k = 0;
-	char **env;
-
-	for (i = 0; environ && environ[i]; i++)
-		n++;
-	if (!(env = calloc(n + 1, sizeof *env)))
-		return VG_ERR_NOMEM;
-	for (i = 0; environ && environ[i]; i++)
-		if (vg_str_has_prefix(environ[i], "VEGA_") || vg_str_has_prefix(environ[i], "PATH="))
-			env[k++] = environ[i];
-	env[k] = NULL;
-	*out = env;
-	return VG_OK;
-}
-
-/* $VEGA_DATA_DIR/logs/runner.log into path, creating logs/; false when
- * it cannot be made. */
-static bool
-runner_log(char *path, size_t len)
-{
-	char dir[PATH_MAX];
-	int n;
-
-	n = snprintf(dir, sizeof dir, "%s/logs", vg_cfg_str(VG_SET_DATA_DIR));
-	if (n < 0 || (size_t)n >= sizeof dir || vg_fs_mkdir_p(dir, 0700) != VG_OK)
-		return false;
-	n = snprintf(path, len, "%s/runner.log", dir);
-	return n > 0 && (size_t)n < len;
-}
-
 enum vg_err
 vg_domain_dispatch_ingest(const char *repository_id, const char *ref)
 {
-	const char *program = vg_cfg_str(VG_SET_RUNNER_PROGRAM);
-	char log_path[PATH_MAX], *argv[6], **envp = NULL;
+	const char *args[5];
 	const char *why = NULL;
-	pid_t pid = -1;
 	size_t n = 0;
-	enum vg_err err;
 
 	if (!repository_id || !vg_uuid_valid(repository_id))
 		return VG_ERR_INVALID;
 	if (vg_git_ref_check(ref, &why) != VG_OK)
 		return VG_ERR_INVALID;
-	if (!program || !*program)
-		program = VG_BINDIR "/vega-runner";
-	argv[n++] = (char *)program;
-	argv[n++] = (char *)"--ingest";
-	argv[n++] = (char *)repository_id;
+	args[n++] = "--ingest";
+	args[n++] = repository_id;
 	if (ref && *ref) {
-		argv[n++] = (char *)"--ref";
-		argv[n++] = (char *)ref;
+		args[n++] = "--ref";
+		args[n++] = ref;
 	}
-	argv[n] = NULL;
-	if ((err = runner_env(&envp)) != VG_OK)
-		return err;
-	err = vg_proc_spawn_detached(argv, envp,
-	    runner_log(log_path, sizeof log_path) ? log_path : VG_PROC_LOG_INHERIT, &pid);
-	free(envp);
-	if (err != VG_OK) {
-		vg_log(VG_LOG_ERROR, "ingest_dispatch_failed", "repository_id", repository_id,
-		    "program", program, "error", vg_err_code(err), NULL);
-		return err;
-	}
-	{
-		char pidbuf[24];
-
-		snprintf(pidbuf, sizeof pidbuf, "%ld", (long)pid);
-		vg_log(VG_LOG_INFO, "ingest_dispatched", "repository_id", repository_id,
-		    "pid", pidbuf, NULL);
-	}
-	return VG_OK;
+	args[n] = NULL;
+	return vg_domain_dispatch_runner("ingest", repository_id, NULL, args, NULL);
 }

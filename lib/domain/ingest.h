@@ -42,12 +42,8 @@ enum vg_err vg_domain_git_ingest(struct vg_store *store, struct vg_blob *blob,
     struct vg_repository *out);
 
 /*
- * Start "vega-runner --ingest repository_id [--ref ref]" detached
- * (core/proc.h): the program is VEGA_RUNNER_PROGRAM, or the vega-runner
- * installed in the bindir; its environment is PATH and every VEGA_*
- * variable of this process, nothing else; its output is appended to
- * $VEGA_DATA_DIR/logs/runner.log (the caller's stderr when that cannot
- * be opened).  Returns once the runner is executing: VG_OK, VG_ERR_INVALID
+ * Start "vega-runner --ingest repository_id [--ref ref]" detached, as
+ * dispatch.h describes (program, environment, log file).  Returns once the runner is executing: VG_OK, VG_ERR_INVALID
  * for a repository id that is not a UUID or a ref git would refuse,
  * VG_ERR_IO when it could not be started, VG_ERR_NOMEM.
  */

@@ -42,6 +42,12 @@ count_profiles(struct vg_store *s, const char *id, int64_t *n)
 	return vg_store_threat_profile_count(s, id, n);
 }
 
+static enum vg_err
+count_active_scans(struct vg_store *s, const char *id, int64_t *n)
+{
+	return vg_store_scan_count_active(s, id, n);
+}
+
 static const struct quota {
 	enum vg_setting_id setting;
 	const char *what;           /* "projects per user" for the message */
@@ -57,6 +63,8 @@ static const struct quota {
 	    "snapshots of this repository", count_snapshots},
 	[VG_QUOTA_PROFILES_PER_REPOSITORY] = {VG_SET_MAX_THREAT_PROFILES_PER_REPOSITORY,
 	    "threat profiles of this repository", count_profiles},
+	[VG_QUOTA_ACTIVE_SCANS_PER_USER] = {VG_SET_MAX_ACTIVE_SCANS_PER_USER,
+	    "scans you have queued or running", count_active_scans},
 };
 
 /* Every setting GET /v1/ops/limits shows: the quotas and the size limits. */

@@ -26,6 +26,7 @@ enum vg_quota {
 	VG_QUOTA_MEMBERS_PER_PROJECT,        /* scope: a project id */
 	VG_QUOTA_SNAPSHOTS_PER_REPOSITORY,   /* scope: a repository id */
 	VG_QUOTA_PROFILES_PER_REPOSITORY,    /* scope: a repository id */
+	VG_QUOTA_ACTIVE_SCANS_PER_USER,      /* scope: a user id (the store enforces it) */
 	VG_QUOTA__COUNT
 };
 

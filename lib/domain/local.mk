@@ -4,6 +4,9 @@ lib_libvega_a_SOURCES += \
 	%reldir%/ingest.c %reldir%/ingest.h \
 	%reldir%/api.h %reldir%/api_int.h %reldir%/scope.c \
 	%reldir%/projects.c %reldir%/repositories.c %reldir%/snapshots.c \
-	%reldir%/profiles.c %reldir%/limits.c %reldir%/limits.h
+	%reldir%/profiles.c %reldir%/limits.c %reldir%/limits.h \
+	%reldir%/dispatch.c %reldir%/dispatch.h \
+	%reldir%/scans.c %reldir%/events.c %reldir%/findings.c
 
-UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources tests/unit/test_ingest
+UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources tests/unit/test_ingest \
+	tests/unit/test_api_scans

@@ -1,0 +1,304 @@
+/*
+ * findings.c - GET /v1/scans/{id}/findings, GET /v1/repositories/{id}/
+ * findings, GET and PATCH /v1/findings/{id}.
+ *
+ * A repository's findings are the latest row per fingerprint across its
+ * scans.  Each carries baseline_state, its place against a baseline scan:
+ *   for a scan's findings, the scan itself: "new" when this scan saw the
+ *     fingerprint first, else "unchanged";
+ *   for a repository's, its latest completed scan: "absent" when that
+ *     scan did not see the fingerprint (fixed, or out of its scope),
+ *     "new" when it saw it first, else "unchanged" ("new" for all while
+ *     no scan has completed).
+ * Triage (PATCH, by members and owners) records status, reason and
+ * comment with actor and time for the fingerprint, so the decision
+ * follows it into later scans; GET /v1/findings/{id} shows the history.
+ */
+#include "config.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/str.h"
+#include "core/timeutil.h"
+#include "domain/api.h"
+#include "domain/api_int.h"
+
+#define FINDINGS_PAGE_MAX 500
+#define TRIAGE_TEXT_MAX 2000
+
+static const char *const statuses[] = {"open", "confirmed", "dismissed"};
+static const char *const sorts[] = {"severity", "path", "newest"};
+
+/* Whether v is one of list[0..n). */
+static bool
+one_of(const char *v, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		if (strcmp(v, list[i]) == 0)
+			return true;
+	return false;
+}
+
+/* The baseline state of f against scan baseline ("" for none); for a
+ * scan's own list, against that scan. */
+static const char *
+baseline_state(const struct vg_finding_row *f, const char *baseline, bool scan_list)
+{
+	if (scan_list)
+		return strcmp(f->first_scan_id, baseline) == 0 ? "new" : "unchanged";
+	if (!baseline[0])
+		return "new";
+	if (strcmp(f->last_scan_id, baseline) != 0)
+		return "absent";
+	return strcmp(f->first_scan_id, baseline) == 0 ? "new" : "unchanged";
+}
+
+/* A finding's JSON form: its data (title, severity, cwe_ids, file_path,
+ * ...) with the row's own fields over it (new reference). */
+static json_t *
+finding_json(const struct vg_finding_row *f, const char *baseline)
+{
+	json_t *o = json_is_object(f->data) ? json_deep_copy(f->data) : json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "id", json_string(f->id));
+	json_object_set_new(o, "scan_id", json_string(f->scan_id));
+	json_object_set_new(o, "repository_id", json_string(f->repository_id));
+	json_object_set_new(o, "fingerprint", json_string(f->fingerprint));
+	json_object_set_new(o, "severity", json_string(f->severity));
+	json_object_set_new(o, "status", json_string(f->status[0] ? f->status : "open"));
+	json_object_set_new(o, "status_reason", vg_http_opt_str(f->status_reason));
+	json_object_set_new(o, "status_actor_id", vg_http_opt_str(f->status_actor_id));
+	json_object_set_new(o, "status_at", vg_http_opt_time(f->status_at_us));
+	json_object_set_new(o, "first_scan_id", vg_http_opt_str(f->first_scan_id));
+	json_object_set_new(o, "last_scan_id", vg_http_opt_str(f->last_scan_id));
+	json_object_set_new(o, "created_at", vg_http_opt_time(f->created_at_us));
+	json_object_set_new(o, "updated_at", vg_http_opt_time(f->updated_at_us));
+	if (baseline)
+		json_object_set_new(o, "baseline_state", json_string(baseline));
+	return o;
+}
+
+/* The id of repository id's latest completed scan into out ("" when none
+ * has completed). */
+static enum vg_err
+latest_completed(struct vg_store *s, const char *id, char out[VG_UUID_LEN + 1])
+{
+	struct vg_scan_filter f = {.repository_id = id, .status = VG_SCAN_COMPLETED};
+	struct vg_scan *rows = NULL;
+	char *next = NULL;
+	size_t n = 0;
+	enum vg_err err = vg_store_scan_list(s, &f, NULL, 1, &rows, &n, &next);
+
+	out[0] = '\0';
+	if (err == VG_OK && n > 0)
+		vg_str_copy(out, VG_UUID_LEN + 1, rows[0].id);
+	free(rows);
+	free(next);
+	return err;
+}
+
+/* The filters of a list request into f; errors recorded naming the
+ * parameter. */
+static enum vg_err
+read_filters(struct vg_http_req *req, struct vg_finding_filter *f)
+{
+	const char *cwe = vg_http_query_get(req, "cwe");
+	size_t i;
+
+	f->severity = vg_http_query_get(req, "severity");
+	f->status = vg_http_query_get(req, "status");
+	f->path_prefix = vg_http_query_get(req, "path_prefix");
+	f->sort = vg_http_query_get(req, "sort");
+	if (f->severity && *f->severity) {
+		for (i = 0; i < VG_SEVERITY_COUNT; i++)
+			if (strcmp(f->severity, vg_severity_names[i]) == 0)
+				break;
+		if (i == VG_SEVERITY_COUNT)
+			return vg_http_fail(req, VG_ERR_INVALID,
+			    "severity must be critical, high, medium, low or info", "severity");
+	}
+	if (f->status && *f->status && !one_of(f->status, statuses, 3))
+		return vg_http_fail(req, VG_ERR_INVALID,
+		    "status must be open, confirmed or dismissed", "status");
+	if (f->sort && *f->sort && !one_of(f->sort, sorts, 3))
+		return vg_http_fail(req, VG_ERR_INVALID, "sort must be severity, path or newest",
+		    "sort");
+	if (cwe && *cwe) {
+		if (strncmp(cwe, "CWE-", 4) == 0 || strncmp(cwe, "cwe-", 4) == 0)
+			cwe += 4;
+		if (vg_str_to_i64(cwe, 1, 1000000, &f->cwe) != VG_OK)
+			return vg_http_fail(req, VG_ERR_INVALID, "cwe must be a CWE id such as 79 or "
+			    "CWE-79", "cwe");
+	}
+	if (f->path_prefix && strlen(f->path_prefix) > 4096)
+		return vg_http_fail(req, VG_ERR_INVALID, "path_prefix is too long", "path_prefix");
+	return VG_OK;
+}
+
+/* One page of findings matching f, each with its baseline state. */
+static enum vg_err
+answer_findings(struct vg_http_req *req, struct vg_store *s, const struct vg_finding_filter *f,
+    const char *baseline, bool scan_list)
+{
+	struct vg_finding_row *rows = NULL;
+	const char *cursor;
+	json_t *items = NULL;
+	char *next = NULL;
+	int64_t limit;
+	size_t i, n = 0;
+	enum vg_err err;
+
+	if ((err = vg_http_page_args(req, FINDINGS_PAGE_MAX, &limit, &cursor)) != VG_OK)
+		return err;
+	err = vg_store_finding_list(s, f, cursor, (int)limit, &rows, &n, &next);
+	for (i = 0; err == VG_OK && i < n; i++)
+		err = vg_http_items_add(&items, finding_json(&rows[i],
+		    baseline_state(&rows[i], baseline, scan_list)));
+	for (i = 0; i < n; i++)
+		vg_finding_row_clear(&rows[i]);
+	err = vg_http_answer_page(req, err, items, next);
+	free(rows);
+	free(next);
+	return err;
+}
+
+enum vg_err
+vg_api_finding_list_scan(struct vg_http_req *req)
+{
+	struct vg_scope sc;
+	struct vg_scan scan;
+	struct vg_repository repo;
+	struct vg_finding_filter f;
+	enum vg_err err;
+
+	memset(&f, 0, sizeof f);
+	if ((err = read_filters(req, &f)) != VG_OK ||
+	    (err = vg_api_scope_scan(req, vg_http_capture(req, "id"), VG_NEED_READ, &sc, &scan,
+	    &repo)))
+		return err;
+	f.scan_id = scan.id;
+	return answer_findings(req, sc.store, &f, scan.id, true);
+}
+
+enum vg_err
+vg_api_finding_list_repository(struct vg_http_req *req)
+{
+	struct vg_scope sc;
+	struct vg_repository repo;
+	struct vg_finding_filter f;
+	char baseline[VG_UUID_LEN + 1];
+	enum vg_err err;
+
+	memset(&f, 0, sizeof f);
+	if ((err = read_filters(req, &f)) != VG_OK ||
+	    (err = vg_api_scope_repository(req, vg_http_capture(req, "id"), VG_NEED_READ, &sc,
+	    &repo)))
+		return err;
+	if ((err = latest_completed(sc.store, repo.id, baseline)) != VG_OK)
+		return vg_http_fail(req, err, NULL, NULL);
+	f.repository_id = repo.id;
+	return answer_findings(req, sc.store, &f, baseline, false);
+}
+
+/* The finding with its history and repository baseline state. */
+static enum vg_err
+answer_finding(struct vg_http_req *req, struct vg_store *s, const struct vg_finding_row *f,
+    int status)
+{
+	char baseline[VG_UUID_LEN + 1];
+	json_t *o, *history = NULL;
+	enum vg_err err;
+
+	if ((err = latest_completed(s, f->repository_id, baseline)) != VG_OK ||
+	    (err = vg_store_finding_history(s, f->id, &history)) != VG_OK)
+		return vg_http_fail(req, err, NULL, NULL);
+	if (!(o = finding_json(f, baseline_state(f, baseline, false)))) {
+		json_decref(history);
+		return vg_http_fail(req, VG_ERR_NOMEM, NULL, NULL);
+	}
+	json_object_set_new(o, "history", history ? history : json_array());
+	return vg_http_json(req, status, o);
+}
+
+enum vg_err
+vg_api_finding_get(struct vg_http_req *req)
+{
+	struct vg_scope sc;
+	struct vg_repository repo;
+	struct vg_finding_row f;
+	enum vg_err err;
+
+	if ((err = vg_api_scope_finding(req, vg_http_capture(req, "id"), VG_NEED_READ, &sc, &f,
+	    &repo)))
+		return err;
+	err = answer_finding(req, sc.store, &f, 200);
+	vg_finding_row_clear(&f);
+	return err;
+}
+
+/* The members a PATCH may carry. */
+static const char *const triage_members[] = {"status", "reason", "comment"};
+
+enum vg_err
+vg_api_finding_update(struct vg_http_req *req)
+{
+	struct vg_scope sc;
+	struct vg_repository repo;
+	struct vg_finding_row f, after;
+	struct vg_triage t;
+	json_t *body = NULL, *v;
+	const char *status = NULL, *reason = NULL, *comment = NULL, *key;
+	enum vg_err err;
+
+	memset(&f, 0, sizeof f);
+	memset(&after, 0, sizeof after);
+	if ((err = vg_http_read_json(req, &body)) != VG_OK ||
+	    (err = vg_api_scope_finding(req, vg_http_capture(req, "id"), VG_NEED_WRITE, &sc, &f,
+	    &repo)) ||
+	    (err = vg_http_body_str(req, body, "status", true, 16, &status)) ||
+	    (err = vg_http_body_str(req, body, "reason", false, TRIAGE_TEXT_MAX, &reason)) ||
+	    (err = vg_http_body_str(req, body, "comment", false, TRIAGE_TEXT_MAX, &comment)))
+		goto out;
+	json_object_foreach(body, key, v) {
+		if (!one_of(key, triage_members, 3)) {
+			err = vg_http_fail(req, VG_ERR_INVALID, "unknown member", key);
+			goto out;
+		}
+	}
+	if (!one_of(status, statuses, 3)) {
+		err = vg_http_fail(req, VG_ERR_INVALID, "status must be open, confirmed or dismissed",
+		    "status");
+		goto out;
+	}
+	if ((reason && !vg_api_text_ok(reason, TRIAGE_TEXT_MAX, true)) ||
+	    (comment && !vg_api_text_ok(comment, TRIAGE_TEXT_MAX, true))) {
+		err = vg_http_fail(req, VG_ERR_INVALID, "reason and comment must be text without "
+		    "control characters", reason && !vg_api_text_ok(reason, TRIAGE_TEXT_MAX, true) ?
+		    "reason" : "comment");
+		goto out;
+	}
+	memset(&t, 0, sizeof t);
+	t.status = status;
+	t.reason = reason;
+	t.comment = comment;
+	t.actor_id = sc.who->user_id;
+	t.now_us = vg_time_now_us();
+	if ((err = vg_store_finding_triage(sc.store, f.id, &t, &after)) != VG_OK) {
+		vg_http_fail(req, err, err == VG_ERR_NOT_FOUND ? "no such finding" : NULL, NULL);
+		goto out;
+	}
+	vg_auth_audit(req, sc.who->user_id, "finding.triaged", "finding", f.id,
+	    json_pack("{s:s, s:s, s:s, s:s, s:o}", "repository_id", f.repository_id,
+	    "fingerprint", f.fingerprint, "status", status,
+	    "previous_status", f.status[0] ? f.status : "open", "reason", vg_http_opt_str(reason)));
+	err = answer_finding(req, sc.store, &after, 200);
+out:
+	vg_finding_row_clear(&after);
+	vg_finding_row_clear(&f);
+	json_decref(body);
+	return err;
+}
