@@ -24,7 +24,7 @@ static const struct vg_route routes[] = {
 	{"GET", "/v1/scans/{id}/report.sarif", VG_AUTH_USER, vg_api_scan_sarif},
 	{"GET", "/v1/scans/{id}/artifacts", VG_AUTH_USER, vg_api_scan_artifacts},
 	{"GET", "/v1/scans/{id}/artifacts/{name}", VG_AUTH_USER, vg_api_scan_artifact},
-	/* {"GET", "/v1/scans/{id}/usage", VG_AUTH_USER, ...}: the LLM usage of a scan */
+	{"GET", "/v1/scans/{id}/usage", VG_AUTH_USER, vg_api_scan_usage},
 	{"GET", "/v1/findings/{id}", VG_AUTH_USER, vg_api_finding_get},
 	{"PATCH", "/v1/findings/{id}", VG_AUTH_USER, vg_api_finding_update},
 };
