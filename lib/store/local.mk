@@ -16,6 +16,7 @@ lib_libvega_a_SOURCES += \
 # The contract suite runs against json here, and against a real Postgres
 # through store-postgres.e2e; migrate-postgres.e2e drives vega-maintenance.
 UNIT_TESTS += tests/unit/test_store tests/unit/test_store_sources tests/unit/test_migrate
+UNIT_TESTS += tests/unit/test_store_scans
 E2E_TESTS += tests/e2e/store-postgres.e2e tests/e2e/store-sources-postgres.e2e \
 	tests/e2e/migrate-postgres.e2e
 EXTRA_DIST += tests/e2e/store-postgres.e2e tests/e2e/store-sources-postgres.e2e \
