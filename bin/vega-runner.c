@@ -6,6 +6,8 @@
  *
  *   vega-runner --ingest REPOSITORY_ID [--ref REF]
  *
+ *   vega-runner SCAN_ID [--rules DIR]
+ *
  * The offline mode scans a directory without any server: it prints a
  * summary, writes the reports it is asked for, and exits 0 when no finding
  * is at or above --fail-on (default high), 1 when some are, 2 on a usage
@@ -18,7 +20,21 @@
  * file storage unavailable, no such git repository, or the outcome could
  * not be recorded).
  *
- * The server scan mode (vega-runner SCAN_ID) joins the mode table later.
+ * The server scan mode runs one scan of the store to its end
+ * (lib/domain/scan_run.h): with the lease of the worker that claimed it
+ * (VEGA_RUNNER_ATTEMPT and VEGA_RUNNER_LEASE_TOKEN in the environment), or
+ * claiming the queued scan itself (thread dispatch).  SIGTERM and SIGINT
+ * stop it cleanly: the scan ends cancelled when a cancellation was
+ * requested, else failed (error "interrupted"), keeping what was written.
+ * Exit status:
+ *   0  the scan completed
+ *   1  the scan failed (recorded on the scan with its error code)
+ *   2  usage error (also a malformed lease environment)
+ *   3  could not start: store or file storage unavailable, no such scan,
+ *      or the scan is not queued and no lease was given
+ *   4  the scan is cancelled
+ *   5  the lease was lost (the scan was rescued, re-claimed or finished by
+ *      someone else): nothing more was written
  */
 #include "config.h"
 #include <signal.h>
@@ -32,6 +48,7 @@
 #include "core/settings.h"
 #include "core/str.h"
 #include "domain/ingest.h"
+#include "domain/scan_run.h"
 #include "engine/engine.h"
 #include "store/store.h"
 #include "engine/report.h"
@@ -174,7 +191,8 @@ usage(FILE *out)
 
 	fprintf(out, "usage: vega-runner --dir PATH [--profile FILE] [--sarif OUT] [--json OUT]\n"
 	    "                   [--fail-on SEVERITY] [options]\n"
-	    "       vega-runner --ingest REPOSITORY_ID [--ref REF]\n\n");
+	    "       vega-runner --ingest REPOSITORY_ID [--ref REF]\n"
+	    "       vega-runner SCAN_ID [--rules DIR]\n\n");
 	for (i = 0; i < sizeof options / sizeof options[0]; i++) {
 		char left[40];
 
@@ -187,6 +205,10 @@ usage(FILE *out)
 	fprintf(out, "with --ingest: 0 snapshot ready, 1 fetch failed (recorded on the repository),"
 	    " 2 usage error,\n  3 could not run (store or storage unavailable, no such git"
 	    " repository)\n");
+	fprintf(out, "with SCAN_ID: 0 completed, 1 scan failed (recorded on the scan), 2 usage error,\n"
+	    "  3 could not start (store or storage unavailable, no such scan, not queued and no\n"
+	    "  lease in VEGA_RUNNER_ATTEMPT/VEGA_RUNNER_LEASE_TOKEN), 4 cancelled, 5 lease lost\n"
+	    "  (nothing more written)\n");
 }
 
 /* Parse argv through the option table; "--name=value" also works. */
@@ -404,6 +426,73 @@ out:
 	return rc;
 }
 
+/* ---- the server scan mode ---------------------------------------------- */
+
+static volatile sig_atomic_t scan_stop;
+
+static void
+on_scan_signal(int sig)
+{
+	scan_stop = sig;
+}
+
+static int
+run_scan(struct args *a)
+{
+	struct vg_store *store = NULL;
+	struct vg_blob *blob = NULL;
+	struct vg_scan_run_opts o;
+	struct vg_scan_run_result res;
+	struct sigaction sa;
+	char msg[256];
+	enum vg_err err;
+	int rc = VG_SCAN_EXIT_NOT_RUN;
+
+	if (a->profile || a->sarif || a->json || a->fail_on || a->engine || a->extra_rules ||
+	    a->max_file_bytes || a->top >= 0 || a->ref) {
+		fprintf(stderr, "vega-runner: with SCAN_ID only --rules is accepted (the scan says "
+		    "the rest)\n");
+		return VG_SCAN_EXIT_USAGE;
+	}
+	if (!vg_uuid_valid(a->positional)) {
+		fprintf(stderr, "vega-runner: \"%s\" is not a scan id\n", a->positional);
+		return VG_SCAN_EXIT_USAGE;
+	}
+	memset(&o, 0, sizeof o);
+	if (vg_scan_run_lease_from_env(&o) != VG_OK) {
+		fprintf(stderr, "vega-runner: VEGA_RUNNER_ATTEMPT and VEGA_RUNNER_LEASE_TOKEN go "
+		    "together: an attempt of 1 or more and a token of 16 to %d bytes\n",
+		    VG_STORE_LEASE_MAX);
+		return VG_SCAN_EXIT_USAGE;
+	}
+	o.stop = &scan_stop;
+	o.rules_dir = a->rules;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_scan_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((err = vg_store_open(&store)) != VG_OK) {
+		fprintf(stderr, "vega-runner: the store cannot be opened: %s\n", vg_err_message(err));
+		goto out;
+	}
+	msg[0] = '\0';
+	if ((err = vg_blob_open(&blob, msg, sizeof msg)) != VG_OK) {
+		fprintf(stderr, "vega-runner: the file storage cannot be opened: %s\n",
+		    msg[0] ? msg : vg_err_message(err));
+		goto out;
+	}
+	vg_scan_run(store, blob, a->positional, &o, &res);
+	rc = res.exit_code;
+	if (rc != VG_SCAN_EXIT_COMPLETED)
+		fprintf(stderr, "vega-runner: scan %s: %s%s%s\n", a->positional,
+		    res.status[0] ? res.status : "not run", res.message[0] ? ": " : "", res.message);
+out:
+	vg_blob_free(blob);
+	vg_store_free(store);
+	return rc;
+}
+
 /* ---- modes ------------------------------------------------------------- */
 
 static bool
@@ -418,6 +507,12 @@ wants_offline(const struct args *a)
 	return a->dir != NULL;
 }
 
+static bool
+wants_scan(const struct args *a)
+{
+	return a->positional != NULL && !a->dir && !a->ingest;
+}
+
 static const struct mode {
 	const char *name;
 	bool (*applies)(const struct args *);
@@ -425,6 +520,7 @@ static const struct mode {
 } modes[] = {
 	{"ingest", wants_ingest, run_ingest},
 	{"offline", wants_offline, run_offline},
+	{"scan", wants_scan, run_scan},
 };
 
 int
@@ -454,9 +550,8 @@ main(int argc, char **argv)
 	}
 	vg_settings_load_or_exit("vega-runner");
 	vg_log_init("runner");
-	if (a.positional && !a.dir) {
-		fprintf(stderr, "vega-runner: running a server scan (SCAN_ID) is not available in this "
-		    "build; use --dir PATH\n");
+	if (a.positional && a.ingest) {
+		fprintf(stderr, "vega-runner: SCAN_ID and --ingest do not go together\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -10,3 +10,7 @@ lib_libvega_a_SOURCES += \
 
 UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources tests/unit/test_ingest \
 	tests/unit/test_api_scans
+# The server scan of vega-runner SCAN_ID.
+lib_libvega_a_SOURCES += %reldir%/scan_run.c %reldir%/scan_run.h
+UNIT_TESTS += tests/unit/test_scan_run
+tests_unit_test_scan_run_LDADD = $(VEGA_LIBS) -lm
