@@ -7,4 +7,5 @@ dist_sql_DATA = \
 	%reldir%/002_projects_sources.sql \
 	%reldir%/003_scans.sql \
 	%reldir%/004_ops.sql \
-	%reldir%/005_sources.sql
+	%reldir%/005_sources.sql \
+	%reldir%/006_pipeline.sql

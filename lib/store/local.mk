@@ -19,6 +19,8 @@ UNIT_TESTS += tests/unit/test_store tests/unit/test_store_sources tests/unit/tes
 UNIT_TESTS += tests/unit/test_store_scans
 E2E_TESTS += tests/e2e/store-postgres.e2e tests/e2e/store-sources-postgres.e2e \
 	tests/e2e/migrate-postgres.e2e
+E2E_TESTS += tests/e2e/store-scans-postgres.e2e
 EXTRA_DIST += tests/e2e/store-postgres.e2e tests/e2e/store-sources-postgres.e2e \
 	tests/e2e/migrate-postgres.e2e \
 	tests/e2e/migrate.bats
+EXTRA_DIST += tests/e2e/store-scans-postgres.e2e
