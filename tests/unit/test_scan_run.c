@@ -18,17 +18,23 @@
  *     cancelled, findings and events kept; a signal alone: failed,
  *     "interrupted";
  *   - the real vega-runner with a worker's lease in its environment, its
- *     exit codes, its help.
+ *     exit codes, its help; SIGTERM in the middle of its run, with and
+ *     without a cancellation request.
  */
 #include "config.h"
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include "archive/archive.h"
 #include "blob/blob.h"
@@ -658,6 +664,112 @@ test_cancel_mid_run(void)
 
 /* ---- the program ---------------------------------------------------------- */
 
+/* Whether scan_id has a scan_progress event of step "audit". */
+static bool
+auditing(const char *scan_id)
+{
+	struct vg_event *evs = NULL;
+	size_t n = 0, i;
+	bool yes = false;
+
+	if (vg_store_event_list(store, scan_id, 0, 1000, &evs, &n) != VG_OK)
+		return false;
+	for (i = 0; i < n; i++) {
+		const char *step = json_string_value(json_object_get(evs[i].payload, "step"));
+
+		if (strcmp(evs[i].type, "scan_progress") == 0 && step && strcmp(step, "audit") == 0)
+			yes = true;
+		vg_event_clear(&evs[i]);
+	}
+	free(evs);
+	return yes;
+}
+
+/*
+ * SIGTERM to a real runner in the middle of its run.  Holding the json
+ * store's lock of the findings collection (jsondb.h: <collection>/.lock)
+ * parks the runner at its first finding, after it started; the signal
+ * comes then, and the lock is let go.
+ */
+static void
+signal_case(const char *runner, bool cancel, int want_exit, const char *want_status,
+    const char *want_last)
+{
+	char lockp[800], worker[VG_UUID_LEN + 1], attempt[24], name[120];
+	const char *token = "signal-lease-0123456789abcdef0123456";
+	struct timespec tick = {0, 20 * 1000000L};
+	struct vg_scan sc, after;
+	struct vg_runner_job j;
+	struct evlist ev;
+	bool existed = false, a, b, seen = false;
+	int fd, status = -1, i;
+	pid_t pid;
+
+	new_scan(&sc);
+	vg_uuid_new(worker);
+	VT_EQ_INT(vg_store_scan_claim(store, worker, sc.id, token, vg_time_now_us(), &after), VG_OK,
+	    "claimed for the signal case");
+	memset(&j, 0, sizeof j);
+	vg_str_copy(j.scan_id, sizeof j.scan_id, sc.id);
+	j.attempt = after.attempt;
+	vg_str_copy(j.worker_id, sizeof j.worker_id, worker);
+	vg_str_copy(j.mode, sizeof j.mode, "local");
+	j.exit_code = -1;
+	vg_store_runner_job_create(store, &j, vg_time_now_us(), &existed);
+	snprintf(lockp, sizeof lockp, "%s/store/findings", datadir);
+	vg_fs_mkdir_p(lockp, 0700);
+	snprintf(lockp, sizeof lockp, "%s/store/findings/.lock", datadir);
+	fd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+	VT_OK(fd >= 0 && flock(fd, LOCK_EX) == 0, "the findings lock held");
+	snprintf(attempt, sizeof attempt, "%lld", (long long)after.attempt);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char logp[700];
+		int lfd;
+
+		snprintf(logp, sizeof logp, "%s/runner.log", root);
+		lfd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		if (lfd >= 0)
+			dup2(lfd, 2);
+		setenv("VEGA_RUNNER_ATTEMPT", attempt, 1);
+		setenv("VEGA_RUNNER_LEASE_TOKEN", token, 1);
+		execl(runner, runner, sc.id, (char *)NULL);
+		_exit(127);
+	}
+	/* Until the audit of the first file started (past its cancellation
+	 * check, the runner is then at, or on its way to, the first finding). */
+	for (i = 0; i < 500 && !seen; i++) {
+		seen = auditing(sc.id);
+		if (!seen)
+			nanosleep(&tick, NULL);
+	}
+	VT_OK(seen, "the runner is auditing");
+	if (cancel)
+		VT_EQ_INT(vg_store_scan_cancel(store, sc.id, vg_time_now_us(), &after), VG_OK,
+		    "cancellation requested");
+	kill(pid, SIGTERM);
+	nanosleep(&tick, NULL);
+	if (fd >= 0)
+		close(fd);   /* the lock goes with it */
+	waitpid(pid, &status, 0);
+	snprintf(name, sizeof name, "SIGTERM%s: exit %d", cancel ? " after a cancellation" : "",
+	    want_exit);
+	VT_EQ_INT(WIFEXITED(status) ? WEXITSTATUS(status) : -1, want_exit, name);
+	VT_EQ_INT(vg_store_scan_get(store, sc.id, &after), VG_OK, "read back");
+	VT_EQ_STR(after.status, want_status, "the scan's end");
+	events_of(sc.id, &ev);
+	VT_OK(numbered(&ev), "events numbered 1..n");
+	VT_EQ_STR(ev.n ? ev.types[ev.n - 1] : "", want_last, "the final event");
+	VT_OK(findings_of(sc.id, &a, &b) >= 1, "the finding written before the signal is kept");
+	VT_OK(findings_of(sc.id, &a, &b) < 6, "the engine stopped before the end");
+	VT_EQ_INT(artifacts_present(sc.id), 5, "artifacts of the partial run");
+	memset(&j, 0, sizeof j);
+	vg_store_runner_job_get(store, sc.id, after.attempt, &j);
+	VT_EQ_INT(j.exit_code, want_exit, "the job holds the exit code");
+	VT_OK(!tmp_left(sc.id), "the temporary directory is gone");
+}
+
 static int
 sh(const char *cmd)
 {
@@ -725,6 +837,9 @@ test_program(void)
 
 	/* Its lease again: the scan is finished, the lease no longer current. */
 	VT_EQ_INT(sh(cmd), VG_SCAN_EXIT_LEASE_LOST, "a second run under the same lease: exit 5");
+
+	signal_case(runner, true, VG_SCAN_EXIT_CANCELLED, VG_SCAN_CANCELLED, "scan_cancelled");
+	signal_case(runner, false, VG_SCAN_EXIT_FAILED, VG_SCAN_FAILED, "scan_failed");
 }
 
 int
