@@ -14,3 +14,9 @@ UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources tests/unit/tes
 lib_libvega_a_SOURCES += %reldir%/scan_run.c %reldir%/scan_run.h
 UNIT_TESTS += tests/unit/test_scan_run
 tests_unit_test_scan_run_LDADD = $(VEGA_LIBS) -lm
+
+# The scans API through the web servers, with the runner of the build tree.
+E2E_TESTS += tests/e2e/scans-nginx-json.e2e tests/e2e/scans-nginx-postgres.e2e \
+	tests/e2e/scans-apache-json.e2e
+EXTRA_DIST += tests/e2e/scans.bats tests/e2e/sse-watch.py tests/e2e/scans-nginx-json.e2e \
+	tests/e2e/scans-nginx-postgres.e2e tests/e2e/scans-apache-json.e2e
