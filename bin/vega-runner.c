@@ -200,8 +200,8 @@ usage(FILE *out)
 		    options[i].metavar ? options[i].metavar : "");
 		fprintf(out, "  %-24s %s\n", left, options[i].help);
 	}
-	fprintf(out, "\nexit status: 0 clean, 1 findings at or above --fail-on, 2 usage error,"
-	    " 3 scan failed\n");
+	fprintf(out, "\nexit status with --dir: 0 clean, 1 findings at or above --fail-on,"
+	    " 2 usage error, 3 scan failed\n");
 	fprintf(out, "with --ingest: 0 snapshot ready, 1 fetch failed (recorded on the repository),"
 	    " 2 usage error,\n  3 could not run (store or storage unavailable, no such git"
 	    " repository)\n");

@@ -15,7 +15,8 @@
  * the threat profile version the scan names; the snapshot tar fetched
  * from the sources bucket and extracted with the archive limits into a
  * private directory under $VEGA_DATA_DIR/tmp (0700, removed on every way
- * out); the engine run through engine.h, each of its events appended as
+ * out but SIGKILL, after which cleanup removes it once it is older than
+ * VEGA_TMP_RETENTION_SECONDS); the engine run through engine.h, each of its events appended as
  * it arrives (the engine's own scan_started becomes a scan_log naming the
  * engine, so a scan has one scan_started) and each finding upserted by
  * fingerprint, so a crash keeps everything written so far.  Then the
