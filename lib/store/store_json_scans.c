@@ -782,8 +782,7 @@ json_scan_rescue_running(struct vg_store *s, const char *id, int64_t attempt,
 /*
  * Under the locks of events and scans, the condition re-checked: back to
  * queued with the lease cleared while attempts remain, else failed.  A
- * scan whose cancellation was asked for is cancelled instead (nobody
- * would ever run it to see the request).
+ * cancellation asked for stays asked (the next runner sees it).
  */
 static enum vg_err
 do_requeue(struct vg_store_json_held *h, void *arg)
@@ -798,11 +797,7 @@ do_requeue(struct vg_store_json_held *h, void *arg)
 		return err;
 	if (sc.attempt != op->attempt || !claimed_stale(&sc, op->claimed_before))
 		return VG_ERR_CONFLICT;
-	if (sc.cancel_requested_at_us) {
-		vg_str_copy(sc.status, sizeof sc.status, VG_SCAN_CANCELLED);
-		sc.finished_at_us = sc.updated_at_us = op->now_us;
-		err = event_write(etx, &sc, "scan_cancelled", NULL, op->now_us);
-	} else if (sc.attempt < op->max_attempts) {
+	if (sc.attempt < op->max_attempts) {
 		vg_str_copy(sc.status, sizeof sc.status, VG_SCAN_QUEUED);
 		sc.lease_token[0] = '\0';
 		sc.claimed_by[0] = '\0';

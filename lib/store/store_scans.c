@@ -1244,7 +1244,8 @@ vg_store_prune(struct vg_store *s, const struct vg_prune *p, struct vg_prune_cou
 /* ---- LLM usage ---- */
 
 /*
- * The backend gets r with a fresh id, scan_id and user_id lower-cased
+ * r->id is set when the reservation is written ("" otherwise).  The
+ * backend gets r with a fresh id, scan_id and user_id lower-cased
  * (user_id NULL when none), request_id NULL when empty, now_us set, and
  * lim never NULL.
  */
@@ -1281,8 +1282,8 @@ vg_store_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 	c.user_id = u;
 	c.request_id = null_if_empty(r->request_id);
 	c.now_us = now_or(r->now_us);
-	err = o->llm_reserve(s, &c, lim, after);
-	memcpy(r->id, c.id, sizeof r->id);
+	if ((err = o->llm_reserve(s, &c, lim, after)) != VG_OK)
+		r->id[0] = '\0';   /* nothing was written under it */
 	return err;
 }
 

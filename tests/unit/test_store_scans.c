@@ -500,6 +500,1015 @@ case_lease_lost(struct vg_store *s)
 	json_decref(data);
 }
 
+
+static void
+free_events(struct vg_event *es, size_t n)
+{
+	size_t i;
+
+	for (i = 0; es && i < n; i++)
+		vg_event_clear(&es[i]);
+	free(es);
+}
+
+static void
+free_rows(struct vg_finding_row *fs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; fs && i < n; i++)
+		vg_finding_row_clear(&fs[i]);
+	free(fs);
+}
+
+/* Cancel in each state: queued at once, claimed and running asked, a
+ * finished scan left alone. */
+static void
+case_cancel(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan q, c, r, done, got;
+	struct vg_lease lc, lr, ld;
+	struct vg_scan_finish fin = {VG_SCAN_CANCELLED, NULL, NULL, "scan_cancelled", NULL, 0};
+	char tc[33], tr[33], td[33];
+	bool cr = false;
+
+	world_new(s, "cancel", &w);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &q), VG_OK, "a queued scan");
+	VT_EQ_INT(vg_store_scan_cancel(s, q.id, t_base + 5 * SEC, &got), VG_OK, "cancel queued");
+	EQ_STR(got.status, VG_SCAN_CANCELLED, "cancelled at once");
+	VT_EQ_INT(got.finished_at_us, t_base + 5 * SEC, "finished now");
+	VT_EQ_INT(events_of(s, q.id, "scan_cancelled"), 1, "with a scan_cancelled event");
+	VT_EQ_INT(vg_store_scan_cancel(s, q.id, t_base + 9 * SEC, &got), VG_OK, "again");
+	VT_EQ_INT(got.finished_at_us, t_base + 5 * SEC, "unchanged");
+	VT_EQ_INT(events_of(s, q.id, NULL), 1, "no second event");
+	{
+		char tok[33];
+
+		new_token(tok);
+		VT_EQ_INT(vg_store_scan_claim(s, NULL, q.id, tok, 0, &got), VG_ERR_NOT_FOUND,
+		    "a cancelled scan is never claimed");
+	}
+
+	running_scan(s, &w, false, &c, tc, &lc);
+	VT_EQ_INT(vg_store_scan_cancel(s, c.id, t_base + 6 * SEC, &got), VG_OK, "cancel claimed");
+	EQ_STR(got.status, VG_SCAN_CLAIMED, "still claimed");
+	VT_EQ_INT(got.cancel_requested_at_us, t_base + 6 * SEC, "asked");
+	VT_EQ_INT(vg_store_scan_cancel(s, c.id, t_base + 8 * SEC, &got), VG_OK, "again");
+	VT_EQ_INT(got.cancel_requested_at_us, t_base + 6 * SEC, "asked once");
+	VT_EQ_INT(vg_store_scan_heartbeat(s, &lc, 0, 0, &cr), VG_OK, "heartbeat");
+	VT_OK(cr, "the runner learns it");
+
+	running_scan(s, &w, true, &r, tr, &lr);
+	cr = false;
+	VT_EQ_INT(vg_store_scan_heartbeat(s, &lr, 0, 0, &cr), VG_OK, "heartbeat");
+	VT_OK(!cr, "not asked yet");
+	VT_EQ_INT(vg_store_scan_cancel(s, r.id, 0, &got), VG_OK, "cancel running");
+	EQ_STR(got.status, VG_SCAN_RUNNING, "still running");
+	VT_EQ_INT(vg_store_scan_heartbeat(s, &lr, 0, 0, &cr), VG_OK, "heartbeat");
+	VT_OK(cr, "asked");
+	VT_EQ_INT(vg_store_scan_finish(s, &lr, &fin), VG_OK, "the runner stops");
+	VT_EQ_INT(vg_store_scan_get(s, r.id, &got), VG_OK, "get");
+	EQ_STR(got.status, VG_SCAN_CANCELLED, "cancelled");
+	VT_EQ_INT(events_of(s, r.id, "scan_cancelled"), 1, "its event");
+
+	running_scan(s, &w, true, &done, td, &ld);
+	fin.status = VG_SCAN_COMPLETED;
+	fin.event_type = NULL;
+	VT_EQ_INT(vg_store_scan_finish(s, &ld, &fin), VG_OK, "complete one");
+	VT_EQ_INT(vg_store_scan_cancel(s, done.id, 0, &got), VG_OK, "cancel a finished scan");
+	EQ_STR(got.status, VG_SCAN_COMPLETED, "left alone");
+	VT_EQ_INT(got.cancel_requested_at_us, 0, "not even asked");
+	VT_EQ_INT(events_of(s, done.id, NULL), 0, "no event");
+	VT_EQ_INT(vg_store_scan_cancel(s, w.repo.id, 0, &got), VG_ERR_NOT_FOUND, "unknown");
+	VT_EQ_INT(vg_store_scan_cancel(s, "x", 0, NULL), VG_ERR_NOT_FOUND, "malformed");
+}
+
+/* The rescuer's steps re-check their condition. */
+static void
+case_rescue(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan a, b, c, got, *ss = NULL;
+	struct vg_lease la, lb, lc;
+	char ta[33], tb[33], tc[33], tok[33];
+	int64_t now = vg_time_now_us();
+	size_t n = 0, i;
+	bool seen_a = false, seen_c = false;
+
+	world_new(s, "rescue", &w);
+	running_scan(s, &w, true, &a, ta, &la);
+	VT_EQ_INT(vg_store_scan_heartbeat(s, &la, 1, now - 100 * SEC, NULL), VG_OK,
+	    "a heartbeat long ago");
+	running_scan(s, &w, true, &b, tb, &lb);
+	running_scan(s, &w, false, &c, tc, &lc);
+
+	VT_EQ_INT(vg_store_scan_stale(s, now - 50 * SEC, 0, now + 60 * SEC, &ss, &n), VG_OK,
+	    "list candidates");
+	for (i = 0; i < n; i++) {
+		if (!strcmp(ss[i].id, a.id))
+			seen_a = true;
+		if (!strcmp(ss[i].id, c.id))
+			seen_c = true;
+		VT_OK(strcmp(ss[i].id, b.id) != 0, "a fresh running scan is no candidate");
+	}
+	VT_OK(seen_a, "the silent running scan is a candidate");
+	VT_OK(seen_c, "the claimed scan is a candidate");
+	free(ss);
+
+	/* a heartbeats after the listing: it is not rescued. */
+	VT_EQ_INT(vg_store_scan_heartbeat(s, &la, 2, now, NULL), VG_OK, "a comes back");
+	VT_EQ_INT(vg_store_scan_rescue_running(s, a.id, 1, now - 50 * SEC, 0, 0), VG_ERR_CONFLICT,
+	    "not rescued after a heartbeat");
+	VT_EQ_INT(vg_store_scan_get(s, a.id, &got), VG_OK, "get");
+	EQ_STR(got.status, VG_SCAN_RUNNING, "still running");
+	VT_EQ_INT(vg_store_scan_rescue_running(s, a.id, 2, now + 50 * SEC, 0, 0), VG_ERR_CONFLICT,
+	    "another attempt");
+	VT_EQ_INT(vg_store_scan_rescue_running(s, c.id, 1, now + 50 * SEC, 0, 0), VG_ERR_CONFLICT,
+	    "a claimed scan is not rescued as running");
+	VT_EQ_INT(vg_store_scan_rescue_running(s, w.repo.id, 1, now + 50 * SEC, 0, 0),
+	    VG_ERR_NOT_FOUND, "unknown scan");
+	VT_EQ_INT(vg_store_scan_rescue_running(s, a.id, 1, now + 50 * SEC, 0, now + SEC), VG_OK,
+	    "rescued when silent past the bound");
+	VT_EQ_INT(vg_store_scan_get(s, a.id, &got), VG_OK, "get");
+	EQ_STR(got.status, VG_SCAN_FAILED, "failed");
+	EQ_STR(got.error_code, "stale_scan", "stale_scan");
+	VT_EQ_INT(got.finished_at_us, now + SEC, "finished");
+	VT_EQ_INT(events_of(s, a.id, "scan_failed"), 1, "a scan_failed event");
+	VT_EQ_INT(vg_store_scan_heartbeat(s, &la, 3, 0, NULL), VG_ERR_CONFLICT,
+	    "the old runner's lease is lost");
+	/* b ran too long: its start is before the bound. */
+	VT_EQ_INT(vg_store_scan_rescue_running(s, b.id, 1, 0, now - 3600 * SEC, 0),
+	    VG_ERR_CONFLICT, "started after the bound");
+	VT_EQ_INT(vg_store_scan_rescue_running(s, b.id, 1, 0, now + 3600 * SEC, 0), VG_OK,
+	    "started before the bound");
+
+	/* c: claimed, never started. */
+	VT_EQ_INT(vg_store_scan_requeue_claimed(s, c.id, 1, now - 3600 * SEC, 3, 0),
+	    VG_ERR_CONFLICT, "claimed after the bound");
+	VT_EQ_INT(vg_store_scan_requeue_claimed(s, c.id, 2, now + 60 * SEC, 3, 0), VG_ERR_CONFLICT,
+	    "another attempt");
+	VT_EQ_INT(vg_store_scan_requeue_claimed(s, c.id, 1, now + 60 * SEC, 0, 0), VG_ERR_INVALID,
+	    "max_attempts 0");
+	VT_EQ_INT(vg_store_scan_requeue_claimed(s, b.id, 1, now + 60 * SEC, 3, 0), VG_ERR_CONFLICT,
+	    "a finished scan");
+	VT_EQ_INT(vg_store_scan_requeue_claimed(s, c.id, 1, now + 60 * SEC, 2, 0), VG_OK,
+	    "requeued");
+	VT_EQ_INT(vg_store_scan_get(s, c.id, &got), VG_OK, "get");
+	EQ_STR(got.status, VG_SCAN_QUEUED, "queued");
+	EQ_STR(got.claimed_by, "", "claim cleared");
+	VT_EQ_INT(got.claimed_at_us, 0, "claimed_at cleared");
+	VT_EQ_INT(got.attempt, 1, "attempts kept");
+	new_token(tok);
+	VT_EQ_INT(vg_store_scan_claim(s, NULL, c.id, tok, 0, &got), VG_OK, "claimed again");
+	VT_EQ_INT(got.attempt, 2, "attempt 2");
+	VT_EQ_INT(vg_store_scan_requeue_claimed(s, c.id, 1, now + 60 * SEC, 2, 0), VG_ERR_CONFLICT,
+	    "the listed attempt is gone");
+	VT_EQ_INT(vg_store_scan_requeue_claimed(s, c.id, 2, now + 60 * SEC, 2, now + 2 * SEC),
+	    VG_OK, "out of attempts");
+	VT_EQ_INT(vg_store_scan_get(s, c.id, &got), VG_OK, "get");
+	EQ_STR(got.status, VG_SCAN_FAILED, "failed");
+	EQ_STR(got.error_code, "too_many_attempts", "too_many_attempts");
+	VT_EQ_INT(events_of(s, c.id, "scan_failed"), 1, "a scan_failed event");
+}
+
+/* Findings of two scans: counters, triage following the fingerprint,
+ * history, the repository's latest row per fingerprint. */
+static void
+case_findings(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan a, b, got;
+	struct vg_lease la, lb;
+	struct vg_finding_row fx, fy, fx2, row, *fs = NULL;
+	struct vg_finding_filter flt;
+	struct vg_triage t;
+	char ta[33], tb[33], *next = NULL;
+	json_t *d1 = finding_data("XSS in view", "high", "src/view.c", 10);
+	json_t *d2 = finding_data("SQL injection", "critical", "src/db.c", 5);
+	json_t *d3 = finding_data("XSS in view", "medium", "src/view.c", 12);
+	json_t *hist = NULL, *bad;
+	bool created = false;
+	size_t n = 0;
+	int64_t count = -1;
+
+	world_new(s, "findings", &w);
+	running_scan(s, &w, true, &a, ta, &la);
+	VT_EQ_INT(put_finding(s, &la, "fp-x-00000001", d1, &fx, &created), VG_OK, "upsert x");
+	VT_OK(created, "new");
+	VT_OK(vg_uuid_valid(fx.id), "an id");
+	EQ_STR(fx.repository_id, w.repo.id, "the scan's repository");
+	EQ_STR(fx.status, "open", "open");
+	EQ_STR(fx.severity, "high", "severity from data");
+	EQ_STR(fx.first_scan_id, a.id, "first seen in a");
+	EQ_STR(fx.last_scan_id, a.id, "last seen in a");
+	EQ_STR(json_string_value(json_object_get(fx.data, "confidence")), "medium",
+	    "defaults filled");
+	VT_OK(json_is_null(json_object_get(fx.data, "model")), "no model is null");
+	VT_EQ_INT(put_finding(s, &la, "fp-y-00000001", d2, &fy, &created), VG_OK, "upsert y");
+	VT_EQ_INT(put_finding(s, &la, "fp-x-00000001", d3, &row, &created), VG_OK, "x again");
+	VT_OK(!created, "not new");
+	EQ_STR(row.id, fx.id, "the same row");
+	EQ_STR(row.severity, "medium", "new severity");
+	vg_finding_row_clear(&row);
+	VT_EQ_INT(vg_store_scan_get(s, a.id, &got), VG_OK, "get a");
+	VT_EQ_INT(got.findings_count, 2, "two findings");
+	VT_EQ_INT(got.severity_counts[0], 1, "one critical");
+	VT_EQ_INT(got.severity_counts[1], 0, "no high (moved to medium)");
+	VT_EQ_INT(got.severity_counts[2], 1, "one medium");
+
+	bad = json_pack("{s:s, s:s, s:s}", "title", "t", "severity", "severe", "file_path", "a");
+	VT_EQ_INT(put_finding(s, &la, "fp-z-00000001", bad, NULL, NULL), VG_ERR_INVALID,
+	    "a bad severity");
+	json_decref(bad);
+	bad = json_pack("{s:s, s:s, s:s, s:i, s:i}", "title", "t", "severity", "low", "file_path",
+	    "a", "line_start", 5, "line_end", 4);
+	VT_EQ_INT(put_finding(s, &la, "fp-z-00000001", bad, NULL, NULL), VG_ERR_INVALID,
+	    "line_end before line_start");
+	json_decref(bad);
+	VT_EQ_INT(put_finding(s, &la, "short", d1, NULL, NULL), VG_ERR_INVALID,
+	    "a fingerprint too short");
+	VT_EQ_INT(put_finding(s, &la, "fp x 00000001", d1, NULL, NULL), VG_ERR_INVALID,
+	    "spaces in a fingerprint");
+
+	memset(&t, 0, sizeof t);
+	t.status = "dismissed";
+	t.reason = "test code";
+	t.comment = "only in fixtures";
+	t.actor_id = w.user.id;
+	t.now_us = t_base + 50 * SEC;
+	VT_EQ_INT(vg_store_finding_triage(s, fx.id, &t, &row), VG_OK, "dismiss x");
+	EQ_STR(row.status, "dismissed", "dismissed");
+	EQ_STR(row.status_reason, "test code", "reason");
+	EQ_STR(row.status_actor_id, w.user.id, "actor");
+	VT_EQ_INT(row.status_at_us, t_base + 50 * SEC, "when");
+	vg_finding_row_clear(&row);
+	t.status = "closed";
+	VT_EQ_INT(vg_store_finding_triage(s, fx.id, &t, NULL), VG_ERR_INVALID, "unknown status");
+	t.status = "dismissed";
+	VT_EQ_INT(vg_store_finding_triage(s, w.user.id, &t, NULL), VG_ERR_NOT_FOUND,
+	    "unknown finding");
+
+	/* A later scan sees x again: the decision follows the fingerprint. */
+	running_scan(s, &w, true, &b, tb, &lb);
+	VT_EQ_INT(put_finding(s, &lb, "fp-x-00000001", d1, &fx2, &created), VG_OK, "x in b");
+	VT_OK(created, "a new row of b");
+	VT_OK(strcmp(fx2.id, fx.id) != 0, "another id");
+	EQ_STR(fx2.status, "dismissed", "still dismissed");
+	EQ_STR(fx2.status_reason, "test code", "with its reason");
+	EQ_STR(fx2.first_scan_id, a.id, "first seen in a");
+	EQ_STR(fx2.last_scan_id, b.id, "last seen in b");
+	VT_EQ_INT(vg_store_finding_get(s, fx.id, &row), VG_OK, "a's row");
+	EQ_STR(row.last_scan_id, b.id, "its fingerprint was last seen in b");
+	EQ_STR(row.scan_id, a.id, "a's row is a's");
+	vg_finding_row_clear(&row);
+
+	t.status = "confirmed";
+	t.reason = NULL;
+	t.comment = NULL;
+	t.now_us = t_base + 60 * SEC;
+	VT_EQ_INT(vg_store_finding_triage(s, fx2.id, &t, NULL), VG_OK, "confirm from b's row");
+	VT_EQ_INT(vg_store_finding_get(s, fx.id, &row), VG_OK, "a's row");
+	EQ_STR(row.status, "confirmed", "every row of the fingerprint follows");
+	EQ_STR(row.status_reason, "", "no reason now");
+	vg_finding_row_clear(&row);
+	VT_EQ_INT(vg_store_finding_history(s, fx.id, &hist), VG_OK, "history");
+	VT_EQ_INT(json_array_size(hist), 2, "two decisions");
+	EQ_STR(json_string_value(json_object_get(json_array_get(hist, 0), "status")), "dismissed",
+	    "oldest first");
+	EQ_STR(json_string_value(json_object_get(json_array_get(hist, 0), "comment")),
+	    "only in fixtures", "comment");
+	EQ_STR(json_string_value(json_object_get(json_array_get(hist, 0), "actor_id")), w.user.id,
+	    "actor");
+	VT_OK(json_is_string(json_object_get(json_array_get(hist, 0), "at")), "at");
+	EQ_STR(json_string_value(json_object_get(json_array_get(hist, 1), "status")), "confirmed",
+	    "then confirmed");
+	VT_OK(json_is_null(json_object_get(json_array_get(hist, 1), "reason")), "no reason");
+	json_decref(hist);
+	hist = NULL;
+	VT_EQ_INT(vg_store_finding_history(s, fy.id, &hist), VG_OK, "y's history");
+	VT_EQ_INT(json_array_size(hist), 0, "empty");
+	json_decref(hist);
+
+	/* Lists. */
+	memset(&flt, 0, sizeof flt);
+	flt.scan_id = a.id;
+	VT_EQ_INT(vg_store_finding_list(s, &flt, NULL, 10, &fs, &n, &next), VG_OK, "a's findings");
+	VT_EQ_INT(n, 2, "two");
+	if (n == 2) {
+		EQ_STR(fs[0].fingerprint, "fp-y-00000001", "critical first");
+		EQ_STR(fs[1].status, "confirmed", "status current");
+	}
+	VT_OK(next == NULL, "one page");
+	free_rows(fs, n);
+	fs = NULL;
+	flt.scan_id = NULL;
+	flt.repository_id = w.repo.id;
+	VT_EQ_INT(vg_store_finding_list(s, &flt, NULL, 10, &fs, &n, &next), VG_OK,
+	    "the repository's findings");
+	VT_EQ_INT(n, 2, "one per fingerprint");
+	if (n == 2) {
+		EQ_STR(fs[0].scan_id, a.id, "y: a's row (b did not see it)");
+		EQ_STR(fs[1].id, fx2.id, "x: b's row, the latest");
+		EQ_STR(fs[1].severity, "high", "as b saw it");
+	}
+	free_rows(fs, n);
+	fs = NULL;
+	flt.status = "confirmed";
+	VT_EQ_INT(vg_store_finding_count(s, &flt, &count), VG_OK, "count confirmed");
+	VT_EQ_INT(count, 1, "one");
+	flt.status = "open";
+	flt.severity = "critical";
+	VT_EQ_INT(vg_store_finding_count(s, &flt, &count), VG_OK, "count open critical");
+	VT_EQ_INT(count, 1, "one");
+	flt.severity = NULL;
+	flt.status = NULL;
+	flt.cwe = 79;
+	VT_EQ_INT(vg_store_finding_count(s, &flt, &count), VG_OK, "count CWE-79");
+	VT_EQ_INT(count, 2, "both");
+	flt.cwe = 89;
+	VT_EQ_INT(vg_store_finding_count(s, &flt, &count), VG_OK, "count CWE-89");
+	VT_EQ_INT(count, 0, "none");
+	flt.cwe = 0;
+	flt.path_prefix = "src/d";
+	VT_EQ_INT(vg_store_finding_count(s, &flt, &count), VG_OK, "count under src/d");
+	VT_EQ_INT(count, 1, "one");
+	flt.scan_id = a.id;
+	VT_EQ_INT(vg_store_finding_count(s, &flt, &count), VG_ERR_INVALID,
+	    "both a scan and a repository");
+	flt.scan_id = NULL;
+	flt.repository_id = NULL;
+	VT_EQ_INT(vg_store_finding_count(s, &flt, &count), VG_ERR_INVALID, "neither");
+	flt.repository_id = w.repo.id;
+	flt.sort = "random";
+	VT_EQ_INT(vg_store_finding_list(s, &flt, NULL, 10, &fs, &n, &next), VG_ERR_INVALID,
+	    "unknown sort");
+	VT_EQ_INT(vg_store_finding_get(s, "x", &row), VG_ERR_NOT_FOUND, "malformed id");
+
+	vg_finding_row_clear(&fx);
+	vg_finding_row_clear(&fy);
+	vg_finding_row_clear(&fx2);
+	json_decref(d1);
+	json_decref(d2);
+	json_decref(d3);
+}
+
+/* Cursors: each list pages through everything once, in order, and
+ * refuses a cursor it did not hand out for this filter. */
+static void
+case_cursors(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan sc[5], *ss = NULL;
+	struct vg_lease l[2];
+	struct vg_event *es = NULL;
+	struct vg_finding_row *fs = NULL;
+	struct vg_finding_filter flt;
+	struct vg_scan_filter sf = {NULL, NULL, NULL};
+	char tok[2][33], *cur = NULL, *next = NULL, *scan_cursor = NULL, *event_cursor = NULL;
+	char *finding_cursor = NULL;
+	size_t n = 0, i, seen = 0;
+	int64_t last_at = 0, t;
+	static const char *const sevs[] = {"low", "critical", "high", "critical", "info"};
+	static const char *const paths[] = {"b.c", "a.c", "c.c", "a.c", "d.c"};
+
+	world_new(s, "cursors", &w);
+	for (i = 0; i < 5; i++)
+		VT_EQ_INT(make_scan(s, &w, 100 + (int64_t)(i % 3), 0, &sc[i]), VG_OK, "a scan");
+	sf.repository_id = w.repo.id;
+	/* Scans: newest first, ties by id, two per page. */
+	do {
+		VT_EQ_INT(vg_store_scan_list(s, &sf, cur, 2, &ss, &n, &next), VG_OK, "a page");
+		for (i = 0; i < n && seen < 5; i++) {
+			if (seen > 0)
+				VT_OK(ss[i].created_at_us <= last_at, "newest first");
+			last_at = ss[i].created_at_us;
+			seen++;
+		}
+		free(ss);
+		ss = NULL;
+		if (cur && !scan_cursor)
+			scan_cursor = strdup(cur);
+		free(cur);
+		cur = next;
+	} while (cur && seen < 10);
+	VT_EQ_INT(seen, 5, "every scan once");
+	sf.status = "running";
+	VT_EQ_INT(vg_store_scan_list(s, &sf, NULL, 2, &ss, &n, &next), VG_OK, "filter by status");
+	VT_EQ_INT(n, 0, "none running");
+	free(ss);
+	sf.status = "bogus";
+	VT_EQ_INT(vg_store_scan_list(s, &sf, NULL, 2, &ss, &n, &next), VG_ERR_INVALID,
+	    "unknown status");
+	sf.status = NULL;
+	sf.created_by = w.user.id;
+	VT_EQ_INT(vg_store_scan_list(s, &sf, NULL, 10, &ss, &n, &next), VG_OK, "by creator");
+	VT_EQ_INT(n, 5, "five");
+	free(ss);
+	VT_EQ_INT(vg_store_scan_list(s, &sf, "garbage", 2, &ss, &n, &next), VG_ERR_INVALID,
+	    "a garbage cursor");
+	VT_EQ_INT(vg_store_scan_list(s, &sf, NULL, 0, &ss, &n, &next), VG_ERR_INVALID, "limit 0");
+
+	/* Events of a repository: two scans, interleaved in time. */
+	for (i = 0; i < 2; i++) {
+		struct vg_scan got;
+
+		new_token(tok[i]);
+		VT_EQ_INT(vg_store_scan_claim(s, NULL, sc[i].id, tok[i], 0, &got), VG_OK, "claim");
+		l[i].scan_id = sc[i].id;
+		l[i].attempt = got.attempt;
+		l[i].lease_token = tok[i];
+	}
+	for (t = 0; t < 6; t++)
+		VT_EQ_INT(vg_store_event_append(s, &l[t % 2], "scan_log", NULL,
+		    t_base + (200 + t) * SEC, NULL), VG_OK, "an event");
+	seen = 0;
+	last_at = 0;
+	cur = NULL;
+	do {
+		VT_EQ_INT(vg_store_event_list_repository(s, w.repo.id, cur, 4, &es, &n, &next),
+		    VG_OK, "a page of events");
+		for (i = 0; i < n; i++, seen++) {
+			VT_EQ_INT(es[i].created_at_us, t_base + (200 + (int64_t)seen) * SEC,
+			    "in the order written");
+			EQ_STR(es[i].scan_id, sc[seen % 2].id, "of the scan that wrote it");
+		}
+		free_events(es, n);
+		es = NULL;
+		if (cur && !event_cursor)
+			event_cursor = strdup(cur);
+		free(cur);
+		cur = next;
+	} while (cur && seen < 20);
+	VT_EQ_INT(seen, 6, "every event once");
+	VT_OK(event_cursor != NULL, "a second page");
+
+	/* Findings: five in one scan, sorted by severity, two per page. */
+	for (i = 0; i < 5; i++) {
+		char fp[32];
+		json_t *d = finding_data("thing", sevs[i], paths[i], (int)i + 1);
+
+		snprintf(fp, sizeof fp, "fp-cursor-%03zu", i);
+		VT_EQ_INT(put_finding(s, &l[0], fp, d, NULL, NULL), VG_OK, "a finding");
+		json_decref(d);
+	}
+	memset(&flt, 0, sizeof flt);
+	flt.scan_id = sc[0].id;
+	seen = 0;
+	cur = NULL;
+	{
+		static const char *const want_sev[] = {"critical", "critical", "high", "low", "info"};
+		static const char *const want_path[] = {"a.c", "a.c", "c.c", "b.c", "d.c"};
+
+		do {
+			VT_EQ_INT(vg_store_finding_list(s, &flt, cur, 2, &fs, &n, &next), VG_OK,
+			    "a page of findings");
+			for (i = 0; i < n && seen < 5; i++, seen++) {
+				EQ_STR(fs[i].severity, want_sev[seen], "most severe first");
+				EQ_STR(json_string_value(json_object_get(fs[i].data, "file_path")),
+				    want_path[seen], "then by path");
+			}
+			free_rows(fs, n);
+			fs = NULL;
+			if (cur && !finding_cursor)
+				finding_cursor = strdup(cur);
+			free(cur);
+			cur = next;
+		} while (cur && seen < 20);
+	}
+	VT_EQ_INT(seen, 5, "every finding once");
+	flt.sort = "path";
+	VT_EQ_INT(vg_store_finding_list(s, &flt, NULL, 5, &fs, &n, &next), VG_OK, "by path");
+	if (n == 5) {
+		EQ_STR(json_string_value(json_object_get(fs[0].data, "file_path")), "a.c", "a.c");
+		VT_EQ_INT(json_integer_value(json_object_get(fs[0].data, "line_start")), 2,
+		    "line 2 before line 4");
+		EQ_STR(json_string_value(json_object_get(fs[4].data, "file_path")), "d.c", "d.c last");
+	}
+	free_rows(fs, n);
+	fs = NULL;
+	VT_EQ_INT(vg_store_finding_list(s, &flt, finding_cursor, 2, &fs, &n, &next),
+	    VG_ERR_INVALID, "a cursor of another sort");
+	flt.sort = NULL;
+	flt.severity = "critical";
+	VT_EQ_INT(vg_store_finding_list(s, &flt, finding_cursor, 2, &fs, &n, &next),
+	    VG_ERR_INVALID, "a cursor of another filter");
+	flt.severity = NULL;
+	VT_EQ_INT(vg_store_finding_list(s, &flt, finding_cursor, 2, &fs, &n, &next), VG_OK,
+	    "its own filter takes it");
+	VT_EQ_INT(n, 2, "the second page");
+	if (n == 2)
+		EQ_STR(fs[0].severity, "high", "starts after the first");
+	free(next);
+	free_rows(fs, n);
+	fs = NULL;
+	VT_EQ_INT(vg_store_finding_list(s, &flt, scan_cursor, 2, &fs, &n, &next), VG_ERR_INVALID,
+	    "a scan list's cursor");
+	VT_EQ_INT(vg_store_finding_list(s, &flt, event_cursor, 2, &fs, &n, &next), VG_ERR_INVALID,
+	    "an event list's cursor");
+	VT_EQ_INT(vg_store_event_list_repository(s, w.repo.id, finding_cursor, 2, &es, &n, &next),
+	    VG_ERR_INVALID, "events: a findings cursor");
+	VT_EQ_INT(vg_store_event_list_repository(s, w.repo.id, scan_cursor, 2, &es, &n, &next),
+	    VG_ERR_INVALID, "events: a scan cursor");
+	VT_EQ_INT(vg_store_scan_list(s, &sf, event_cursor, 2, &ss, &n, &next), VG_ERR_INVALID,
+	    "scans: an events cursor");
+	VT_EQ_INT(vg_store_scan_list(s, &sf, finding_cursor, 2, &ss, &n, &next), VG_ERR_INVALID,
+	    "scans: a findings cursor");
+	free(scan_cursor);
+	free(event_cursor);
+	free(finding_cursor);
+}
+
+static void
+case_jobs(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan sc;
+	struct vg_runner_job j, again, got, *js = NULL;
+	struct vg_runner_job_change c;
+	char worker[VG_UUID_LEN + 1];
+	bool existed = true;
+	size_t n = 0;
+
+	world_new(s, "jobs", &w);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &sc), VG_OK, "a scan");
+	vg_uuid_new(worker);
+	memset(&j, 0, sizeof j);
+	vg_str_copy(j.scan_id, sizeof j.scan_id, sc.id);
+	j.attempt = 1;
+	vg_str_copy(j.worker_id, sizeof j.worker_id, worker);
+	vg_str_copy(j.mode, sizeof j.mode, "local");
+	VT_EQ_INT(vg_store_runner_job_create(s, &j, t_base, &existed), VG_OK, "create");
+	VT_OK(!existed, "new");
+	EQ_STR(j.status, "starting", "starting");
+	VT_EQ_INT(j.exit_code, -1, "no exit code");
+	again = j;
+	vg_str_copy(again.mode, sizeof again.mode, "ecs");
+	VT_EQ_INT(vg_store_runner_job_create(s, &again, 0, &existed), VG_OK, "create again");
+	VT_OK(existed, "it existed");
+	EQ_STR(again.id, j.id, "the stored job");
+	EQ_STR(again.mode, "local", "as stored");
+	j.attempt = 2;
+	VT_EQ_INT(vg_store_runner_job_create(s, &j, t_base + SEC, &existed), VG_OK, "attempt 2");
+	VT_OK(!existed, "new");
+	j.mode[0] = 'x';
+	VT_EQ_INT(vg_store_runner_job_create(s, &j, 0, NULL), VG_ERR_INVALID, "bad mode");
+	vg_str_copy(j.mode, sizeof j.mode, "local");
+	vg_str_copy(j.scan_id, sizeof j.scan_id, w.user.id);
+	VT_EQ_INT(vg_store_runner_job_create(s, &j, 0, NULL), VG_ERR_NOT_FOUND, "unknown scan");
+
+	memset(&c, 0, sizeof c);
+	c.status = "running";
+	c.external_id = "1234:99";
+	c.exit_code = -1;
+	c.now_us = t_base + 10 * SEC;
+	VT_EQ_INT(vg_store_runner_job_update(s, sc.id, 1, &c), VG_OK, "running");
+	c.status = "exited";
+	c.external_id = NULL;
+	c.exit_code = 0;
+	c.now_us = t_base + 20 * SEC;
+	VT_EQ_INT(vg_store_runner_job_update(s, sc.id, 1, &c), VG_OK, "exited");
+	VT_EQ_INT(vg_store_runner_job_get(s, sc.id, 1, &got), VG_OK, "get");
+	EQ_STR(got.status, "exited", "exited");
+	EQ_STR(got.external_id, "1234:99", "external id kept");
+	VT_EQ_INT(got.exit_code, 0, "exit 0");
+	VT_EQ_INT(got.started_at_us, t_base + 10 * SEC, "started_at");
+	VT_EQ_INT(got.finished_at_us, t_base + 20 * SEC, "finished_at");
+	EQ_STR(got.worker_id, worker, "worker");
+	VT_EQ_INT(vg_store_runner_job_update(s, sc.id, 3, &c), VG_ERR_NOT_FOUND, "no attempt 3");
+	c.status = "gone";
+	VT_EQ_INT(vg_store_runner_job_update(s, sc.id, 1, &c), VG_ERR_INVALID, "bad status");
+	VT_EQ_INT(vg_store_runner_job_get(s, sc.id, 3, &got), VG_ERR_NOT_FOUND, "get attempt 3");
+	VT_EQ_INT(vg_store_runner_job_list(s, sc.id, &js, &n), VG_OK, "list");
+	VT_EQ_INT(n, 2, "two");
+	if (n == 2) {
+		VT_EQ_INT(js[0].attempt, 1, "by attempt");
+		VT_EQ_INT(js[1].attempt, 2, "by attempt");
+	}
+	free(js);
+}
+
+/* Active counts, finished ids. */
+static void
+case_counts(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan a, b, c;
+	struct vg_lease l;
+	struct vg_scan_finish fin = {VG_SCAN_FAILED, "engine_error", "it broke", "scan_failed",
+	    NULL, 0};
+	char tok[33], (*ids)[VG_UUID_LEN + 1] = NULL;
+	int64_t n = -1;
+	size_t count = 0, i;
+	bool found = false;
+
+	world_new(s, "counts", &w);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &a), VG_OK, "queued");
+	running_scan(s, &w, true, &b, tok, &l);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &c), VG_OK, "queued");
+	VT_EQ_INT(vg_store_scan_count_active(s, w.user.id, &n), VG_OK, "count");
+	VT_EQ_INT(n, 3, "three active");
+	fin.now_us = t_base + 5 * SEC;
+	VT_EQ_INT(vg_store_scan_finish(s, &l, &fin), VG_OK, "fail b");
+	VT_EQ_INT(vg_store_scan_cancel(s, c.id, 0, NULL), VG_OK, "cancel c");
+	VT_EQ_INT(vg_store_scan_count_active(s, w.user.id, &n), VG_OK, "count");
+	VT_EQ_INT(n, 1, "one active");
+	VT_EQ_INT(vg_store_scan_count_active(s, "u", &n), VG_ERR_INVALID, "malformed user");
+	VT_EQ_INT(vg_store_scan_finished_before(s, t_base + 6 * SEC, VG_STORE_LIST_MAX, &ids,
+	    &count), VG_OK, "finished before");
+	for (i = 0; i < count; i++) {
+		VT_OK(strcmp(ids[i], c.id) != 0, "c finished now, not before");
+		if (!strcmp(ids[i], b.id))
+			found = true;
+	}
+	VT_OK(found, "b finished before");
+	free(ids);
+	VT_EQ_INT(vg_store_scan_finished_before(s, 0, 0, &ids, &count), VG_ERR_INVALID, "n 0");
+	{
+		struct vg_scan got;
+
+		VT_EQ_INT(vg_store_scan_get(s, b.id, &got), VG_OK, "get b");
+		EQ_STR(got.error_code, "engine_error", "error code");
+		EQ_STR(got.error_message, "it broke", "error message");
+	}
+}
+
+static void
+case_llm(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan sc;
+	struct vg_llm_reservation r;
+	struct vg_llm_limits lim = {3, 1000, 0};
+	struct vg_llm_totals t;
+	struct vg_llm_settlement st;
+	char first[VG_UUID_LEN + 1], third[VG_UUID_LEN + 1];
+	json_t *items = NULL;
+
+	world_new(s, "llm", &w);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &sc), VG_OK, "a scan");
+	memset(&r, 0, sizeof r);
+	r.scan_id = sc.id;
+	r.user_id = w.user.id;
+	r.provider = "openai";
+	r.model = "gpt-test";
+	r.endpoint = "responses";
+	r.tokens = 400;
+	r.microusd = 1000;
+	r.request_id = "req-1";
+	r.now_us = t_base + SEC;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, &lim, &t), VG_OK, "reserve 400");
+	VT_OK(vg_uuid_valid(r.id), "an id");
+	VT_EQ_INT(t.requests, 1, "one request");
+	VT_EQ_INT(t.reserved_tokens, 400, "reserved");
+	memcpy(first, r.id, sizeof first);
+	r.now_us = t_base + 2 * SEC;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, &lim, &t), VG_OK, "reserve 400 more");
+	VT_EQ_INT(t.reserved_tokens, 800, "800 reserved");
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, &lim, &t), VG_ERR_QUOTA, "1200 > 1000");
+	VT_EQ_INT(t.reserved_tokens, 800, "as they were");
+	memset(&st, 0, sizeof st);
+	st.status = "settled";
+	st.input_tokens = 100;
+	st.output_tokens = 50;
+	st.cached_input_tokens = 20;
+	st.cost_microusd = 300;
+	st.latency_ms = 40;
+	st.http_status = 200;
+	st.now_us = t_base + 3 * SEC;
+	VT_EQ_INT(vg_store_llm_settle(s, first, &st), VG_OK, "settle the first");
+	VT_EQ_INT(vg_store_llm_settle(s, first, &st), VG_ERR_CONFLICT, "settled already");
+	VT_EQ_INT(vg_store_llm_settle(s, w.user.id, &st), VG_ERR_NOT_FOUND, "unknown");
+	VT_EQ_INT(vg_store_llm_totals(s, sc.id, &t), VG_OK, "totals");
+	VT_EQ_INT(t.requests, 2, "two requests");
+	VT_EQ_INT(t.input_tokens, 100, "input");
+	VT_EQ_INT(t.cached_input_tokens, 20, "cached");
+	VT_EQ_INT(t.output_tokens, 50, "output");
+	VT_EQ_INT(t.cost_microusd, 300, "cost");
+	VT_EQ_INT(t.reserved_tokens, 400, "one reservation left");
+	r.now_us = t_base + 4 * SEC;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, &lim, &t), VG_OK, "150 + 400 + 400 fits now");
+	memcpy(third, r.id, sizeof third);
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, &lim, &t), VG_ERR_QUOTA, "a fourth request");
+	EQ_STR(r.id, "", "a refused reservation has no id");
+	st.status = "failed";
+	VT_EQ_INT(vg_store_llm_settle(s, third, &st), VG_OK, "settle failed");
+	VT_EQ_INT(vg_store_llm_totals(s, sc.id, &t), VG_OK, "totals");
+	VT_EQ_INT(t.cost_microusd, 300, "no charge when failed");
+	VT_EQ_INT(vg_store_llm_list(s, sc.id, &items), VG_OK, "list");
+	VT_EQ_INT(json_array_size(items), 3, "three rows");
+	EQ_STR(json_string_value(json_object_get(json_array_get(items, 0), "id")), first,
+	    "oldest first");
+	EQ_STR(json_string_value(json_object_get(json_array_get(items, 0), "status")), "settled",
+	    "settled");
+	EQ_STR(json_string_value(json_object_get(json_array_get(items, 0), "request_id")), "req-1",
+	    "request id");
+	VT_OK(json_is_string(json_object_get(json_array_get(items, 0), "settled_at")),
+	    "settled_at");
+	VT_OK(json_is_null(json_object_get(json_array_get(items, 1), "settled_at")),
+	    "a reservation is not settled");
+	json_decref(items);
+	r.scan_id = w.user.id;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, NULL), VG_ERR_NOT_FOUND, "unknown scan");
+	r.scan_id = sc.id;
+	r.endpoint = "embeddings";
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, NULL), VG_ERR_INVALID, "unknown endpoint");
+}
+
+static void
+case_prune(struct vg_store *s)
+{
+	struct vg_user u;
+	struct vg_refresh_family old, live, got;
+	struct vg_api_key k_old, k_live, kgot;
+	struct vg_worker wo, wl, *ws = NULL;
+	struct vg_prune p;
+	struct vg_prune_counts dry, real;
+	char h1[65], h2[65], h3[65], h4[65];
+	int64_t now = vg_time_now_us();
+	size_t n = 0, i;
+	bool old_there = false, live_there = false;
+
+	make_user(s, "prune", &u);
+	snprintf(h1, sizeof h1, "%064x", 0x1001u + (unsigned)(now % 100000) * 16);
+	snprintf(h2, sizeof h2, "%064x", 0x1002u + (unsigned)(now % 100000) * 16);
+	snprintf(h3, sizeof h3, "%064x", 0x1003u + (unsigned)(now % 100000) * 16);
+	snprintf(h4, sizeof h4, "%064x", 0x1004u + (unsigned)(now % 100000) * 16);
+	memset(&old, 0, sizeof old);
+	vg_str_copy(old.user_id, sizeof old.user_id, u.id);
+	old.created_at_us = now - 40 * 86400 * SEC;
+	old.expires_at_us = now - 30 * 86400 * SEC;
+	VT_EQ_INT(vg_store_refresh_start(s, &old, h1, old.expires_at_us), VG_OK, "an old family");
+	live = old;
+	live.created_at_us = now - SEC;
+	live.expires_at_us = now + 86400 * SEC;
+	VT_EQ_INT(vg_store_refresh_start(s, &live, h2, live.expires_at_us), VG_OK, "a live one");
+	memset(&k_old, 0, sizeof k_old);
+	vg_str_copy(k_old.user_id, sizeof k_old.user_id, u.id);
+	vg_str_copy(k_old.name, sizeof k_old.name, "old");
+	snprintf(k_old.prefix, sizeof k_old.prefix, "vk_%.8s", h3 + 56);
+	memcpy(k_old.key_hash, h3, sizeof k_old.key_hash);
+	k_old.created_at_us = now - 40 * 86400 * SEC;
+	k_old.expires_at_us = now - 31 * 86400 * SEC;
+	VT_EQ_INT(vg_store_api_key_create(s, &k_old), VG_OK, "an expired key");
+	k_live = k_old;
+	vg_str_copy(k_live.name, sizeof k_live.name, "live");
+	snprintf(k_live.prefix, sizeof k_live.prefix, "vk_%.8s", h4 + 56);
+	memcpy(k_live.key_hash, h4, sizeof k_live.key_hash);
+	k_live.expires_at_us = 0;
+	VT_EQ_INT(vg_store_api_key_create(s, &k_live), VG_OK, "a live key");
+	memset(&wo, 0, sizeof wo);
+	vg_uuid_new(wo.id);
+	vg_str_copy(wo.host, sizeof wo.host, "h");
+	vg_str_copy(wo.version, sizeof wo.version, "1");
+	vg_str_copy(wo.state, sizeof wo.state, "stopped");
+	wo.started_at_us = now - 9 * 86400 * SEC;
+	wo.last_heartbeat_us = now - 8 * 86400 * SEC;
+	VT_EQ_INT(vg_store_worker_upsert(s, &wo), VG_OK, "a silent worker");
+	wl = wo;
+	vg_uuid_new(wl.id);
+	vg_str_copy(wl.state, sizeof wl.state, "idle");
+	wl.last_heartbeat_us = now;
+	VT_EQ_INT(vg_store_worker_upsert(s, &wl), VG_OK, "a live worker");
+
+	memset(&p, 0, sizeof p);
+	p.dry_run = true;
+	p.tokens_before_us = now - 7 * 86400 * SEC;
+	p.workers_before_us = now - 86400 * SEC;
+	VT_EQ_INT(vg_store_prune(s, &p, &dry), VG_OK, "dry run");
+	VT_OK(dry.refresh_families >= 1, "counts the old family");
+	VT_OK(dry.api_keys >= 1, "counts the old key");
+	VT_OK(dry.workers >= 1, "counts the silent worker");
+	VT_EQ_INT(vg_store_refresh_family_get(s, old.id, &got), VG_OK, "the family is still there");
+	VT_EQ_INT(vg_store_api_key_by_hash(s, h3, &kgot), VG_OK, "the key is still there");
+	p.dry_run = false;
+	VT_EQ_INT(vg_store_prune(s, &p, &real), VG_OK, "prune");
+	VT_EQ_INT(real.refresh_families, dry.refresh_families, "as many families as counted");
+	VT_EQ_INT(real.api_keys, dry.api_keys, "as many keys");
+	VT_EQ_INT(real.workers, dry.workers, "as many workers");
+	VT_EQ_INT(vg_store_refresh_family_get(s, old.id, &got), VG_ERR_NOT_FOUND, "family gone");
+	VT_EQ_INT(vg_store_refresh_family_of(s, h1, &got), VG_ERR_NOT_FOUND, "its token too");
+	VT_EQ_INT(vg_store_refresh_family_get(s, live.id, &got), VG_OK, "the live one stays");
+	VT_EQ_INT(vg_store_refresh_family_of(s, h2, &got), VG_OK, "with its token");
+	VT_EQ_INT(vg_store_api_key_by_hash(s, h3, &kgot), VG_ERR_NOT_FOUND, "key gone");
+	VT_EQ_INT(vg_store_api_key_by_hash(s, h4, &kgot), VG_OK, "the live key stays");
+	VT_EQ_INT(vg_store_worker_list(s, &ws, &n), VG_OK, "workers");
+	for (i = 0; i < n; i++) {
+		if (!strcmp(ws[i].id, wo.id))
+			old_there = true;
+		if (!strcmp(ws[i].id, wl.id))
+			live_there = true;
+	}
+	free(ws);
+	VT_OK(!old_there, "the silent worker is gone");
+	VT_OK(live_there, "the live one stays");
+	VT_EQ_INT(vg_store_prune(s, &p, &real), VG_OK, "again");
+	VT_EQ_INT(real.refresh_families + real.api_keys + real.workers, 0, "nothing left to prune");
+}
+
+/* ---- races: processes started together through a pipe ---- */
+
+#define MAX_PROCS 50
+
+struct report {
+	char id[VG_UUID_LEN + 1];
+	int err;
+};
+
+/* What a racing child does: open a store of its own, act, write
+ * reports to outfd; its exit status is 0 when all went well. */
+typedef int (*racer_fn)(struct vg_store *cs, int outfd, const char *arg);
+
+static int
+race(int nprocs, racer_fn fn, const char *arg, struct report *reps, size_t max, size_t *nreps)
+{
+	pid_t pids[MAX_PROCS];
+	int start[2], out[2], i, status, ok = 0;
+	struct report rep;
+
+	*nreps = 0;
+	if (nprocs > MAX_PROCS || pipe(start) != 0 || pipe(out) != 0)
+		return 0;
+	fflush(stdout);
+	for (i = 0; i < nprocs; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct vg_store *cs = NULL;
+			char go;
+			int rc = 3;
+
+			close(start[1]);
+			close(out[0]);
+			if (read(start[0], &go, 1) == 1 && vg_store_open(&cs) == VG_OK) {
+				rc = fn(cs, out[1], arg);
+				vg_store_free(cs);
+			}
+			_exit(rc);
+		}
+	}
+	close(start[0]);
+	close(out[1]);
+	for (i = 0; i < nprocs; i++)
+		if (write(start[1], "g", 1) != 1)
+			break;
+	close(start[1]);
+	while (read(out[0], &rep, sizeof rep) == (ssize_t)sizeof rep)
+		if (*nreps < max)
+			reps[(*nreps)++] = rep;
+	close(out[0]);
+	for (i = 0; i < nprocs; i++)
+		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			ok++;
+	return ok;
+}
+
+static int
+put_report(int outfd, const char *id, enum vg_err err)
+{
+	struct report rep;
+
+	memset(&rep, 0, sizeof rep);
+	if (id)
+		vg_str_copy(rep.id, sizeof rep.id, id);
+	rep.err = (int)err;
+	return write(outfd, &rep, sizeof rep) == (ssize_t)sizeof rep ? 0 : 5;
+}
+
+/* Claim until nothing is queued, reporting each scan claimed. */
+static int
+claimer(struct vg_store *cs, int outfd, const char *arg)
+{
+	struct vg_scan sc;
+	char tok[33];
+	enum vg_err err;
+
+	(void)arg;
+	for (;;) {
+		new_token(tok);
+		if ((err = vg_store_scan_claim(cs, NULL, NULL, tok, 0, &sc)) != VG_OK)
+			return err == VG_ERR_NOT_FOUND ? 0 : 6;
+		if (put_report(outfd, sc.id, VG_OK) != 0)
+			return 5;
+	}
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct report *)a)->id, ((const struct report *)b)->id);
+}
+
+/* 8 processes claim 100 scans: each is claimed exactly once. */
+static void
+case_claim_race(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan sc;
+	static struct report reps[200];
+	size_t n = 0, i, dups = 0, ours = 0;
+	char (*ids)[VG_UUID_LEN + 1] = calloc(100, sizeof *ids);
+	int k;
+
+	world_new(s, "claims", &w);
+	drain_queue(s);
+	for (k = 0; k < 100 && ids; k++) {
+		VT_EQ_INT(make_scan(s, &w, 1000 + k, 0, &sc), VG_OK, "queue a scan");
+		memcpy(ids[k], sc.id, sizeof ids[k]);
+	}
+	VT_EQ_INT(race(8, claimer, NULL, reps, 200, &n), 8, "every claimer finished cleanly");
+	VT_EQ_INT(n, 100, "100 claims in all");
+	qsort(reps, n, sizeof reps[0], id_cmp);
+	for (i = 1; i < n; i++)
+		if (!strcmp(reps[i].id, reps[i - 1].id))
+			dups++;
+	VT_EQ_INT(dups, 0, "no scan claimed twice");
+	for (k = 0; k < 100 && ids; k++)
+		if (bsearch(ids[k], reps, n, sizeof reps[0], id_cmp))
+			ours++;
+	VT_EQ_INT(ours, 100, "each of the 100 claimed");
+	free(ids);
+}
+
+/* One create against the quota of 4. */
+static int
+creator(struct vg_store *cs, int outfd, const char *arg)
+{
+	const struct world *w = (const struct world *)(const void *)arg;
+	struct vg_scan sc;
+	enum vg_err err = make_scan(cs, w, 0, 4, &sc);
+
+	return put_report(outfd, err == VG_OK ? sc.id : NULL, err);
+}
+
+static void
+case_quota_race(struct vg_store *s)
+{
+	struct world w;
+	struct report reps[20];
+	size_t n = 0, i, ok = 0, quota = 0;
+	int64_t active = -1;
+
+	world_new(s, "quota", &w);
+	VT_EQ_INT(race(20, creator, (const char *)(const void *)&w, reps, 20, &n), 20,
+	    "every creator finished");
+	VT_EQ_INT(n, 20, "every creator reported");
+	for (i = 0; i < n; i++) {
+		if (reps[i].err == VG_OK)
+			ok++;
+		else if (reps[i].err == VG_ERR_QUOTA)
+			quota++;
+	}
+	VT_EQ_INT(ok, 4, "exactly 4 created");
+	VT_EQ_INT(quota, 16, "16 over the quota");
+	VT_EQ_INT(vg_store_scan_count_active(s, w.user.id, &active), VG_OK, "count");
+	VT_EQ_INT(active, 4, "4 active");
+}
+
+/* One reservation of 100 tokens. */
+static int
+reserver(struct vg_store *cs, int outfd, const char *arg)
+{
+	struct vg_llm_reservation r;
+	struct vg_llm_limits lim = {0, 1000, 0};
+	enum vg_err err;
+
+	memset(&r, 0, sizeof r);
+	r.scan_id = arg;
+	r.provider = "openai";
+	r.model = "m";
+	r.endpoint = "chat_completions";
+	r.tokens = 100;
+	err = vg_store_llm_reserve(cs, &r, &lim, NULL);
+	return put_report(outfd, err == VG_OK ? r.id : NULL, err);
+}
+
+static void
+case_llm_race(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan sc;
+	struct vg_llm_totals t;
+	static struct report reps[50];
+	size_t n = 0, i, ok = 0, quota = 0;
+
+	world_new(s, "llmrace", &w);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &sc), VG_OK, "a scan");
+	VT_EQ_INT(race(50, reserver, sc.id, reps, 50, &n), 50, "every reserver finished");
+	VT_EQ_INT(n, 50, "every reserver reported");
+	for (i = 0; i < n; i++) {
+		if (reps[i].err == VG_OK)
+			ok++;
+		else if (reps[i].err == VG_ERR_QUOTA)
+			quota++;
+	}
+	VT_EQ_INT(ok, 10, "exactly 10 fit the budget");
+	VT_EQ_INT(quota, 40, "40 refused");
+	VT_EQ_INT(vg_store_llm_totals(s, sc.id, &t), VG_OK, "totals");
+	VT_EQ_INT(t.reserved_tokens, 1000, "the whole budget, not more");
+	VT_EQ_INT(t.requests, 10, "10 rows");
+}
+
 /* ---- setup and the table ---- */
 
 static const struct {
@@ -510,6 +1519,17 @@ static const struct {
 	{"profile", case_profile},
 	{"lifecycle", case_lifecycle},
 	{"lease_lost", case_lease_lost},
+	{"cancel", case_cancel},
+	{"rescue", case_rescue},
+	{"findings", case_findings},
+	{"cursors", case_cursors},
+	{"jobs", case_jobs},
+	{"counts", case_counts},
+	{"llm", case_llm},
+	{"prune", case_prune},
+	{"claim_race", case_claim_race},
+	{"quota_race", case_quota_race},
+	{"llm_race", case_llm_race},
 };
 
 /* Point the settings at the backend under test; exits on a bad setup. */
