@@ -33,8 +33,13 @@ setup_file() {
 	[[ "$output" == *"invalid value for --fail-on"* ]]
 }
 
-@test "a SCAN_ID without --dir is refused for now" {
+@test "a SCAN_ID is a server scan: not a UUID exits 2, one the store lacks exits 3" {
+	run "$RUNNER" not-a-scan-id
+	[ "$status" -eq 2 ]
 	run "$RUNNER" 3f1c9a52-6a54-4c2e-9a1e-0c7d1b2e3f40
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"no such scan"* ]]
+	run "$RUNNER" 3f1c9a52-6a54-4c2e-9a1e-0c7d1b2e3f40 --fail-on high
 	[ "$status" -eq 2 ]
 }
 
