@@ -844,6 +844,15 @@ case_findings(struct vg_store *s)
 	VT_EQ_INT(vg_store_finding_list(s, &flt, NULL, 10, &fs, &n, &next), VG_ERR_INVALID,
 	    "unknown sort");
 	VT_EQ_INT(vg_store_finding_get(s, "x", &row), VG_ERR_NOT_FOUND, "malformed id");
+	{
+		struct vg_project_rollup ru;
+
+		VT_EQ_INT(vg_store_project_rollup(s, w.project.id, &ru), VG_OK,
+		    "the project's roll-up");
+		EQ_STR(ru.last_scan_status, VG_SCAN_RUNNING, "counts the newest scan");
+		VT_EQ_INT(ru.open_findings[0], 1, "one open critical (y)");
+		VT_EQ_INT(ru.open_findings[1] + ru.open_findings[2], 0, "x is confirmed, not open");
+	}
 
 	vg_finding_row_clear(&fx);
 	vg_finding_row_clear(&fy);
