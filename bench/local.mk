@@ -21,3 +21,14 @@ bench: bench-ingest-api
 bench-ingest-api: all
 	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
 		$(top_srcdir)/%reldir%/ingest-api.sh
+
+# bench/claims.sh: claims/s of vg_store_scan_claim with 1, 4 and 8
+# concurrent claimers on one Postgres, and zero double claims.
+check_PROGRAMS += %reldir%/claims
+%canon_reldir%_claims_SOURCES = %reldir%/claims.c
+EXTRA_DIST += %reldir%/claims.sh
+.PHONY: bench-claims
+bench: bench-claims
+bench-claims: all %reldir%/claims$(EXEEXT)
+	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
+		$(top_srcdir)/%reldir%/claims.sh

@@ -22,6 +22,7 @@
 #include "core/str.h"
 #include "core/timeutil.h"
 #include "domain/cleanup.h"
+#include "domain/rescue.h"
 #include "store/migrate.h"
 #include "store/pg.h"
 #include "store/store.h"
@@ -45,6 +46,8 @@ static int cmd_enable_user(int argc, char **argv);
 static int cmd_list_users(int argc, char **argv);
 static int cmd_bootstrap_admin(int argc, char **argv);
 static int cmd_cleanup(int argc, char **argv);
+static int cmd_rescue(int argc, char **argv);
+static int cmd_once(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"migrate", "[--status]",
@@ -66,7 +69,13 @@ static const struct command commands[] = {
 	    " unless given) with a random password, print it once and write it to FILE (mode"
 	    " 0600); with users present, do nothing", cmd_bootstrap_admin},
 	{"cleanup", "[--dry-run]",
-	    "remove leftovers (stale temporary files); --dry-run only lists them", cmd_cleanup},
+	    "remove what nothing needs any more: stale temporary files, expired refresh tokens"
+	    " and API keys, old worker rows, artifacts past VEGA_ARTIFACT_RETENTION_DAYS and"
+	    " source blobs no snapshot names; --dry-run only lists them", cmd_cleanup},
+	{"rescue", "", "fail or re-queue stale scans whose runner is gone (what every worker"
+	    " does each iteration)", cmd_rescue},
+	{"--once", "", "migrate, then cleanup: one maintenance run for a timer or a task",
+	    cmd_once},
 	{"help", "", "show this help", cmd_help},
 };
 
@@ -628,36 +637,60 @@ main(int argc, char **argv)
 	return dispatch(argc, argv);
 }
 
-/* ---- cleanup ---- */
+/* ---- cleanup, rescue, --once ---- */
 
-/* One cleanup pass: print what was (or would be) removed, one per line. */
+/* Print a cleanup report: one line per entry, the pruned rows, what was
+ * skipped, and a total. */
+static void
+print_report(const json_t *report, bool dry)
+{
+	const char *names[] = {"refresh_families", "api_keys", "workers"};
+	json_t *item, *pruned = json_object_get(report, "pruned");
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "removed"), i, item)
+		printf("%s %s %s (%lld s old)\n", dry ? "would remove" : "removed",
+		    json_string_value(json_object_get(item, "kind")),
+		    json_string_value(json_object_get(item, "name")),
+		    (long long)json_integer_value(json_object_get(item, "age_seconds")));
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		json_int_t n = json_integer_value(json_object_get(pruned, names[i]));
+
+		if (n)
+			printf("%s %lld %s row(s)\n", dry ? "would remove" : "removed", (long long)n,
+			    names[i]);
+	}
+	json_array_foreach(json_object_get(report, "failed"), i, item)
+		printf("could not remove %s %s\n", json_string_value(json_object_get(item, "kind")),
+		    json_string_value(json_object_get(item, "name")));
+	json_array_foreach(json_object_get(report, "skipped"), i, item)
+		printf("skipped %s\n", json_string_value(item));
+	printf("%s: %lld item(s)\n", dry ? "dry run" : "cleanup",
+	    (long long)json_integer_value(json_object_get(report, "count")));
+}
+
+/* One cleanup pass: print what was (or would be) removed.  A real pass
+ * is recorded in the audit log (action maintenance.cleanup), which is
+ * where GET /v1/ops/cleanup finds the last run. */
 static int
 cmd_cleanup(int argc, char **argv)
 {
+	struct vg_cleanup_opts o;
 	struct vg_store *s = NULL;
-	json_t *report = NULL, *item;
+	json_t *report = NULL;
 	int dry = 0, rc = 1;
 	enum vg_err err;
-	size_t i;
 
 	if (!only_flag(argc, argv, "--dry-run", &dry))
 		return usage_error();
 	if (!(s = open_store()))
 		goto out;
-	err = vg_cleanup_run(s, dry, vg_time_now_us(), &report);
-	if (report) {
-		json_array_foreach(json_object_get(report, "removed"), i, item)
-			printf("%s %s %s (%lld s old)\n", dry ? "would remove" : "removed",
-			    json_string_value(json_object_get(item, "kind")),
-			    json_string_value(json_object_get(item, "name")),
-			    (long long)json_integer_value(json_object_get(item, "age_seconds")));
-		json_array_foreach(json_object_get(report, "failed"), i, item)
-			printf("could not remove %s %s\n",
-			    json_string_value(json_object_get(item, "kind")),
-			    json_string_value(json_object_get(item, "name")));
-		printf("%s: %lld item(s)\n", dry ? "dry run" : "cleanup",
-		    (long long)json_integer_value(json_object_get(report, "count")));
-	}
+	memset(&o, 0, sizeof o);
+	o.dry_run = dry;
+	o.now_us = vg_time_now_us();
+	err = vg_cleanup_run(s, &o, &report);
+	if (report)
+		print_report(report, dry);
 	if (err != VG_OK) {
 		rc = store_failed("cleanup", err);
 		goto out;
@@ -667,4 +700,45 @@ out:
 	json_decref(report);
 	close_store(s);
 	return rc;
+}
+
+/* One stale-scan rescue pass (rescue.h), its counts printed. */
+static int
+cmd_rescue(int argc, char **argv)
+{
+	struct vg_rescue_counts c;
+	struct vg_store *s = NULL;
+	enum vg_err err;
+	int rc = 1;
+
+	(void)argv;
+	if (argc != 1)
+		return usage_error();
+	if (!(s = open_store()))
+		goto out;
+	if ((err = vg_rescue_run(s, vg_time_now_us(), &c)) != VG_OK) {
+		rc = store_failed("rescue", err);
+		goto out;
+	}
+	printf("rescue: %lld failed as stale, %lld re-queued, %lld failed after their last"
+	    " attempt, %lld left to a live runner\n", (long long)c.failed, (long long)c.requeued,
+	    (long long)c.exhausted, (long long)c.alive);
+	rc = 0;
+out:
+	close_store(s);
+	return rc;
+}
+
+/* migrate, then cleanup; the first failure ends it with its status. */
+static int
+cmd_once(int argc, char **argv)
+{
+	char *only[] = {argv[0], NULL};
+	int rc;
+
+	if (argc != 1)
+		return usage_error();
+	if ((rc = cmd_migrate(1, only)) != 0)
+		return rc;
+	return cmd_cleanup(1, only);
 }

@@ -4,9 +4,18 @@
  *   vega-worker           loop until SIGTERM/SIGINT
  *   vega-worker --once    one iteration, then exit (timers, cron)
  *
- * Each iteration heartbeats the worker registry.  Claiming and launching
- * scans join the iteration with the scan pipeline; the registry row, its
- * states and the clean stop on SIGTERM are the contract they build on.
+ * Each iteration (lib/domain/worker.h): heartbeat the worker registry,
+ * rescue stale scans, claim the oldest queued scan, launch its runner as
+ * a local child and watch it to its end (one runner at a time per
+ * process; run more workers for more).  With nothing to do the loop
+ * naps VEGA_WORKER_POLL_INTERVAL_SECONDS, heartbeating every
+ * VEGA_WORKER_HEARTBEAT_INTERVAL_SECONDS.
+ *
+ * SIGTERM/SIGINT: the current step ends (a running runner is left to
+ * finish its scan on its own lease), the registry row says "stopped",
+ * and the worker exits 0.  A worker killed outright leaves its row
+ * "idle" or "busy" with an old heartbeat (GET /v1/ops/workers flags it
+ * stale), and its claims are recovered by the next worker's rescue.
  *
  * Exit status: 0 after a clean stop, 1 when the store could not be opened,
  * 2 on a usage or configuration error.
@@ -22,6 +31,7 @@
 #include "core/settings.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "domain/worker.h"
 #include "store/store.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -47,47 +57,20 @@ install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* Fill the registry row that identifies this process. */
-static enum vg_err
-worker_identity(struct vg_worker *w)
-{
-	enum vg_err err;
-
-	memset(w, 0, sizeof *w);
-	if ((err = vg_uuid_new(w->id)) != VG_OK)
-		return err;
-	if (gethostname(w->host, sizeof w->host - 1) != 0)
-		vg_str_copy(w->host, sizeof w->host, "unknown");
-	w->pid = getpid();
-	vg_str_copy(w->version, sizeof w->version, PACKAGE_VERSION);
-	w->started_at_us = vg_time_now_us();
-	return VG_OK;
-}
-
-/* Record state in the registry; an unreachable store is logged, not fatal:
- * the worker keeps trying and recovers when the store comes back. */
+/* Nap up to secs seconds, heartbeating "idle" on the interval and
+ * waking early when a stop is requested. */
 static void
-heartbeat(struct vg_store *store, struct vg_worker *w, const char *state)
-{
-	enum vg_err err;
-
-	vg_str_copy(w->state, sizeof w->state, state);
-	w->last_heartbeat_us = vg_time_now_us();
-	err = vg_store_worker_upsert(store, w);
-	if (err != VG_OK)
-		vg_log(VG_LOG_WARN, "worker.heartbeat_failed", "worker_id", w->id,
-		    "error", vg_err_code(err), NULL);
-}
-
-/* Sleep up to secs seconds, waking early when a stop is requested. */
-static void
-nap(int64_t secs)
+nap(struct vg_worker_loop *wl, int64_t secs)
 {
 	struct timespec ts = {0, 100 * 1000 * 1000};
+	int64_t every = vg_cfg_int(VG_SET_WORKER_HEARTBEAT_INTERVAL_SECONDS) * 1000000;
 	int64_t ticks = secs * 10;
 
-	while (ticks-- > 0 && !stop_requested)
+	while (ticks-- > 0 && !stop_requested) {
 		nanosleep(&ts, NULL);
+		if (vg_time_mono_us() - wl->last_heartbeat_mono_us >= every)
+			vg_worker_heartbeat(wl, "idle", NULL);
+	}
 }
 
 static int
@@ -104,31 +87,39 @@ int
 main(int argc, char **argv)
 {
 	struct vg_store *store = NULL;
-	struct vg_worker w;
-	bool once = false;
-	int64_t interval;
+	struct vg_worker_loop wl;
+	char msg[256];
+	bool once = false, worked = false;
 	int status = 1;
+	enum vg_err err;
 
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--once") != 0))
 		return usage();
 	once = argc == 2;
 	vg_settings_load_or_exit("vega-worker");
 	vg_log_init("worker");
+	if (vg_worker_check_config(msg, sizeof msg) != VG_OK) {
+		fprintf(stderr, "vega-worker: %s\n", msg);
+		return 2;
+	}
 	install_signals();
-	if (vg_store_open(&store) != VG_OK || worker_identity(&w) != VG_OK) {
+	if (vg_store_open(&store) != VG_OK ||
+	    vg_worker_init(&wl, store, &stop_requested) != VG_OK) {
 		vg_log(VG_LOG_ERROR, "worker.start_failed", NULL);
 		goto out;
 	}
-	interval = vg_cfg_int(VG_SET_WORKER_HEARTBEAT_INTERVAL_SECONDS);
-	vg_log(VG_LOG_INFO, "worker.started", "worker_id", w.id,
+	vg_log(VG_LOG_INFO, "worker.started", "worker_id", wl.row.id,
 	    "mode", once ? "once" : "loop", NULL);
 	do {
-		heartbeat(store, &w, "idle");
-		if (!once)
-			nap(interval);
+		err = vg_worker_iterate(&wl, &worked);
+		if (err != VG_OK)
+			vg_log(VG_LOG_WARN, "worker.claim_failed", "worker_id", wl.row.id,
+			    "error", vg_err_code(err), NULL);
+		if (!once && !worked)
+			nap(&wl, vg_cfg_int(VG_SET_WORKER_POLL_INTERVAL_SECONDS));
 	} while (!once && !stop_requested);
-	heartbeat(store, &w, "stopped");
-	vg_log(VG_LOG_INFO, "worker.stopped", "worker_id", w.id, NULL);
+	vg_worker_heartbeat(&wl, "stopped", NULL);
+	vg_log(VG_LOG_INFO, "worker.stopped", "worker_id", wl.row.id, NULL);
 	status = 0;
 out:
 	vg_store_free(store);

@@ -13,6 +13,10 @@ static const struct vg_route routes[] = {
 	VG_HTTP_HEALTH_ROUTES,
 	{"GET", "/v1/ops/audit", VG_AUTH_OPERATOR, vg_auth_route_audit},
 	{"GET", "/v1/ops/limits", VG_AUTH_OPERATOR, vg_api_limits},
+	{"GET", "/v1/ops/workers", VG_AUTH_OPERATOR, vg_api_ops_workers},
+	{"GET", "/v1/ops/cleanup", VG_AUTH_OPERATOR, vg_api_ops_cleanup_get},
+	{"POST", "/v1/ops/cleanup", VG_AUTH_OPERATOR, vg_api_ops_cleanup_run},
+	{"GET", "/v1/ops/scans", VG_AUTH_OPERATOR, vg_api_ops_scans},
 };
 
 static const struct vg_program program = {

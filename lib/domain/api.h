@@ -70,4 +70,13 @@ enum vg_err vg_api_finding_list_repository(struct vg_http_req *req);
 enum vg_err vg_api_finding_get(struct vg_http_req *req);
 enum vg_err vg_api_finding_update(struct vg_http_req *req);
 
+/* ops.c (vega-ops, operators only): GET /v1/ops/workers (the registry,
+ * each row with a stale flag), GET /v1/ops/cleanup (the last run from
+ * the audit log and what the next would remove), POST /v1/ops/cleanup
+ * (run it now), GET /v1/ops/scans?status= (every user's scans). */
+enum vg_err vg_api_ops_workers(struct vg_http_req *req);
+enum vg_err vg_api_ops_cleanup_get(struct vg_http_req *req);
+enum vg_err vg_api_ops_cleanup_run(struct vg_http_req *req);
+enum vg_err vg_api_ops_scans(struct vg_http_req *req);
+
 #endif

@@ -5,11 +5,14 @@ lib_libvega_a_SOURCES += \
 	%reldir%/api.h %reldir%/api_int.h %reldir%/scope.c \
 	%reldir%/projects.c %reldir%/repositories.c %reldir%/snapshots.c \
 	%reldir%/profiles.c %reldir%/limits.c %reldir%/limits.h \
+	%reldir%/worker.c %reldir%/worker.h %reldir%/rescue.c %reldir%/rescue.h \
+	%reldir%/ops.c \
 	%reldir%/dispatch.c %reldir%/dispatch.h \
 	%reldir%/scans.c %reldir%/events.c %reldir%/findings.c
 
 UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources tests/unit/test_ingest \
 	tests/unit/test_api_scans
+UNIT_TESTS += tests/unit/test_worker tests/unit/test_rescue
 # The server scan of vega-runner SCAN_ID.
 lib_libvega_a_SOURCES += %reldir%/scan_run.c %reldir%/scan_run.h
 UNIT_TESTS += tests/unit/test_scan_run
