@@ -2247,3 +2247,99 @@ const struct vg_store_scans_ops vg_store_json_scans_ops = {
 	.llm_totals = json_llm_totals,
 	.llm_list = json_llm_list,
 };
+
+/* ---- a deleted repository's scans (what Postgres cascades) ---- */
+
+static bool
+of_scan_in(json_t *rec, void *arg)
+{
+	json_t *ids = arg;
+	const char *sid = vg_store_json_peek(rec, "scan_id");
+
+	return sid && json_object_get(ids, sid) != NULL;
+}
+
+/* Delete the records of coll that keep() selects, each by its id_key
+ * member or, without one, by key_fn. */
+static enum vg_err
+purge_where(struct vg_store_json_held *h, const char *coll, bool (*keep)(json_t *, void *),
+    void *arg, const char *id_key)
+{
+	struct vg_jsondb_tx *tx = vg_store_json_tx_of(h, coll);
+	json_t *all = NULL, *rec;
+	char key[TRIAGE_KEY_LEN + EVENT_KEY_LEN];
+	size_t i;
+	enum vg_err err;
+
+	if ((err = vg_jsondb_tx_list(tx, keep, arg, &all)) != VG_OK)
+		return err;
+	json_array_foreach(all, i, rec) {
+		if (!strcmp(coll, C_EVENTS))
+			event_key(vg_store_json_peek(rec, "scan_id"),
+			    json_integer_value(json_object_get(rec, "seq")), key);
+		else if (!strcmp(coll, C_JOBS))
+			job_key(vg_store_json_peek(rec, "scan_id"),
+			    json_integer_value(json_object_get(rec, "attempt")), key);
+		else if (!strcmp(coll, C_TRIAGE))
+			triage_key(vg_store_json_peek(rec, "repository_id"),
+			    vg_store_json_peek(rec, "fingerprint"), key);
+		else if (vg_str_copy(key, sizeof key, vg_store_json_peek(rec, id_key)) != VG_OK)
+			continue;
+		err = vg_jsondb_tx_del(tx, key);
+		if (err != VG_OK && err != VG_ERR_NOT_FOUND)
+			break;
+		err = VG_OK;
+	}
+	json_decref(all);
+	return err;
+}
+
+static enum vg_err
+do_purge(struct vg_store_json_held *h, void *arg)
+{
+	const char *repository_id = arg;
+	json_t *scans = NULL, *ids = json_object(), *rec;
+	size_t i;
+	enum vg_err err;
+
+	if (!ids)
+		return VG_ERR_NOMEM;
+	if ((err = vg_jsondb_tx_list(vg_store_json_tx_of(h, C_SCANS), of_repository,
+	    (void *)repository_id, &scans)) != VG_OK)
+		goto out;
+	json_array_foreach(scans, i, rec)
+		if (json_object_set(ids, vg_store_json_peek(rec, "id"), json_true()) != 0) {
+			err = VG_ERR_NOMEM;
+			goto out;
+		}
+	if ((err = purge_where(h, C_EVENTS, of_scan_in, ids, NULL)) != VG_OK ||
+	    (err = purge_where(h, C_JOBS, of_scan_in, ids, NULL)) != VG_OK ||
+	    (err = purge_where(h, C_FINDINGS, of_repository, (void *)repository_id, "id")) != VG_OK ||
+	    (err = purge_where(h, C_TRIAGE, of_repository, (void *)repository_id, NULL)) != VG_OK)
+		goto out;
+	err = purge_where(h, C_SCANS, of_repository, (void *)repository_id, "id");
+out:
+	json_decref(scans);
+	json_decref(ids);
+	return err;
+}
+
+/* Names ascending, as vg_store_json_with_locks wants. */
+static const struct vg_store_json_lock purge_locks[] = {
+	{C_TRIAGE, true}, {C_FINDINGS, true}, {C_JOBS, true}, {C_EVENTS, true}, {C_SCANS, true},
+};
+
+/*
+ * Remove the scans of a deleted repository with their events, findings,
+ * triage decisions and runner jobs (LLM usage records stay: they are the
+ * accounting).  Called after the repository itself is gone: a crash in
+ * between leaves records nothing can reach, which the next delete of the
+ * same id (none) or a later purge would take; readers never see them
+ * because every route reaches scans through their repository.
+ */
+enum vg_err
+vg_store_json_purge_scans(struct vg_jsondb *db, const char *repository_id)
+{
+	return vg_store_json_with_locks(db, purge_locks,
+	    sizeof purge_locks / sizeof purge_locks[0], do_purge, (void *)repository_id);
+}

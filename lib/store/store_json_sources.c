@@ -474,10 +474,22 @@ static enum vg_err
 json_project_delete(struct vg_store *s, const char *id)
 {
 	struct project_op op = {NULL, id, 0};
+	json_t *repos = NULL, *r;
+	size_t i;
+	enum vg_err err;
 
-	return vg_store_json_with_locks(s->jdb, project_tree,
+	/* The repositories' scans go after the project (as in
+	 * vg_store_json_purge_scans); which repositories, is read first. */
+	if ((err = vg_jsondb_list(s->jdb, C_REPOS, of_project, (void *)id, &repos)) != VG_OK)
+		return err;
+	err = vg_store_json_with_locks(s->jdb, project_tree,
 	    sizeof project_tree / sizeof project_tree[0],
 	    do_project_delete, &op);
+	json_array_foreach(repos, i, r)
+		if (err == VG_OK)
+			err = vg_store_json_purge_scans(s->jdb, vg_store_json_peek(r, "id"));
+	json_decref(repos);
+	return err;
 }
 
 /* ---- the roll-up ---- */
@@ -1027,8 +1039,10 @@ static enum vg_err
 json_repository_delete(struct vg_store *s, const char *id)
 {
 	struct repository_op op = {NULL, id, NULL, NULL, 0};
+	enum vg_err err;
 
-	return vg_store_json_with_locks(s->jdb, repository_tree, 4, do_repository_delete, &op);
+	err = vg_store_json_with_locks(s->jdb, repository_tree, 4, do_repository_delete, &op);
+	return err == VG_OK ? vg_store_json_purge_scans(s->jdb, id) : err;
 }
 
 static enum vg_err

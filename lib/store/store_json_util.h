@@ -102,4 +102,8 @@ struct vg_store_json_keyed {
 /* qsort comparator of vg_store_json_keyed in that order. */
 int vg_store_json_keyed_cmp(const void *a, const void *b);
 
+/* Remove the scans of a deleted repository with everything under them
+ * (store_json_scans.c). */
+enum vg_err vg_store_json_purge_scans(struct vg_jsondb *db, const char *repository_id);
+
 #endif

@@ -1520,6 +1520,46 @@ case_llm_race(struct vg_store *s)
 
 /* ---- setup and the table ---- */
 
+/* Deleting a repository (or its project) takes its scans, their events,
+ * findings and runner jobs with it, in both backends. */
+static void
+case_delete_cascades(struct vg_store *s)
+{
+	struct world w, w2;
+	struct vg_scan sc, sc2, got;
+	struct vg_lease l, l2;
+	struct vg_finding_row f;
+	struct vg_runner_job j;
+	char tok[33], tok2[33], fid[VG_UUID_LEN + 1];
+	json_t *data = finding_data("Cascade", "high", "src/a.c", 3);
+	bool existed;
+
+	world_new(s, "cascade", &w);
+	running_scan(s, &w, true, &sc, tok, &l);
+	VT_EQ_INT(vg_store_event_append(s, &l, "scan_log", NULL, 0, NULL), VG_OK, "an event");
+	VT_EQ_INT(put_finding(s, &l, "fp-cascade-0001", data, &f, NULL), VG_OK, "a finding");
+	vg_str_copy(fid, sizeof fid, f.id);
+	vg_finding_row_clear(&f);
+	memset(&j, 0, sizeof j);
+	vg_str_copy(j.scan_id, sizeof j.scan_id, sc.id);
+	j.attempt = l.attempt;
+	vg_str_copy(j.mode, sizeof j.mode, "local");
+	VT_EQ_INT(vg_store_runner_job_create(s, &j, 0, &existed), VG_OK, "a runner job");
+	VT_EQ_INT(vg_store_repository_delete(s, w.repo.id), VG_OK, "repository deleted");
+	VT_EQ_INT(vg_store_scan_get(s, sc.id, &got), VG_ERR_NOT_FOUND, "its scan is gone");
+	VT_EQ_INT(events_of(s, sc.id, NULL), 0, "its events are gone");
+	VT_EQ_INT(vg_store_finding_get(s, fid, &f), VG_ERR_NOT_FOUND, "its finding is gone");
+	VT_EQ_INT(vg_store_runner_job_get(s, sc.id, l.attempt, &j), VG_ERR_NOT_FOUND,
+	    "its runner job is gone");
+
+	world_new(s, "cascade-project", &w2);
+	running_scan(s, &w2, false, &sc2, tok2, &l2);
+	VT_EQ_INT(vg_store_project_delete(s, w2.project.id), VG_OK, "project deleted");
+	VT_EQ_INT(vg_store_scan_get(s, sc2.id, &got), VG_ERR_NOT_FOUND,
+	    "the project's scans are gone");
+	json_decref(data);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct vg_store *s);
@@ -1539,6 +1579,7 @@ static const struct {
 	{"claim_race", case_claim_race},
 	{"quota_race", case_quota_race},
 	{"llm_race", case_llm_race},
+	{"delete_cascades", case_delete_cascades},
 };
 
 /* Point the settings at the backend under test; exits on a bad setup. */
