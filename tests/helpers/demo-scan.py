@@ -107,6 +107,34 @@ def find_or_create_repository(api, project_id):
     return r["id"]
 
 
+def find_or_create_profile(api, repo_id):
+    _, doc = api.call("GET", "/v1/repositories/%s/threat-profiles?limit=100" % repo_id)
+    for p in doc.get("items", []):
+        if p.get("name") == PROFILE["name"]:
+            return p
+    _, p = api.call("POST", "/v1/repositories/%s/threat-profiles" % repo_id, PROFILE)
+    return p
+
+
+def event_detail(kind, p):
+    """One line that says what an event reports."""
+    if kind == "finding_updated":
+        return "%s %s" % (p.get("severity", ""), p.get("title", ""))
+    if kind == "scan_progress":
+        where = p.get("component")
+        return "%s %s%% (%s of %s files)%s" % (
+            p.get("step", ""), p.get("percent", 0), p.get("files_done", 0),
+            p.get("files_total", 0), " in " + where if where else "")
+    if kind == "scan_started":
+        return "attempt %s, engine %s, runner %s" % (
+            p.get("attempt"), p.get("engine"), p.get("runner"))
+    if kind == "scan_completed":
+        return "%s findings, %s files in %s ms" % (
+            p.get("findings"), p.get("files_scanned"), p.get("duration_ms"))
+    return p.get("message") or p.get("error", {}).get("message", "") if isinstance(
+        p.get("error"), dict) else p.get("message", "")
+
+
 def follow_events(api, scan_id, deadline):
     """Print events as they arrive (long-polling); the scan when it ends."""
     after = 0
@@ -115,9 +143,7 @@ def follow_events(api, scan_id, deadline):
         for ev in doc.get("items", []):
             after = ev["seq"]
             payload = ev.get("payload") or {}
-            detail = payload.get("message") or payload.get("title") or ""
-            if ev["type"] == "finding_updated":
-                detail = "%s %s" % (payload.get("severity", ""), payload.get("title", ""))
+            detail = event_detail(ev["type"], payload)
             print("  #%-3d %-16s %s" % (ev["seq"], ev["type"], str(detail)[:90]), flush=True)
         _, scan = api.call("GET", "/v1/scans/%s" % scan_id)
         if scan["status"] in FINISHED and not doc.get("items"):
@@ -139,7 +165,7 @@ def main(argv):
     repo_id = find_or_create_repository(api, project_id)
     print("  project %s, repository %s" % (project_id, repo_id))
 
-    say("Upload %s as a tar.gz snapshot" % os.path.relpath(sample))
+    say("Upload %s as a tar.gz snapshot" % os.path.basename(os.path.abspath(sample)))
     status, snap = api.call("POST", "/v1/repositories/%s/snapshots" % repo_id,
                             sample_tarball(sample), ctype="application/gzip")
     print("  %d snapshot %s: %d files, %d bytes, languages %s%s" % (
@@ -148,7 +174,7 @@ def main(argv):
         " (the same tree as before: same snapshot)" if status == 200 else ""))
 
     say("A threat profile")
-    _, prof = api.call("POST", "/v1/repositories/%s/threat-profiles" % repo_id, PROFILE)
+    prof = find_or_create_profile(api, repo_id)
     print("  profile %s version %s" % (prof["id"], prof.get("version")))
 
     say("Start a scan and follow its live events")
