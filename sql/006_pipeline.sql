@@ -9,6 +9,18 @@
 ALTER TABLE scan_events ADD COLUMN repository_id uuid;
 UPDATE scan_events e SET repository_id = s.repository_id FROM scans s WHERE s.id = e.scan_id;
 ALTER TABLE scan_events ALTER COLUMN repository_id SET NOT NULL;
+-- Vega names the repository itself; an insert that does not (hand-written
+-- SQL) gets its scan's.
+CREATE FUNCTION scan_events_repository() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.repository_id IS NULL THEN
+		NEW.repository_id := (SELECT s.repository_id FROM scans s WHERE s.id = NEW.scan_id);
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER scan_events_repository BEFORE INSERT ON scan_events
+	FOR EACH ROW EXECUTE FUNCTION scan_events_repository();
 CREATE INDEX scan_events_repository_idx
 	ON scan_events (repository_id, created_at, scan_id, seq);
 
