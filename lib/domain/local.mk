@@ -12,7 +12,7 @@ lib_libvega_a_SOURCES += \
 
 UNIT_TESTS += tests/unit/test_cleanup tests/unit/test_api_sources tests/unit/test_ingest \
 	tests/unit/test_api_scans
-UNIT_TESTS += tests/unit/test_worker tests/unit/test_rescue
+UNIT_TESTS += tests/unit/test_worker tests/unit/test_rescue tests/unit/test_ops
 # The server scan of vega-runner SCAN_ID.
 lib_libvega_a_SOURCES += %reldir%/scan_run.c %reldir%/scan_run.h
 UNIT_TESTS += tests/unit/test_scan_run

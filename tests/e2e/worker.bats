@@ -52,3 +52,60 @@ registry() {
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"VEGA_WORKER_HEARTBEAT_INTERVAL_SECONDS"* ]]
 }
+
+@test "worker refuses ecs execution and sqs receiving at start-up, naming the setting" {
+	VEGA_SCAN_WORKER_EXECUTION_MODE=ecs run worker --once
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"VEGA_SCAN_WORKER_EXECUTION_MODE=ecs is not available"* ]]
+	VEGA_SCAN_EXECUTION_MODE=sqs run worker --once
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"VEGA_SCAN_EXECUTION_MODE=sqs is not available"* ]]
+}
+
+maint() { "$VEGA_BUILDDIR/bin/vega-maintenance" "$@"; }
+
+# An old temporary file, and an unreferenced source blob past the grace.
+leftovers() {
+	mkdir -p "$VEGA_DATA_DIR/tmp" "$VEGA_DATA_DIR/blobs/sources/snapshots"
+	touch -d '3 days ago' "$VEGA_DATA_DIR/tmp/upload-crashed" \
+		"$VEGA_DATA_DIR/blobs/sources/snapshots/unreferenced.tar"
+}
+
+@test "maintenance cleanup --dry-run lists what it would remove and removes nothing" {
+	leftovers
+	run maint cleanup --dry-run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"would remove tmp upload-crashed"* ]]
+	[[ "$output" == *"would remove blob snapshots/unreferenced.tar"* ]]
+	[[ "$output" == *"dry run: "* ]]
+	[ -e "$VEGA_DATA_DIR/tmp/upload-crashed" ]
+	[ -e "$VEGA_DATA_DIR/blobs/sources/snapshots/unreferenced.tar" ]
+}
+
+@test "maintenance cleanup removes them, and stopped worker rows past the retention" {
+	leftovers
+	worker --once   # a stopped row, heartbeat now
+	run maint cleanup
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"removed tmp upload-crashed"* ]]
+	[[ "$output" == *"removed blob snapshots/unreferenced.tar"* ]]
+	[ ! -e "$VEGA_DATA_DIR/tmp/upload-crashed" ]
+	[ ! -e "$VEGA_DATA_DIR/blobs/sources/snapshots/unreferenced.tar" ]
+	registry | grep -q stopped   # a fresh stopped row stays within the retention
+	run maint cleanup
+	[[ "$output" == *"cleanup: 0 item(s)"* ]]
+}
+
+@test "maintenance --once migrates, then cleans up" {
+	leftovers
+	run maint --once
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"migrat"* ]]
+	[[ "$output" == *"removed tmp upload-crashed"* ]]
+}
+
+@test "maintenance rescue runs one stale-scan pass" {
+	run maint rescue
+	[ "$status" -eq 0 ]
+	[[ "$output" == "rescue: 0 failed as stale, 0 re-queued"* ]]
+}
