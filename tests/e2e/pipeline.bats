@@ -203,3 +203,17 @@ exec sleep 300')
 	[ "$status" -eq 0 ]
 	status_is "$id" queued
 }
+
+@test "the wall-clock limit: a runner past VEGA_RUNNER_MAX_SECONDS is stopped and its scan failed" {
+	prog=$(runner hang.sh '"$tool" start "$1" && echo up >"'"$BATS_TEST_TMPDIR"'/started"
+exec sleep 300')
+	id=$("$tool" seed 1)
+	start_worker VEGA_RUNNER_PROGRAM="$prog" VEGA_RUNNER_MAX_SECONDS=10
+	wait_for 20 file_has "$BATS_TEST_TMPDIR/started"
+	sleep 5
+	status_is "$id" running
+	wait_for 15 status_is "$id" failed
+	run "$tool" show "$id"
+	[ "$output" = "failed runner_timeout 1 1" ]
+	grep -q '"event":"worker.runner_stop".*"reason":"timeout"' "$BATS_TEST_TMPDIR/worker-0.log"
+}
