@@ -11,6 +11,7 @@
 #include "core/settings.h"
 #include "core/timeutil.h"
 #include "domain/api.h"
+#include "domain/api_int.h"
 #include "domain/cleanup.h"
 #include "store/store.h"
 
@@ -109,31 +110,18 @@ vg_api_ops_cleanup_run(struct vg_http_req *req)
 	return vg_http_json(req, 200, report);
 }
 
-/* A scan as the operators' list shows it. */
+/* A scan as the operators' list shows it: the form every scan answer
+ * has, and the worker that claimed it. */
 static json_t *
 scan_json(const struct vg_scan *sc)
 {
-	json_t *sev = json_object();
-	size_t i;
+	json_t *o = vg_api_scan_json(sc, NULL);
 
-	for (i = 0; sev && i < VG_SEVERITY_COUNT; i++)
-		json_object_set_new(sev, vg_severity_names[i], json_integer(sc->severity_counts[i]));
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-	    "s:o,s:I,s:I,s:o}",
-	    "id", sc->id, "project_id", sc->project_id, "repository_id", sc->repository_id,
-	    "snapshot_id", sc->snapshot_id, "created_by", vg_http_opt_str(sc->created_by),
-	    "claimed_by", vg_http_opt_str(sc->claimed_by), "status", sc->status,
-	    "engine", sc->engine, "attempt", (json_int_t)sc->attempt,
-	    "created_at", vg_http_opt_time(sc->created_at_us),
-	    "claimed_at", vg_http_opt_time(sc->claimed_at_us),
-	    "started_at", vg_http_opt_time(sc->started_at_us),
-	    "heartbeat_at", vg_http_opt_time(sc->heartbeat_at_us),
-	    "finished_at", vg_http_opt_time(sc->finished_at_us),
-	    "cancel_requested_at", vg_http_opt_time(sc->cancel_requested_at_us),
-	    "error_code", vg_http_opt_str(sc->error_code),
-	    "error_message", vg_http_opt_str(sc->error_message),
-	    "files_scanned", (json_int_t)sc->files_scanned,
-	    "findings_count", (json_int_t)sc->findings_count, "severity_counts", sev);
+	if (o && json_object_set_new(o, "claimed_by", vg_http_opt_str(sc->claimed_by)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
 }
 
 static bool
