@@ -82,7 +82,7 @@ leftovers() {
 	[ -e "$VEGA_DATA_DIR/blobs/sources/snapshots/unreferenced.tar" ]
 }
 
-@test "maintenance cleanup removes them, and stopped worker rows past the retention" {
+@test "maintenance cleanup removes them, keeps a worker row within its retention, and has nothing left after" {
 	leftovers
 	worker --once   # a stopped row, heartbeat now
 	run maint cleanup
