@@ -763,11 +763,11 @@ struct finding_upsert_arg {
 	bool created;
 };
 
-/* A row's count under severity sev moves by the new row's and the old
- * row's (old: the CTE of the row as it was, empty for a new row). */
+/* The scan's count of severity sev moves by the new row's and the old
+ * row's ($13: the old row's severity, "" for a new row). */
 #define SEV_DELTA(sev) \
 	"  " sev "_count = s." sev "_count + (up.severity = '" sev "')::integer" \
-	"   - (SELECT count(*) FROM old WHERE old.severity = '" sev "')::integer,"
+	"   - ($13 = '" sev "')::integer,"
 
 /*
  * Inside the caller's transaction:
@@ -776,7 +776,8 @@ struct finding_upsert_arg {
  *  2. the fingerprint's registry row, created on the first sighting
  *     (which names the first scan); its lock orders every upsert and
  *     triage of the fingerprint, and it answers the decision a new row
- *     takes;
+ *     takes and the scan's row of the fingerprint as it is (read after
+ *     the scan's lock was ours);
  *  3. one statement: the row inserted or updated by (scan, fingerprint)
  *     (a new row is the latest unless a newer one exists), the older
  *     rows of the fingerprint no longer latest, the registry's last scan
@@ -795,11 +796,10 @@ do_finding_upsert(struct vg_pg *db, void *arg)
 	    " ON CONFLICT (repository_id, fingerprint) DO UPDATE SET"
 	    " first_scan_id = COALESCE(t.first_scan_id, EXCLUDED.first_scan_id)"
 	    " RETURNING t.status, t.reason, t.actor_id, " TS_TO_US("t.decided_at") ","
-	    " t.first_scan_id";
+	    " t.first_scan_id, COALESCE((SELECT o.severity FROM findings o"
+	    "  WHERE o.scan_id = $3 AND o.fingerprint = $2), '')";
 	static const char upsert[] =
-	    "WITH old AS (SELECT o.severity FROM findings o"
-	    "  WHERE o.scan_id = $1 AND o.fingerprint = $2),"
-	    " up AS (INSERT INTO findings AS f (id, scan_id, repository_id, fingerprint, title,"
+	    "WITH up AS (INSERT INTO findings AS f (id, scan_id, repository_id, fingerprint, title,"
 	    "  severity, cwe_ids, category, file_path, line_start, line_end, evidence,"
 	    "  description, exploit_scenario, recommendation, confidence, engine, rule_id, model,"
 	    "  status, status_reason, status_actor_id, status_at, first_scan_id, last_scan_id,"
@@ -835,19 +835,17 @@ do_finding_upsert(struct vg_pg *db, void *arg)
 	    "  WHERE t.repository_id = up.repository_id AND t.fingerprint = up.fingerprint"
 	    "  AND up.is_latest),"
 	    " cnt AS (UPDATE scans s SET"
-	    "  findings_count = s.findings_count + (SELECT CASE WHEN count(*) = 0 THEN 1 ELSE 0 END"
-	    "   FROM old),"
+	    "  findings_count = s.findings_count + ($13 = '')::integer,"
 	    SEV_DELTA("critical") SEV_DELTA("high") SEV_DELTA("medium") SEV_DELTA("low")
 	    SEV_DELTA("info")
-	    "  updated_at = CASE WHEN EXISTS (SELECT 1 FROM old WHERE old.severity = up.severity)"
-	    "   THEN s.updated_at ELSE " US_TO_TS("$7") " END"
-	    "  FROM up WHERE s.id = up.scan_id AND s.attempt = $13::integer"
-	    "  AND s.lease_token = $14 AND s.status IN ('claimed', 'running'))"
+	    "  updated_at = CASE WHEN $13 = up.severity THEN s.updated_at"
+	    "   ELSE " US_TO_TS("$7") " END"
+	    "  FROM up WHERE s.id = $1 AND s.id = up.scan_id AND s.attempt = $14::integer"
+	    "  AND s.lease_token = $15 AND s.status IN ('claimed', 'running'))"
 	    " SELECT f.id, f.repository_id, f.severity, f.status, f.status_reason,"
 	    " f.status_actor_id, " TS_TO_US("f.status_at") ","
 	    " CASE WHEN f.is_latest THEN f.scan_id ELSE t.last_scan_id END, "
-	    TS_TO_US("f.created_at") ", " TS_TO_US("f.updated_at") ","
-	    " (SELECT count(*) = 0 FROM old)"
+	    TS_TO_US("f.created_at") ", " TS_TO_US("f.updated_at")
 	    " FROM up f" FINDING_TRIAGE_JOIN;
 	struct finding_upsert_arg *a = arg;
 	struct vg_finding_row *f = a->f;
@@ -855,7 +853,7 @@ do_finding_upsert(struct vg_pg *db, void *arg)
 	const char *p_lock[] = {a->l->scan_id, vg_store_pg_num(&att, a->l->attempt),
 	    a->l->lease_token};
 	const char *p_reg[3];
-	const char *p_up[14];
+	const char *p_up[15];
 	char repo[VG_UUID_LEN + 1];
 	PGresult *r_lock = NULL, *r_reg = NULL, *res = NULL;
 	enum vg_err err;
@@ -881,9 +879,10 @@ do_finding_upsert(struct vg_pg *db, void *arg)
 	p_up[9] = vg_pg_text(r_reg, 0, 2) ? vg_pg_text(r_reg, 0, 2) : "";
 	p_up[10] = vg_store_pg_num(&decided, vg_pg_i64(r_reg, 0, 3, 0));
 	p_up[11] = vg_pg_text(r_reg, 0, 4) ? vg_pg_text(r_reg, 0, 4) : "";
-	p_up[12] = att.s;
-	p_up[13] = a->l->lease_token;
-	if ((err = exec_leased(db, upsert, 14, p_up, &res)) != VG_OK)
+	p_up[12] = vg_pg_text(r_reg, 0, 5);
+	p_up[13] = att.s;
+	p_up[14] = a->l->lease_token;
+	if ((err = exec_leased(db, upsert, 15, p_up, &res)) != VG_OK)
 		goto out;
 	/* The caller keeps its data; everything else is as stored. */
 	if ((err = vg_store_pg_cell(res, 0, 0, f->id, sizeof f->id)) ||
@@ -899,7 +898,7 @@ do_finding_upsert(struct vg_pg *db, void *arg)
 	f->status_at_us = vg_pg_i64(res, 0, 6, 0);
 	f->created_at_us = vg_pg_i64(res, 0, 8, 0);
 	f->updated_at_us = vg_pg_i64(res, 0, 9, 0);
-	a->created = cell_true(res, 0, 10);
+	a->created = p_up[12] && !p_up[12][0];
 out:
 	PQclear(res);
 	PQclear(r_reg);
