@@ -6,26 +6,52 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include "core/fsutil.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/settings.h"
 #include "core/str.h"
+#include "core/timeutil.h"
 #include "domain/dispatch.h"
+#include "llm/runner_env.h"
 
 extern char **environ;
 
 #define MAX_ARGS 8
 
 enum vg_err
-vg_dispatch_env(const char *scan_id, char **extra, size_t *n)
+vg_dispatch_env(const char *scan_id, int64_t attempt, char **extra, size_t *n)
 {
-	/* Nothing yet: the scan-scoped LLM token is added here. */
-	(void)scan_id;
-	(void)extra;
-	(void)n;
+	char *env[VG_LLM_RUNNER_ENV_MAX];
+	size_t count = 0, i;
+	enum vg_err err;
+
+	if (!scan_id)
+		return VG_OK;
+	err = vg_llm_runner_env(scan_id, attempt, vg_time_now_us() / 1000000, env, &count);
+	if (err != VG_OK)
+		return err;
+	if (*n + count > VG_DISPATCH_ENV_EXTRA) {
+		vg_llm_runner_env_free(env, count);
+		return VG_ERR_INTERNAL;
+	}
+	for (i = 0; i < count; i++)
+		extra[(*n)++] = env[i];   /* taken: vg_dispatch_env_free wipes them */
 	return VG_OK;
+}
+
+void
+vg_dispatch_env_free(char **extra, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (extra[i])
+			OPENSSL_cleanse(extra[i], strlen(extra[i]));
+		free(extra[i]);
+	}
 }
 
 /*
@@ -70,7 +96,7 @@ runner_log(char *path, size_t len)
 
 enum vg_err
 vg_domain_dispatch_runner(const char *what, const char *id, const char *scan_id,
-    const char *const args[], pid_t *pid)
+    int64_t attempt, const char *const args[], pid_t *pid)
 {
 	const char *program = vg_cfg_str(VG_SET_RUNNER_PROGRAM);
 	char log_path[PATH_MAX], *argv[MAX_ARGS + 2], **envp = NULL;
@@ -88,7 +114,7 @@ vg_domain_dispatch_runner(const char *what, const char *id, const char *scan_id,
 		argv[n++] = (char *)args[i];
 	}
 	argv[n] = NULL;
-	if ((err = vg_dispatch_env(scan_id, extra, &nextra)) != VG_OK)
+	if ((err = vg_dispatch_env(scan_id, attempt, extra, &nextra)) != VG_OK)
 		goto out;
 	if (nextra > VG_DISPATCH_ENV_EXTRA) {
 		err = VG_ERR_INTERNAL;
@@ -101,8 +127,7 @@ vg_domain_dispatch_runner(const char *what, const char *id, const char *scan_id,
 	    runner_log(log_path, sizeof log_path) ? log_path : VG_PROC_LOG_INHERIT, &child);
 out:
 	free(envp);
-	for (i = 0; i < nextra; i++)
-		free(extra[i]);
+	vg_dispatch_env_free(extra, nextra);
 	if (err != VG_OK) {
 		vg_log(VG_LOG_ERROR, "dispatch_failed", "job", what, "id", id, "program", program,
 		    "error", vg_err_code(err), NULL);
@@ -116,11 +141,11 @@ out:
 }
 
 enum vg_err
-vg_domain_dispatch_scan(const char *scan_id)
+vg_domain_dispatch_scan(const char *scan_id, int64_t attempt)
 {
 	const char *args[] = {scan_id, NULL};
 
 	if (!scan_id || !vg_uuid_valid(scan_id))
 		return VG_ERR_INVALID;
-	return vg_domain_dispatch_runner("scan", scan_id, scan_id, args, NULL);
+	return vg_domain_dispatch_runner("scan", scan_id, scan_id, attempt, args, NULL);
 }

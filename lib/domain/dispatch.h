@@ -15,6 +15,7 @@
 #define VG_DOMAIN_DISPATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "core/err.h"
 
@@ -22,27 +23,33 @@
 #define VG_DISPATCH_ENV_EXTRA 8
 
 /*
- * The hook where a scan's runner gets environment of its own (a
- * scan-scoped token for the LLM proxy, later): append up to
- * VG_DISPATCH_ENV_EXTRA - *n "NAME=value" strings, each malloc'd (the
- * dispatcher frees them), to extra at *n.  scan_id is NULL for other
- * jobs (an ingest).  Adds nothing today.  An error stops the dispatch.
+ * The hook where a scan's runner gets environment of its own: the
+ * scan-scoped token of the LLM proxy for that attempt and the proxy's
+ * address (llm/runner_env.h; nothing when no signing key is configured).
+ * Appends up to VG_DISPATCH_ENV_EXTRA - *n "NAME=value" strings, each
+ * malloc'd, to extra at *n; free them with vg_dispatch_env_free (they
+ * hold a secret).  scan_id is NULL for other jobs (an ingest).  An error
+ * stops the dispatch.
  */
-enum vg_err vg_dispatch_env(const char *scan_id, char **extra, size_t *n);
+enum vg_err vg_dispatch_env(const char *scan_id, int64_t attempt, char **extra, size_t *n);
+/* Wipe and free n entries of extra. */
+void vg_dispatch_env_free(char **extra, size_t n);
 
 /*
  * Start the runner detached with args (a NULL-terminated list appended
  * after the program name).  what ("ingest", "scan") and id name the job in
- * the log lines; scan_id (may be NULL) is handed to vg_dispatch_env.
+ * the log lines; scan_id (may be NULL) and attempt are handed to
+ * vg_dispatch_env.
  * *pid (may be NULL) gets the runner's pid.  Returns once it executes:
  * VG_OK, VG_ERR_IO when it could not be started, VG_ERR_NOMEM, or the
  * hook's error.
  */
 enum vg_err vg_domain_dispatch_runner(const char *what, const char *id,
-    const char *scan_id, const char *const args[], pid_t *pid);
+    const char *scan_id, int64_t attempt, const char *const args[], pid_t *pid);
 
-/* "vega-runner SCAN_ID" detached: the runner claims the scan itself.
- * VG_ERR_INVALID when scan_id is not a UUID; otherwise as above. */
-enum vg_err vg_domain_dispatch_scan(const char *scan_id);
+/* "vega-runner SCAN_ID" detached: the runner claims the scan itself, as
+ * attempt (the scan's attempt + 1).  VG_ERR_INVALID when scan_id is not a
+ * UUID; otherwise as above. */
+enum vg_err vg_domain_dispatch_scan(const char *scan_id, int64_t attempt);
 
 #endif

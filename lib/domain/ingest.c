@@ -177,5 +177,5 @@ vg_domain_dispatch_ingest(const char *repository_id, const char *ref)
 		args[n++] = ref;
 	}
 	args[n] = NULL;
-	return vg_domain_dispatch_runner("ingest", repository_id, NULL, args, NULL);
+	return vg_domain_dispatch_runner("ingest", repository_id, NULL, 0, args, NULL);
 }

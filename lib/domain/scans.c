@@ -567,7 +567,7 @@ dispatch(struct vg_http_req *req, struct vg_store *s, struct vg_scan *scan)
 
 	if (!vg_cfg_is(VG_SET_SCAN_EXECUTION_MODE, "thread"))
 		return VG_OK;
-	if (vg_domain_dispatch_scan(scan->id) == VG_OK)
+	if (vg_domain_dispatch_scan(scan->id, scan->attempt + 1) == VG_OK)
 		return VG_OK;
 	if (vg_store_scan_cancel(s, scan->id, vg_time_now_us(), &after) != VG_OK)
 		vg_log(VG_LOG_ERROR, "scan_orphaned", "scan_id", scan->id, NULL);

@@ -156,7 +156,7 @@ runner_env_extra(const struct vg_scan *sc, struct envlist *e)
 {
 	char *extra[VG_DISPATCH_ENV_EXTRA];
 	size_t n = 0, i;
-	enum vg_err err = vg_dispatch_env(sc->id, extra, &n);
+	enum vg_err err = vg_dispatch_env(sc->id, sc->attempt, extra, &n);
 
 	if (n > VG_DISPATCH_ENV_EXTRA)
 		n = VG_DISPATCH_ENV_EXTRA;
@@ -169,9 +169,8 @@ runner_env_extra(const struct vg_scan *sc, struct envlist *e)
 			name[eq - extra[i]] = '\0';
 			err = env_add(e, name, eq + 1);
 		}
-		OPENSSL_cleanse(extra[i], strlen(extra[i]));
-		free(extra[i]);
 	}
+	vg_dispatch_env_free(extra, n);
 	return err;
 }
 

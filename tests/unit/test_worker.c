@@ -9,11 +9,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include "core/fsutil.h"
 #include "core/settings.h"
 #include "core/str.h"
 #include "core/timeutil.h"
 #include "domain/worker.h"
+#include "llm/scantoken.h"
 #include "store/store.h"
 #include "vt.h"
 
@@ -106,6 +109,89 @@ test_env(void)
 	vg_worker_runner_env_free(env);
 	unsetenv("VEGA_RUNNER_LEASE_TOKEN");
 	unsetenv("SOME_SECRET_KEY");
+}
+
+/* Write a fresh P-256 key pair as PEM files priv and pub; false on failure. */
+static bool
+write_keypair(const char *priv, const char *pub)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	FILE *fp = NULL, *fq = NULL;
+	bool ok = false;
+
+	if (!k || !(fp = fopen(priv, "w")) || !(fq = fopen(pub, "w")))
+		goto out;
+	ok = PEM_write_PrivateKey(fp, k, NULL, NULL, 0, NULL, NULL) == 1 &&
+	    PEM_write_PUBKEY(fq, k) == 1;
+out:
+	if (fp)
+		fclose(fp);
+	if (fq)
+		fclose(fq);
+	EVP_PKEY_free(k);
+	return ok;
+}
+
+/* The value of NAME= in env, or NULL. */
+static const char *
+value_of(char **env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; env && *env; env++)
+		if (strncmp(*env, name, n) == 0 && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+/* With a signing key configured, the runner's environment carries a scan
+ * token for the claimed attempt (verifiable with the public key) and the
+ * proxy's address; without one, neither. */
+static void
+test_env_token(void)
+{
+	struct vg_scan sc;
+	struct vg_scantoken_key *key = NULL;
+	struct vg_scantoken_claims claims;
+	char priv[256], pub[256], msg[128], **env = NULL;
+	const char *tok;
+
+	memset(&sc, 0, sizeof sc);
+	vg_str_copy(sc.id, sizeof sc.id, "3f1c2e8a-1b2c-4d5e-8f90-a1b2c3d4e5f6");
+	sc.attempt = 2;
+	snprintf(priv, sizeof priv, "%s/llm-sign.pem", root);
+	snprintf(pub, sizeof pub, "%s/llm-verify.pem", root);
+	VT_OK(write_keypair(priv, pub), "a P-256 key pair");
+	setenv("VEGA_LLM_TOKEN_SIGNING_KEY_FILE", priv, 1);
+	setenv("VEGA_LLM_PROXY_BASE_URL", "http://127.0.0.1:8001/v1", 1);
+	load();
+	VT_EQ_INT(vg_worker_runner_env(&sc, "the-fresh-lease-token-0123456789", &env), VG_OK,
+	    "environment with a token");
+	tok = value_of(env, "OPENAI_API_KEY");
+	VT_OK(tok != NULL, "the token is the runner's API key");
+	VT_OK(tok && value_of(env, "VEGA_LLM_SCAN_TOKEN") &&
+	    strcmp(tok, value_of(env, "VEGA_LLM_SCAN_TOKEN")) == 0, "and under our own name");
+	VT_OK(value_of(env, "OPENAI_BASE_URL") &&
+	    strcmp(value_of(env, "OPENAI_BASE_URL"), "http://127.0.0.1:8001/v1") == 0,
+	    "the proxy is the runner's base URL");
+	VT_EQ_INT(vg_scantoken_key_load(false, pub, &key, msg, sizeof msg), VG_OK, "public key");
+	VT_EQ_INT(vg_scantoken_verify(key, tok ? tok : "", vg_time_now_us() / 1000000, &claims),
+	    VG_OK, "the token verifies");
+	VT_EQ_STR(claims.scan_id, sc.id, "bound to the scan");
+	VT_EQ_INT(claims.attempt, 2, "and to the claimed attempt");
+	vg_scantoken_key_free(key);
+	vg_worker_runner_env_free(env);
+	env = NULL;
+
+	unsetenv("VEGA_LLM_TOKEN_SIGNING_KEY_FILE");
+	load();
+	VT_EQ_INT(vg_worker_runner_env(&sc, "the-fresh-lease-token-0123456789", &env), VG_OK,
+	    "environment without a key");
+	VT_OK(!value_of(env, "OPENAI_API_KEY") && !value_of(env, "VEGA_LLM_SCAN_TOKEN"),
+	    "no token without a signing key");
+	vg_worker_runner_env_free(env);
+	unsetenv("VEGA_LLM_PROXY_BASE_URL");
+	load();
 }
 
 /* ---- an iteration ---- */
@@ -300,6 +386,7 @@ main(void)
 		return 1;
 	test_config();
 	test_env();
+	test_env_token();
 	test_iteration();
 	vg_store_free(s);
 	vg_fs_remove_tree(root);
