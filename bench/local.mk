@@ -32,3 +32,16 @@ bench: bench-claims
 bench-claims: all %reldir%/claims$(EXEEXT)
 	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
 		$(top_srcdir)/%reldir%/claims.sh
+
+# bench/findings.sh: GET /v1/repositories/{id}/findings with 10,000
+# findings (bench/findings-fill puts them in through the store), first
+# page, against /v1/healthz and /v1/auth/me in the same run, on the json
+# and the postgres backend.
+check_PROGRAMS += %reldir%/findings-fill
+%canon_reldir%_findings_fill_SOURCES = %reldir%/findings-fill.c
+EXTRA_DIST += %reldir%/findings.sh
+.PHONY: bench-findings
+bench: bench-findings
+bench-findings: all %reldir%/findings-fill$(EXEEXT)
+	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
+		$(top_srcdir)/%reldir%/findings.sh
