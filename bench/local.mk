@@ -45,3 +45,13 @@ bench: bench-findings
 bench-findings: all %reldir%/findings-fill$(EXEEXT)
 	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
 		$(top_srcdir)/%reldir%/findings.sh
+
+# bench/llm-proxy.sh: the latency vega-llm-proxy.fcgi adds (p50, p99) in
+# front of the fake provider against calling it directly in the same run,
+# whole answers and streams, at 1 and 32 concurrent clients.
+EXTRA_DIST += %reldir%/llm-proxy.sh
+.PHONY: bench-llm-proxy
+bench: bench-llm-proxy
+bench-llm-proxy: all tests/helpers/llm-scan$(EXEEXT)
+	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
+		$(top_srcdir)/%reldir%/llm-proxy.sh

@@ -1,0 +1,131 @@
+#!/bin/bash
+# llm-proxy.sh - the latency the LLM proxy adds: the same requests to the
+# fake provider (tests/fixtures/fake-provider) directly and through nginx
+# and vega-llm-proxy.fcgi (token check, store check, reservation,
+# relaying, settlement), in the same run, non-streaming and streaming
+# (time to the last byte and to the first event), at 1 and 32 concurrent
+# clients.  Prints p50 and p99 of each and the overhead (proxy - direct);
+# the goal is p50 overhead under 1 ms and p99 under 5 ms at 32 clients.
+#
+#   make bench-llm-proxy
+#   bench/llm-proxy.sh    (VEGA_SRCDIR, VEGA_BUILDDIR default to the
+#                          source dir and the current directory)
+#
+# Knobs: BENCH_REQUESTS (per client and case, default 200), BENCH_PROCESSES
+# (FastCGI processes per program, default 8), BENCH_BACKEND (json or
+# postgres, default json; postgres starts a throwaway cluster).
+# Loopback only.  A measurement, never a pass/fail test.
+set -u
+VEGA_SRCDIR=${VEGA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+VEGA_BUILDDIR=${VEGA_BUILDDIR:-$PWD}
+export VEGA_SRCDIR VEGA_BUILDDIR
+requests=${BENCH_REQUESTS:-200}
+export VG_STACK_PROCESSES=${BENCH_PROCESSES:-8}
+backend=${BENCH_BACKEND:-json}
+for f in "$VEGA_BUILDDIR/cgi/vega-llm-proxy.fcgi" "$VEGA_BUILDDIR/tests/helpers/llm-scan"; do
+	[ -x "$f" ] || { echo "llm-proxy.sh: $f is not built (make bench-llm-proxy builds it)" >&2; exit 1; }
+done
+
+. "$VEGA_SRCDIR/tests/helpers/stack.sh"
+. "$VEGA_SRCDIR/tests/helpers/pg.sh"
+VG_E2E_TMP=$(mktemp -d /tmp/vega-bench-llm.XXXXXX)
+chmod 0755 "$VG_E2E_TMP"
+export VG_E2E_TMP VG_E2E_BACKEND=$backend
+LLM=$VG_E2E_TMP/llm
+mkdir -p "$LLM"
+provider_pid=
+cleanup() {
+	vg_stack_stop >/dev/null 2>&1
+	[ -n "$provider_pid" ] && kill "$provider_pid" 2>/dev/null
+	[ "$backend" = postgres ] && vg_pg_stop
+	rm -rf "$VG_E2E_TMP"
+}
+trap cleanup EXIT
+
+key=sk-bench-provider-key
+openssl ecparam -name prime256v1 -genkey -noout -out "$LLM/sign.sec1" 2>/dev/null
+openssl pkcs8 -topk8 -nocrypt -in "$LLM/sign.sec1" -out "$LLM/sign.pem"
+openssl ec -in "$LLM/sign.pem" -pubout -out "$LLM/verify.pem" 2>/dev/null
+echo "$key" >"$LLM/provider.key"
+echo '{"models":{"fake-model":{"input":1.25,"output":10}}}' >"$LLM/prices.json"
+chmod 0755 "$LLM"; chmod 0644 "$LLM"/*
+FAKE_PROVIDER_KEY=$key node "$VEGA_SRCDIR/tests/fixtures/fake-provider/server.js" \
+	--port-file "$LLM/port" >"$LLM/provider.log" 2>&1 &
+provider_pid=$!
+for _ in $(seq 100); do [ -s "$LLM/port" ] && break; sleep 0.05; done
+fake=http://127.0.0.1:$(cat "$LLM/port")
+
+export VEGA_PERSISTENCE_BACKEND=$backend VEGA_DATA_DIR=$VG_E2E_TMP/data
+export VEGA_MIGRATIONS_DIR=$VEGA_SRCDIR/sql
+mkdir -p "$VEGA_DATA_DIR"
+if [ "$backend" = postgres ]; then
+	vg_pg_start || { echo "llm-proxy.sh: cannot start Postgres" >&2; exit 1; }
+	export VEGA_DATABASE_URL=$VEGA_TEST_DATABASE_URL
+fi
+export VEGA_LLM_PROVIDER_BASE_URL=$fake/v1 VEGA_LLM_PROVIDER_API_KEY_FILE=$LLM/provider.key
+export VEGA_LLM_TOKEN_VERIFY_KEY_FILE=$LLM/verify.pem VEGA_LLM_TOKEN_SIGNING_KEY_FILE=$LLM/sign.pem
+export VEGA_LLM_PRICES_FILE=$LLM/prices.json VEGA_LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+vg_stack_start nginx >/dev/null || { echo "llm-proxy.sh: cannot start the stack" >&2; exit 1; }
+vg_stack_env
+as_web() { if [ "$(id -u)" = 0 ]; then runuser -u www-data -- "$@"; else "$@"; fi; }
+scan=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" create) || exit 1
+token=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" env "$scan" | sed -n 's/^VEGA_LLM_SCAN_TOKEN=//p')
+
+echo "llm-proxy.sh: $backend store, $VG_STACK_PROCESSES FastCGI processes, $requests requests per client and case, $(nproc) cores"
+python3 - "$fake" "$VEGA_TEST_PROXY_URL" "$key" "$token" "$requests" <<'PY'
+import http.client, json, sys, threading, time, urllib.parse
+fake, proxy, key, token, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+body = {"model": "fake-model", "messages": [{"role": "user", "content": "Say hello."}]}
+
+def client(base, auth, stream, out):
+    u = urllib.parse.urlparse(base)
+    c = http.client.HTTPConnection(u.hostname, u.port)
+    b = json.dumps(dict(body, stream=True) if stream else body)
+    h = {"Authorization": "Bearer " + auth, "Content-Type": "application/json"}
+    for _ in range(n):
+        t0 = time.perf_counter()
+        c.request("POST", "/v1/chat/completions", b, h)
+        r = c.getresponse()
+        first = None
+        if stream:
+            while True:
+                line = r.fp.readline()
+                if not line:
+                    break
+                if first is None and line.startswith(b"data:"):
+                    first = time.perf_counter() - t0
+                if line.startswith(b"data: [DONE]"):
+                    r.read()
+                    break
+        else:
+            r.read()
+        t = time.perf_counter() - t0
+        if r.status != 200:
+            raise SystemExit("status %d from %s" % (r.status, base))
+        out.append((t, first if first is not None else t))
+        if r.getheader("Connection", "").lower() == "close":
+            c.close(); c = http.client.HTTPConnection(u.hostname, u.port)
+
+def run(base, auth, stream, conc):
+    outs = [[] for _ in range(conc)]
+    th = [threading.Thread(target=client, args=(base, auth, stream, outs[i])) for i in range(conc)]
+    [t.start() for t in th]; [t.join() for t in th]
+    lat = sorted(x for o in outs for x, _ in o); ttfb = sorted(y for o in outs for _, y in o)
+    q = lambda v, p: v[min(len(v) - 1, int(p * len(v)))] * 1000
+    return q(lat, .5), q(lat, .99), q(ttfb, .5), q(ttfb, .99)
+
+# warm both paths
+run(fake, key, False, 4); run(proxy, token, False, 4)
+print("%-10s %5s %9s %9s %9s %9s %10s %10s" % ("case", "conc", "direct50", "proxy50",
+      "direct99", "proxy99", "overhead50", "overhead99"))
+for stream in (False, True):
+    for conc in (1, 32):
+        d = run(fake, key, stream, conc)
+        p = run(proxy, token, stream, conc)
+        name = "stream" if stream else "whole"
+        print("%-10s %5d %8.2fms %8.2fms %8.2fms %8.2fms %9.2fms %9.2fms" % (
+            name, conc, d[0], p[0], d[1], p[1], p[0] - d[0], p[1] - d[1]))
+        if stream:
+            print("%-10s %5d %8.2fms %8.2fms %8.2fms %8.2fms %9.2fms %9.2fms" % (
+                "  ttfb", conc, d[2], p[2], d[3], p[3], p[2] - d[2], p[3] - d[3]))
+PY
