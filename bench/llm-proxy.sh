@@ -89,7 +89,7 @@ def client(base, auth, stream, out):
         first = None
         if stream:
             while True:
-                line = r.fp.readline()
+                line = r.readline()
                 if not line:
                     break
                 if first is None and line.startswith(b"data:"):
