@@ -56,8 +56,12 @@ JSON
 	fi
 }
 
+# The stack setup_file started holds bats' own descriptors (its children
+# inherit them): it is stopped here, inside bats, or bats would wait for
+# those descriptors to close and never end.
 teardown_file() {
 	[ -f "$LLM/provider.pid" ] && kill "$(cat "$LLM/provider.pid")" 2>/dev/null
+	vg_stack_stop
 	true
 }
 
