@@ -42,10 +42,10 @@ num(const char *s)
 	return v;
 }
 
-int
-main(int argc, char **argv)
+/* One command against the open store s; the exit status. */
+static int
+run(struct vg_store *s, int argc, char **argv)
 {
-	struct vg_store *s = NULL;
 	static struct vg_scan sc;
 	char id[VG_UUID_LEN + 1], *env[VG_LLM_RUNNER_ENV_MAX], *tok = NULL, msg[256];
 	const char *cmd = argc > 1 ? argv[1] : "";
@@ -56,10 +56,6 @@ main(int argc, char **argv)
 	enum vg_err err;
 	int64_t now = vg_time_now_us() / 1000000;
 
-	vg_settings_load_or_exit("llm-scan");
-	vg_log_init("llm-scan");
-	if ((err = vg_store_open(&s)) != VG_OK)
-		return fail("store", err);
 	if (strcmp(cmd, "create") == 0) {
 		if ((err = llm_fixture_scan(s, argc > 2 ? argv[2] : NULL, id)) != VG_OK)
 			return fail("create", err);
@@ -125,4 +121,20 @@ main(int argc, char **argv)
 	if (err != VG_OK)
 		return fail(cmd, err);
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct vg_store *s = NULL;
+	enum vg_err err;
+	int rc;
+
+	vg_settings_load_or_exit("llm-scan");
+	vg_log_init("llm-scan");
+	if ((err = vg_store_open(&s)) != VG_OK)
+		return fail("store", err);
+	rc = run(s, argc, argv);
+	vg_store_free(s);
+	return rc;
 }

@@ -368,7 +368,7 @@ claims(char *buf, size_t n, const char *aud, const char *scan, int attempt)
 static void
 set_env(const char *name, const char *value)
 {
-	char msg[256];
+	char msg[256] = "settings reloaded";
 
 	if (value)
 		setenv(name, value, 1);

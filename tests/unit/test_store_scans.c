@@ -1432,9 +1432,14 @@ case_claim_race(struct vg_store *s)
 		if (!strcmp(reps[i].id, reps[i - 1].id))
 			dups++;
 	VT_EQ_INT(dups, 0, "no scan claimed twice");
-	for (k = 0; k < 100 && ids; k++)
-		if (bsearch(ids[k], reps, n, sizeof reps[0], id_cmp))
+	for (k = 0; k < 100 && ids; k++) {
+		struct report key;
+
+		memset(&key, 0, sizeof key);
+		memcpy(key.id, ids[k], sizeof ids[k]);
+		if (bsearch(&key, reps, n, sizeof reps[0], id_cmp))
 			ours++;
+	}
 	VT_EQ_INT(ours, 100, "each of the 100 claimed");
 	free(ids);
 }
