@@ -397,3 +397,28 @@ vg_store_worker_list(struct vg_store *s, struct vg_worker **out, size_t *count)
 		qsort(*out, *count, sizeof **out, worker_cmp);
 	return VG_OK;
 }
+
+enum vg_err
+vg_store_object_text_norm(char *buf, size_t size)
+{
+	json_t *v = NULL;
+	char *text = NULL;
+	enum vg_err err = VG_ERR_INVALID;
+
+	if (strnlen(buf, size) >= size)
+		goto out;
+	if (!buf[0]) {
+		err = vg_str_copy(buf, size, "{}");
+		goto out;
+	}
+	if (!(v = json_loads(buf, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(v))
+		goto out;
+	err = VG_ERR_NOMEM;
+	if (!(text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)))
+		goto out;
+	err = strlen(text) < size ? vg_str_copy(buf, size, text) : VG_ERR_INVALID;
+out:
+	free(text);
+	json_decref(v);
+	return err;
+}

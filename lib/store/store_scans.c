@@ -133,36 +133,6 @@ lease_norm(const struct vg_lease *l, char id[VG_UUID_LEN + 1], struct vg_lease *
 	return VG_OK;
 }
 
-/*
- * Rewrite the JSON object text in buf (size bytes; "" means {}) in its
- * canonical form: compact, keys sorted.  VG_ERR_INVALID when it is not an
- * object or its canonical form does not fit.
- */
-static enum vg_err
-object_text_norm(char *buf, size_t size)
-{
-	json_t *v = NULL;
-	char *text = NULL;
-	enum vg_err err = VG_ERR_INVALID;
-
-	if (strnlen(buf, size) >= size)
-		goto out;
-	if (!buf[0]) {
-		err = vg_str_copy(buf, size, "{}");
-		goto out;
-	}
-	if (!(v = json_loads(buf, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(v))
-		goto out;
-	err = VG_ERR_NOMEM;
-	if (!(text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)))
-		goto out;
-	err = strlen(text) < size ? vg_str_copy(buf, size, text) : VG_ERR_INVALID;
-out:
-	free(text);
-	json_decref(v);
-	return err;
-}
-
 /* A scan on its way out: options in the canonical form (a stored text
  * that does not parse is left as the backend answered it). */
 static void
@@ -171,7 +141,7 @@ scan_out(struct vg_scan *sc)
 	char copy[VG_STORE_OPTIONS_MAX + 1];
 
 	memcpy(copy, sc->options, sizeof copy);
-	if (object_text_norm(copy, sizeof copy) == VG_OK)
+	if (vg_store_object_text_norm(copy, sizeof copy) == VG_OK)
 		memcpy(sc->options, copy, sizeof copy);
 }
 
@@ -198,7 +168,7 @@ vg_store_scan_create(struct vg_store *s, struct vg_scan *sc, int64_t max_active)
 	    : sc->profile_version != 0) ||
 	    !vg_store_opt_uuid_norm(sc->created_by) ||
 	    !vg_store_required_ok(sc->engine, VG_STORE_ENGINE_MAX) ||
-	    object_text_norm(sc->options, sizeof sc->options) != VG_OK || max_active < 0)
+	    vg_store_object_text_norm(sc->options, sizeof sc->options) != VG_OK || max_active < 0)
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(sc->id)) != VG_OK)
 		return err;

@@ -39,45 +39,16 @@ ops_of(const struct vg_store *s)
 
 /* ---- checks (the shared ones are store.c's, store_impl.h) ---- */
 
-/*
- * Rewrite the JSON object text in buf (size bytes; "" means {}) in its
- * canonical form: compact, keys sorted.  VG_ERR_INVALID when it is not an
- * object or its canonical form does not fit.
- */
-static enum vg_err
-languages_norm(char *buf, size_t size)
-{
-	json_t *v = NULL;
-	char *text = NULL;
-	enum vg_err err = VG_ERR_INVALID;
-
-	if (strnlen(buf, size) >= size)
-		goto out;
-	if (!buf[0]) {
-		err = vg_str_copy(buf, size, "{}");
-		goto out;
-	}
-	if (!(v = json_loads(buf, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(v))
-		goto out;
-	err = VG_ERR_NOMEM;
-	if (!(text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)))
-		goto out;
-	err = strlen(text) < size ? vg_str_copy(buf, size, text) : VG_ERR_INVALID;
-out:
-	free(text);
-	json_decref(v);
-	return err;
-}
-
-/* The same on the way out: a stored text that does not parse is left as
- * it is (the backend answered it; it is not ours to hide). */
+/* A snapshot on its way out: languages in the canonical form (a stored
+ * text that does not parse is left as
+ * it is: the backend answered it; it is not ours to hide). */
 static void
 snapshot_out(struct vg_snapshot *snap)
 {
 	char copy[VG_STORE_LANGUAGES_MAX + 1];
 
 	memcpy(copy, snap->languages, sizeof copy);
-	if (languages_norm(copy, sizeof copy) == VG_OK)
+	if (vg_store_object_text_norm(copy, sizeof copy) == VG_OK)
 		memcpy(snap->languages, copy, sizeof copy);
 }
 
@@ -600,7 +571,7 @@ vg_store_snapshot_create(struct vg_store *s, struct vg_snapshot *snap, bool *exi
 	    !vg_store_text_ok(snap->manifest_key, VG_STORE_STORAGE_KEY_MAX) ||
 	    !vg_store_text_ok(snap->format, sizeof snap->format - 1) ||
 	    snap->file_count < 0 || snap->file_count > INT32_MAX || snap->total_bytes < 0 ||
-	    languages_norm(snap->languages, sizeof snap->languages) != VG_OK ||
+	    vg_store_object_text_norm(snap->languages, sizeof snap->languages) != VG_OK ||
 	    !commit_ok(snap->git_commit) || !vg_store_opt_uuid_norm(snap->created_by))
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(snap->id)) != VG_OK)
