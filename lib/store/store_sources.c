@@ -40,8 +40,8 @@ ops_of(const struct vg_store *s)
 /* ---- checks (the shared ones are store.c's, store_impl.h) ---- */
 
 /* A snapshot on its way out: languages in the canonical form (a stored
- * text that does not parse is left as
- * it is: the backend answered it; it is not ours to hide). */
+ * text that does not parse is left as it is: the backend answered it;
+ * it is not ours to hide). */
 static void
 snapshot_out(struct vg_snapshot *snap)
 {
