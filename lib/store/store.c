@@ -399,26 +399,41 @@ vg_store_worker_list(struct vg_store *s, struct vg_worker **out, size_t *count)
 }
 
 enum vg_err
-vg_store_object_text_norm(char *buf, size_t size)
+vg_store_object_dump(const json_t *obj, char *buf, size_t size)
 {
-	json_t *v = NULL;
-	char *text = NULL;
-	enum vg_err err = VG_ERR_INVALID;
+	char *text;
+	enum vg_err err;
 
-	if (strnlen(buf, size) >= size)
-		goto out;
-	if (!buf[0]) {
-		err = vg_str_copy(buf, size, "{}");
-		goto out;
-	}
-	if (!(v = json_loads(buf, JSON_REJECT_DUPLICATES, NULL)) || !json_is_object(v))
-		goto out;
-	err = VG_ERR_NOMEM;
-	if (!(text = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS)))
-		goto out;
+	if (!json_is_object(obj))
+		return VG_ERR_INVALID;
+	if (!(text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS)))
+		return VG_ERR_NOMEM;
 	err = strlen(text) < size ? vg_str_copy(buf, size, text) : VG_ERR_INVALID;
-out:
 	free(text);
+	return err;
+}
+
+enum vg_err
+vg_store_object_text_canon(const char *in, char *buf, size_t size)
+{
+	json_t *v;
+	enum vg_err err;
+
+	if (!in)
+		return VG_ERR_INVALID;
+	if (!in[0])
+		return vg_str_copy(buf, size, "{}");
+	if (!(v = json_loads(in, JSON_REJECT_DUPLICATES, NULL)))
+		return VG_ERR_INVALID;
+	err = vg_store_object_dump(v, buf, size);   /* in is parsed: buf may be in */
 	json_decref(v);
 	return err;
+}
+
+enum vg_err
+vg_store_object_text_norm(char *buf, size_t size)
+{
+	if (strnlen(buf, size) >= size)
+		return VG_ERR_INVALID;
+	return vg_store_object_text_canon(buf, buf, size);
 }

@@ -65,9 +65,16 @@ extern const struct vg_store_ops vg_store_pg_ops;
  * refuses anything it did not produce with VG_ERR_INVALID. */
 char *vg_store_cursor_encode(const struct vg_store_pos *pos);
 enum vg_err vg_store_cursor_decode(const char *cursor, struct vg_store_pos *pos);
-/* Rewrite the JSON object text in buf (size bytes; "" means {}) in its
- * canonical form: compact, keys sorted.  VG_ERR_INVALID when it is not an
- * object or its canonical form does not fit (store.c). */
+/* JSON objects in their canonical text, compact with keys sorted, as
+ * every backend hands back options and languages (store.c):
+ *   dump   obj into buf (size bytes);
+ *   canon  the object text in (NULL: invalid; "" means {}) into buf, which
+ *          may be in itself;
+ *   norm   buf rewritten in place.
+ * VG_ERR_INVALID when it is not an object or its text does not fit;
+ * VG_ERR_NOMEM. */
+enum vg_err vg_store_object_dump(const json_t *obj, char *buf, size_t size);
+enum vg_err vg_store_object_text_canon(const char *in, char *buf, size_t size);
 enum vg_err vg_store_object_text_norm(char *buf, size_t size);
 
 /* ---- argument checks shared by the validating wrappers ---- */

@@ -160,7 +160,6 @@ static enum vg_err
 scan_from(json_t *rec, struct vg_scan *sc)
 {
 	json_t *opts = json_object_get(rec, "options");
-	char *text = NULL;
 	size_t i;
 	enum vg_err err;
 
@@ -203,13 +202,8 @@ scan_from(json_t *rec, struct vg_scan *sc)
 	for (i = 0; i < VG_SEVERITY_COUNT; i++)
 		if ((err = vg_store_json_get_int(rec, count_keys[i], &sc->severity_counts[i])))
 			return err;
-	if (!json_is_object(opts))
-		return VG_ERR_IO;
-	if (!(text = json_dumps(opts, JSON_COMPACT | JSON_SORT_KEYS)))
-		return VG_ERR_NOMEM;
-	err = vg_str_copy(sc->options, sizeof sc->options, text) == VG_OK ? VG_OK : VG_ERR_IO;
-	free(text);
-	return err;
+	err = vg_store_object_dump(opts, sc->options, sizeof sc->options);
+	return err == VG_ERR_INVALID ? VG_ERR_IO : err;   /* a record we did not write */
 }
 
 /* The scan id under tx into *sc. */

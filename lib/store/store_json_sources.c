@@ -203,7 +203,6 @@ static enum vg_err
 snapshot_from(json_t *rec, struct vg_snapshot *sn)
 {
 	json_t *langs = json_object_get(rec, "languages");
-	char *text = NULL;
 	enum vg_err err;
 
 	memset(sn, 0, sizeof *sn);
@@ -224,13 +223,8 @@ snapshot_from(json_t *rec, struct vg_snapshot *sn)
 	    (err = vg_store_json_get_int(rec, "total_bytes", &sn->total_bytes)) ||
 	    (err = vg_store_json_get_time(rec, "created_at", &sn->created_at_us)))
 		return err;
-	if (!json_is_object(langs))
-		return VG_ERR_IO;
-	if (!(text = json_dumps(langs, JSON_COMPACT | JSON_SORT_KEYS)))
-		return VG_ERR_NOMEM;
-	err = vg_str_copy(sn->languages, sizeof sn->languages, text) == VG_OK ? VG_OK : VG_ERR_IO;
-	free(text);
-	return err;
+	err = vg_store_object_dump(langs, sn->languages, sizeof sn->languages);
+	return err == VG_ERR_INVALID ? VG_ERR_IO : err;   /* a record we did not write */
 }
 
 static void

@@ -94,8 +94,6 @@ scan_row(const PGresult *res, int row, void *item)
 {
 	struct vg_scan *sc = item;
 	const char *options = vg_pg_text(res, row, 9);
-	json_t *obj = NULL;
-	char *text = NULL;
 	enum vg_err err;
 	int i;
 
@@ -112,7 +110,7 @@ scan_row(const PGresult *res, int row, void *item)
 	    (err = vg_store_pg_cell(res, row, 12, sc->claimed_by, sizeof sc->claimed_by)) ||
 	    (err = vg_store_pg_cell(res, row, 18, sc->error_code, sizeof sc->error_code)) ||
 	    (err = vg_store_pg_cell(res, row, 19, sc->error_message, sizeof sc->error_message)))
-		goto out;
+		return err;
 	sc->profile_version = vg_pg_i64(res, row, 5, 0);
 	sc->attempt = vg_pg_i64(res, row, 10, 0);
 	sc->claimed_at_us = vg_pg_i64(res, row, 13, 0);
@@ -129,18 +127,8 @@ scan_row(const PGresult *res, int row, void *item)
 	sc->updated_at_us = vg_pg_i64(res, row, 29, 0);
 	/* jsonb prints with spaces and its own key order: give the compact
 	 * form, keys sorted, whatever the server's spelling. */
-	err = VG_ERR_INTERNAL;
-	if (!options || !(obj = json_loads(options, 0, NULL)) || !json_is_object(obj))
-		goto out;
-	err = VG_ERR_NOMEM;
-	if (!(text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS)))
-		goto out;
-	err = vg_str_copy(sc->options, sizeof sc->options, text) == VG_OK ? VG_OK
-	    : VG_ERR_INTERNAL;
-out:
-	free(text);
-	json_decref(obj);
-	return err;
+	err = vg_store_object_text_canon(options, sc->options, sizeof sc->options);
+	return err == VG_ERR_INVALID ? VG_ERR_INTERNAL : err;
 }
 
 /* Run sql, which answers at most one scan (SCAN_COLS), into *out (may

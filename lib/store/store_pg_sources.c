@@ -621,8 +621,6 @@ snap_row(const PGresult *res, int row, void *item)
 {
 	struct vg_snapshot *sn = item;
 	const char *langs = vg_pg_text(res, row, 8);
-	json_t *obj = NULL;
-	char *text = NULL;
 	enum vg_err err;
 
 	memset(sn, 0, sizeof *sn);
@@ -634,24 +632,14 @@ snap_row(const PGresult *res, int row, void *item)
 	    (err = vg_store_pg_cell(res, row, 5, sn->format, sizeof sn->format)) ||
 	    (err = vg_store_pg_cell(res, row, 9, sn->git_commit, sizeof sn->git_commit)) ||
 	    (err = vg_store_pg_cell(res, row, 10, sn->created_by, sizeof sn->created_by)))
-		goto out;
+		return err;
 	sn->file_count = vg_pg_i64(res, row, 6, 0);
 	sn->total_bytes = vg_pg_i64(res, row, 7, 0);
 	sn->created_at_us = vg_pg_i64(res, row, 11, 0);
 	/* jsonb prints with spaces and its own key order: give the compact
 	 * form, keys sorted, whatever the server's spelling. */
-	err = VG_ERR_INTERNAL;
-	if (!langs || !(obj = json_loads(langs, 0, NULL)) || !json_is_object(obj))
-		goto out;
-	err = VG_ERR_NOMEM;
-	if (!(text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS)))
-		goto out;
-	err = vg_str_copy(sn->languages, sizeof sn->languages, text) == VG_OK ? VG_OK
-	    : VG_ERR_INTERNAL;
-out:
-	free(text);
-	json_decref(obj);
-	return err;
+	err = vg_store_object_text_canon(langs, sn->languages, sizeof sn->languages);
+	return err == VG_ERR_INVALID ? VG_ERR_INTERNAL : err;
 }
 
 /*
