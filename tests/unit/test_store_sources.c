@@ -24,6 +24,7 @@
 #include "store/pg.h"
 #include "store/store.h"
 #include "store/store_impl.h"
+#include "store_backend.h"
 #include "vt.h"
 
 #define NPROCS 8
@@ -1717,61 +1718,8 @@ static const struct {
 static void
 setup(void)
 {
-	const char *why = "VEGA_TEST_BACKEND";
-	char msg[512], dir[512];
-
-	backend = getenv("VEGA_TEST_BACKEND");
-	if (!backend || !*backend) {
-		backend = getenv("VEGA_PERSISTENCE_BACKEND");
-		why = "VEGA_PERSISTENCE_BACKEND";
-	}
-	if (!backend || !*backend) {
-		backend = "json";
-		why = "the default";
-	}
-	printf("# backend: %s (from %s)\n", backend, why);
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/vega-test-sources.XXXXXX");
-	if (!mkdtemp(tmpdir)) {
-		printf("Bail out! cannot make a temporary directory\n");
-		exit(1);
-	}
-	if (strcmp(backend, "json") == 0) {
-		snprintf(dir, sizeof dir, "%s/data", tmpdir);
-		setenv("VEGA_DATA_DIR", dir, 1);
-	} else if (strcmp(backend, "postgres") == 0) {
-		const char *url = getenv("VEGA_TEST_DATABASE_URL");
-		const char *src = getenv("VEGA_SRCDIR");
-
-		if (!url || !*url || !src || !*src) {
-			printf("Bail out! the postgres backend needs VEGA_TEST_DATABASE_URL and"
-			    " VEGA_SRCDIR (run tests/e2e/store-sources-postgres.e2e through"
-			    " make check)\n");
-			exit(1);
-		}
-		setenv("VEGA_DATABASE_URL", url, 1);
-		snprintf(dir, sizeof dir, "%s/sql", src);
-		setenv("VEGA_MIGRATIONS_DIR", dir, 1);
-		setenv("VEGA_DB_CONNECT_TIMEOUT_SECONDS", "2", 1);
-	} else {
-		printf("Bail out! unknown backend '%s' (json or postgres)\n", backend);
-		exit(1);
-	}
-	setenv("VEGA_PERSISTENCE_BACKEND", backend, 1);
-	if (vg_settings_load(msg, sizeof msg) != VG_OK) {
-		printf("Bail out! settings: %s\n", msg);
-		exit(1);
-	}
-	if (strcmp(backend, "postgres") == 0) {
-		size_t applied = 0;
-		enum vg_err err = vg_migrate_run(vg_pg_default(), vg_migrate_dir(), NULL, &applied,
-		    msg, sizeof msg);
-
-		if (err != VG_OK) {
-			printf("Bail out! migrations: %s\n", msg);
-			exit(1);
-		}
-		printf("# %zu migration(s) applied\n", applied);
-	}
+	backend = store_backend_setup(tmpdir, sizeof tmpdir);
 	/* A whole second, a day back: times cases choose stay in the past
 	 * and survive Postgres's microseconds unchanged. */
 	t_base = (vg_time_now_us() / SEC - 86400) * SEC;
