@@ -107,124 +107,6 @@ stopping(const struct vg_worker_loop *wl)
 	return wl->stop && *wl->stop;
 }
 
-/* ---- the runner's environment ---- */
-
-/* A growing NULL-terminated list of malloc'd "NAME=value" strings. */
-struct envlist {
-	char **v;
-	size_t n, cap;
-};
-
-static enum vg_err
-env_add(struct envlist *e, const char *name, const char *value)
-{
-	size_t len = strlen(name) + 1 + strlen(value) + 1;
-	char *s, **grown;
-
-	if (e->n + 2 > e->cap) {
-		size_t cap = e->cap ? e->cap * 2 : 32;
-
-		if (!(grown = realloc(e->v, cap * sizeof *grown)))
-			return VG_ERR_NOMEM;
-		e->v = grown;
-		e->cap = cap;
-	}
-	if (!(s = malloc(len)))
-		return VG_ERR_NOMEM;
-	snprintf(s, len, "%s=%s", name, value);
-	e->v[e->n++] = s;
-	e->v[e->n] = NULL;
-	return VG_OK;
-}
-
-/* Variables of ours the runner gets from the worker and never inherits. */
-static bool
-set_by_worker(const char *entry)
-{
-	return vg_str_has_prefix(entry, "VEGA_RUNNER_ATTEMPT=") ||
-	    vg_str_has_prefix(entry, "VEGA_RUNNER_LEASE_TOKEN=");
-}
-
-/*
- * What a runner needs beyond the settings, for scan sc: the one hook
- * every way of starting a runner shares (dispatch.h's vg_dispatch_env,
- * where the scan-scoped token of the LLM proxy joins).  Its malloc'd
- * entries are taken into e.
- */
-static enum vg_err
-runner_env_extra(const struct vg_scan *sc, struct envlist *e)
-{
-	char *extra[VG_DISPATCH_ENV_EXTRA];
-	size_t n = 0, i;
-	enum vg_err err = vg_dispatch_env(sc->id, sc->attempt, extra, &n);
-
-	if (n > VG_DISPATCH_ENV_EXTRA)
-		n = VG_DISPATCH_ENV_EXTRA;
-	for (i = 0; i < n; i++) {
-		const char *eq = strchr(extra[i], '=');
-		char name[256];
-
-		if (err == VG_OK && eq && (size_t)(eq - extra[i]) < sizeof name) {
-			memcpy(name, extra[i], (size_t)(eq - extra[i]));
-			name[eq - extra[i]] = '\0';
-			err = env_add(e, name, eq + 1);
-		}
-	}
-	vg_dispatch_env_free(extra, n);
-	return err;
-}
-
-enum vg_err
-vg_worker_runner_env(const struct vg_scan *sc, const char *lease_token, char ***envp)
-{
-	struct envlist e = {NULL, 0, 0};
-	char attempt[24];
-	enum vg_err err = VG_OK;
-	size_t i;
-
-	*envp = NULL;
-	for (i = 0; environ && environ[i] && err == VG_OK; i++) {
-		const char *eq = strchr(environ[i], '=');
-		char name[256];
-
-		if (!eq || (size_t)(eq - environ[i]) >= sizeof name || set_by_worker(environ[i]))
-			continue;
-		if (!vg_str_has_prefix(environ[i], "VEGA_") && !vg_str_has_prefix(environ[i], "PATH="))
-			continue;
-		memcpy(name, environ[i], (size_t)(eq - environ[i]));
-		name[eq - environ[i]] = '\0';
-		err = env_add(&e, name, eq + 1);
-	}
-	snprintf(attempt, sizeof attempt, "%lld", (long long)sc->attempt);
-	if (err == VG_OK)
-		err = env_add(&e, "VEGA_RUNNER_ATTEMPT", attempt);
-	if (err == VG_OK)
-		err = env_add(&e, "VEGA_RUNNER_LEASE_TOKEN", lease_token);
-	if (err == VG_OK)
-		err = runner_env_extra(sc, &e);
-	if (err == VG_OK && !e.v)
-		err = env_add(&e, "PATH", "/usr/bin:/bin");
-	if (err != VG_OK) {
-		vg_worker_runner_env_free(e.v);
-		return err;
-	}
-	*envp = e.v;
-	return VG_OK;
-}
-
-void
-vg_worker_runner_env_free(char **envp)
-{
-	size_t i;
-
-	/* the lease and the hook's tokens are secrets: wipe every entry */
-	for (i = 0; envp && envp[i]; i++) {
-		OPENSSL_cleanse(envp[i], strlen(envp[i]));
-		free(envp[i]);
-	}
-	free(envp);
-}
-
 /* ---- launching a local child ---- */
 
 /* The runner program: VEGA_RUNNER_PROGRAM, or the installed vega-runner;
@@ -334,7 +216,7 @@ runner_start(const struct vg_scan *sc, const char *lease_token, struct runner *r
 		snprintf(msg, msglen, "the runner program's path is too long");
 		goto out;
 	}
-	if ((err = vg_worker_runner_env(sc, lease_token, &envp)) != VG_OK) {
+	if ((err = vg_dispatch_runner_env(sc->id, sc->attempt, lease_token, &envp)) != VG_OK) {
 		snprintf(msg, msglen, "no memory for the runner's environment");
 		goto out;
 	}
@@ -378,7 +260,7 @@ out:
 		close(pipefd[1]);
 	if (devnull >= 0)
 		close(devnull);
-	vg_worker_runner_env_free(envp);
+	vg_dispatch_runner_env_free(envp);
 	return err;
 }
 

@@ -23,7 +23,7 @@
  * attempt).  The runner is `$VEGA_RUNNER_PROGRAM SCAN_ID` (empty: the
  * installed vega-runner), a child in its own session with stdin from
  * /dev/null, stdout and stderr on the worker's stderr, no other file
- * descriptor, an environment from vg_worker_runner_env, and the limits
+ * descriptor, an environment from vg_dispatch_runner_env (dispatch.h), and the limits
  * RLIMIT_AS = VEGA_RUNNER_MEMORY_LIMIT_MB (not set in sanitizer builds,
  * whose shadow memory needs the address space), RLIMIT_CPU =
  * VEGA_RUNNER_MAX_SECONDS, RLIMIT_CORE = 0, RLIMIT_NOFILE = 1024.  The
@@ -82,17 +82,5 @@ void vg_worker_heartbeat(struct vg_worker_loop *wl, const char *state, const cha
  * store's error of the claim (the loop logs it and naps).
  */
 enum vg_err vg_worker_iterate(struct vg_worker_loop *wl, bool *worked);
-
-/*
- * The runner's environment for scan sc, claimed with lease_token:
- * PATH and every VEGA_* variable of this process, VEGA_RUNNER_ATTEMPT
- * and VEGA_RUNNER_LEASE_TOKEN, and what runner_env_extra adds (the place
- * where a scan-scoped LLM token joins).  Shared by every way of starting
- * a runner (the worker's child, the API's thread dispatch).  *envp is a
- * NULL-terminated array freed with vg_worker_runner_env_free.
- */
-enum vg_err vg_worker_runner_env(const struct vg_scan *sc, const char *lease_token,
-    char ***envp);
-void vg_worker_runner_env_free(char **envp);
 
 #endif

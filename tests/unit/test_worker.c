@@ -15,6 +15,7 @@
 #include "core/settings.h"
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "domain/dispatch.h"
 #include "domain/worker.h"
 #include "llm/scantoken.h"
 #include "store/store.h"
@@ -106,7 +107,7 @@ test_env(void)
 	sc.attempt = 3;
 	setenv("VEGA_RUNNER_LEASE_TOKEN", "inherited-must-not-pass", 1);
 	setenv("SOME_SECRET_KEY", "nope", 1);
-	VT_EQ_INT(vg_worker_runner_env(&sc, "the-fresh-lease-token-0123456789", &env), VG_OK,
+	VT_EQ_INT(vg_dispatch_runner_env(sc.id, sc.attempt, "the-fresh-lease-token-0123456789", &env), VG_OK,
 	    "environment built");
 	VT_OK(has(env, "VEGA_RUNNER_ATTEMPT=3"), "the attempt");
 	VT_OK(has(env, "VEGA_RUNNER_LEASE_TOKEN=the-fresh-lease-token-0123456789"),
@@ -116,7 +117,7 @@ test_env(void)
 	VT_OK(has_prefix(env, "VEGA_DATA_DIR="), "the settings pass");
 	VT_OK(has_prefix(env, "PATH="), "PATH passes");
 	VT_OK(!has_prefix(env, "SOME_SECRET_KEY="), "nothing else does");
-	vg_worker_runner_env_free(env);
+	vg_dispatch_runner_env_free(env);
 	unsetenv("VEGA_RUNNER_LEASE_TOKEN");
 	unsetenv("SOME_SECRET_KEY");
 }
@@ -175,7 +176,7 @@ test_env_token(void)
 	setenv("VEGA_LLM_TOKEN_SIGNING_KEY_FILE", priv, 1);
 	setenv("VEGA_LLM_PROXY_BASE_URL", "http://127.0.0.1:8001/v1", 1);
 	load();
-	VT_EQ_INT(vg_worker_runner_env(&sc, "the-fresh-lease-token-0123456789", &env), VG_OK,
+	VT_EQ_INT(vg_dispatch_runner_env(sc.id, sc.attempt, "the-fresh-lease-token-0123456789", &env), VG_OK,
 	    "environment with a token");
 	tok = value_of(env, "OPENAI_API_KEY");
 	VT_OK(tok != NULL, "the token is the runner's API key");
@@ -190,16 +191,16 @@ test_env_token(void)
 	VT_EQ_STR(claims.scan_id, sc.id, "bound to the scan");
 	VT_EQ_INT(claims.attempt, 2, "and to the claimed attempt");
 	vg_scantoken_key_free(key);
-	vg_worker_runner_env_free(env);
+	vg_dispatch_runner_env_free(env);
 	env = NULL;
 
 	unsetenv("VEGA_LLM_TOKEN_SIGNING_KEY_FILE");
 	load();
-	VT_EQ_INT(vg_worker_runner_env(&sc, "the-fresh-lease-token-0123456789", &env), VG_OK,
+	VT_EQ_INT(vg_dispatch_runner_env(sc.id, sc.attempt, "the-fresh-lease-token-0123456789", &env), VG_OK,
 	    "environment without a key");
 	VT_OK(!value_of(env, "OPENAI_API_KEY") && !value_of(env, "VEGA_LLM_SCAN_TOKEN"),
 	    "no token without a signing key");
-	vg_worker_runner_env_free(env);
+	vg_dispatch_runner_env_free(env);
 	unsetenv("VEGA_LLM_PROXY_BASE_URL");
 	load();
 }
