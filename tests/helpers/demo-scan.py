@@ -131,8 +131,8 @@ def event_detail(kind, p):
     if kind == "scan_completed":
         return "%s findings, %s files in %s ms" % (
             p.get("findings"), p.get("files_scanned"), p.get("duration_ms"))
-    return p.get("message") or p.get("error", {}).get("message", "") if isinstance(
-        p.get("error"), dict) else p.get("message", "")
+    error = p.get("error")
+    return p.get("message") or (error.get("message", "") if isinstance(error, dict) else "")
 
 
 def follow_events(api, scan_id, deadline):
