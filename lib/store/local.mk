@@ -9,6 +9,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/store_sources.c %reldir%/store_json_sources.c \
 	%reldir%/store_pg_sources.c \
 	%reldir%/store_scans.c %reldir%/store_json_scans.c %reldir%/store_pg_scans.c \
+	%reldir%/store_llm.c %reldir%/store_json_llm.c %reldir%/store_pg_llm.c \
 	%reldir%/jsondb.c %reldir%/jsondb.h \
 	%reldir%/pg.c %reldir%/pg.h \
 	%reldir%/migrate.c %reldir%/migrate.h

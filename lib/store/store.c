@@ -210,6 +210,36 @@ vg_store_opt_uuid_norm(char f[VG_UUID_LEN + 1])
 	return f[0] == '\0' || vg_store_uuid_norm(f, f);
 }
 
+bool
+vg_store_opt_text_ok(const char *v, size_t max)
+{
+	return !v || vg_store_text_ok(v, max);
+}
+
+bool
+vg_store_opt_uuid_arg(const char *in, char buf[VG_UUID_LEN + 1], const char **out)
+{
+	*out = NULL;
+	if (!in || !in[0])
+		return true;
+	if (!vg_store_uuid_norm(in, buf))
+		return false;
+	*out = buf;
+	return true;
+}
+
+const char *
+vg_store_null_if_empty(const char *v)
+{
+	return v && v[0] ? v : NULL;
+}
+
+int64_t
+vg_store_now_or(int64_t us)
+{
+	return us ? us : vg_time_now_us();
+}
+
 /* ---- paging (store_impl.h) ---- */
 
 enum vg_err
@@ -257,17 +287,6 @@ vg_store_page_end(const struct vg_store_pager *pg, void *items, size_t *count, i
 
 /* ---- audit log ---- */
 
-/* Optional text fields: NULL or at most max bytes of UTF-8. */
-static bool
-opt_text_ok(const char *s, size_t max)
-{
-	size_t n;
-
-	if (!s)
-		return true;
-	n = strlen(s);
-	return n <= max && vg_utf8_valid(s, n);
-}
 
 static json_t *
 str_or_null(const char *s)
@@ -295,10 +314,10 @@ vg_store_audit_append(struct vg_store *s, struct vg_audit_event *ev)
 {
 	enum vg_err err;
 
-	if (!ev->action || !*ev->action || !opt_text_ok(ev->action, 128) ||
+	if (!ev->action || !*ev->action || !vg_store_opt_text_ok(ev->action, 128) ||
 	    (ev->actor_id && !vg_uuid_valid(ev->actor_id)) ||
-	    !opt_text_ok(ev->target_type, 64) || !opt_text_ok(ev->target_id, 256) ||
-	    !opt_text_ok(ev->request_id, 128) || !opt_text_ok(ev->client_ip, 64) ||
+	    !vg_store_opt_text_ok(ev->target_type, 64) || !vg_store_opt_text_ok(ev->target_id, 256) ||
+	    !vg_store_opt_text_ok(ev->request_id, 128) || !vg_store_opt_text_ok(ev->client_ip, 64) ||
 	    (ev->details && !json_is_object(ev->details)))
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(ev->id)) != VG_OK)

@@ -27,6 +27,7 @@ struct vg_store_pos {
 struct vg_store_auth_ops;
 struct vg_store_sources_ops;
 struct vg_store_scans_ops;
+struct vg_store_llm_ops;
 
 struct vg_store_ops {
 	const char *name;
@@ -34,8 +35,10 @@ struct vg_store_ops {
 	const struct vg_store_auth_ops *auth;
 	/* Projects, members, repositories, snapshots, threat profiles. */
 	const struct vg_store_sources_ops *sources;
-	/* Scans, events, findings, triage, runner jobs, pruning, LLM usage. */
+	/* Scans, events, findings, triage, runner jobs, pruning. */
 	const struct vg_store_scans_ops *scans;
+	/* LLM usage: reservations, settlements, totals. */
+	const struct vg_store_llm_ops *llm;
 	enum vg_err (*open)(struct vg_store *s);
 	void (*close)(struct vg_store *s);
 	enum vg_err (*ping)(struct vg_store *s);
@@ -92,6 +95,15 @@ bool vg_store_hex_ok(const char *h, size_t len);
 bool vg_store_uuid_norm(const char *in, char out[VG_UUID_LEN + 1]);
 /* An optional UUID field ("" or a UUID), lower-cased in place. */
 bool vg_store_opt_uuid_norm(char f[VG_UUID_LEN + 1]);
+/* NULL, or at most max bytes of UTF-8. */
+bool vg_store_opt_text_ok(const char *v, size_t max);
+/* An optional UUID argument: NULL/"" gives *out NULL, a UUID its
+ * lower-case form in buf (and *out = buf); false when malformed. */
+bool vg_store_opt_uuid_arg(const char *in, char buf[VG_UUID_LEN + 1], const char **out);
+/* NULL for NULL or "" (a text the backend stores as null), else v. */
+const char *vg_store_null_if_empty(const char *v);
+/* us, or the time now when us is 0. */
+int64_t vg_store_now_or(int64_t us);
 
 /*
  * Paging of a newest-first list: the wrapper calls vg_store_page_begin,
@@ -338,17 +350,27 @@ struct vg_store_scans_ops {
 
 	enum vg_err (*prune)(struct vg_store *s, const struct vg_prune *p,
 	    struct vg_prune_counts *out);
-
-	enum vg_err (*llm_reserve)(struct vg_store *s, struct vg_llm_reservation *r,
-	    const struct vg_llm_limits *lim, struct vg_llm_totals *after);
-	enum vg_err (*llm_settle)(struct vg_store *s, const char *id,
-	    const struct vg_llm_settlement *st);
-	enum vg_err (*llm_totals)(struct vg_store *s, const char *scan_id,
-	    struct vg_llm_totals *out);
-	enum vg_err (*llm_list)(struct vg_store *s, const char *scan_id, json_t **items);
 };
 
 extern const struct vg_store_scans_ops vg_store_json_scans_ops;
 extern const struct vg_store_scans_ops vg_store_pg_scans_ops;
+
+/*
+ * LLM usage (store_llm.c checks the arguments; see store.h): the
+ * reservation with its limit check is one atomic step; a settlement
+ * leaves 'reserved' once.
+ */
+struct vg_store_llm_ops {
+	enum vg_err (*reserve)(struct vg_store *s, struct vg_llm_reservation *r,
+	    const struct vg_llm_limits *lim, struct vg_llm_totals *after);
+	enum vg_err (*settle)(struct vg_store *s, const char *id,
+	    const struct vg_llm_settlement *st);
+	enum vg_err (*totals)(struct vg_store *s, const char *scan_id,
+	    struct vg_llm_totals *out);
+	enum vg_err (*list)(struct vg_store *s, const char *scan_id, json_t **items);
+};
+
+extern const struct vg_store_llm_ops vg_store_json_llm_ops;
+extern const struct vg_store_llm_ops vg_store_pg_llm_ops;
 
 #endif

@@ -207,6 +207,7 @@ const struct vg_store_ops vg_store_json_ops = {
 	.auth = &vg_store_json_auth_ops,
 	.sources = &vg_store_json_sources_ops,
 	.scans = &vg_store_json_scans_ops,
+	.llm = &vg_store_json_llm_ops,
 	.open = json_open,
 	.close = json_close,
 	.ping = json_ping,

@@ -219,6 +219,7 @@ const struct vg_store_ops vg_store_pg_ops = {
 	.auth = &vg_store_pg_auth_ops,
 	.sources = &vg_store_pg_sources_ops,
 	.scans = &vg_store_pg_scans_ops,
+	.llm = &vg_store_pg_llm_ops,
 	.open = pg_open,
 	.close = pg_close,
 	.ping = pg_ping,

@@ -45,8 +45,6 @@ static const char *const confidences[] = {"high", "medium", "low"};
 static const char *const finding_sorts[] = {"severity", "path", "newest"};
 static const char *const job_modes[] = {"thread", "local", "ecs"};
 static const char *const job_states[] = {"starting", "running", "exited", "failed", "lost"};
-static const char *const llm_endpoints[] = {"responses", "chat_completions"};
-static const char *const settle_states[] = {"settled", "failed"};
 
 /* Lengths of the SQL CHECKs that have no name in store.h. */
 #define LEASE_MIN 16
@@ -74,45 +72,11 @@ ops_of(const struct vg_store *s)
 /* The table when it has the slot, else NULL (a backend in the making). */
 #define OP(s, slot) (ops_of(s) && ops_of(s)->slot ? ops_of(s) : NULL)
 
-static int64_t
-now_or(int64_t us)
-{
-	return us ? us : vg_time_now_us();
-}
-
 /* NULL or "" (any / none), else one of list. */
 static bool
 opt_one_of(const char *v, const char *const *list, size_t n)
 {
 	return !v || !v[0] || vg_store_one_of(v, list, n);
-}
-
-/* NULL, or at most max bytes of UTF-8. */
-static bool
-opt_text_ok(const char *v, size_t max)
-{
-	return !v || vg_store_text_ok(v, max);
-}
-
-/* An optional UUID argument: NULL/"" gives NULL, a UUID its lower-case
- * form in buf; false when malformed. */
-static bool
-opt_uuid_arg(const char *in, char buf[VG_UUID_LEN + 1], const char **out)
-{
-	*out = NULL;
-	if (!in || !in[0])
-		return true;
-	if (!vg_store_uuid_norm(in, buf))
-		return false;
-	*out = buf;
-	return true;
-}
-
-/* NULL for "" (a text the backend stores as null). */
-static const char *
-null_if_empty(const char *v)
-{
-	return v && v[0] ? v : NULL;
 }
 
 /*
@@ -172,7 +136,7 @@ vg_store_scan_create(struct vg_store *s, struct vg_scan *sc, int64_t max_active)
 		return VG_ERR_INVALID;
 	if ((err = vg_uuid_new(sc->id)) != VG_OK)
 		return err;
-	created = now_or(sc->created_at_us);
+	created = vg_store_now_or(sc->created_at_us);
 	{
 		struct vg_scan c = *sc;
 
@@ -240,8 +204,8 @@ vg_store_scan_list(struct vg_store *s, const struct vg_scan_filter *f, const cha
 		return VG_ERR_INTERNAL;
 	if ((err = vg_store_page_begin(cursor, limit, &pos, &has_pos)) != VG_OK)
 		return err;
-	if (f && (!opt_uuid_arg(f->repository_id, repo, &n.repository_id) ||
-	    !opt_uuid_arg(f->created_by, by, &n.created_by) ||
+	if (f && (!vg_store_opt_uuid_arg(f->repository_id, repo, &n.repository_id) ||
+	    !vg_store_opt_uuid_arg(f->created_by, by, &n.created_by) ||
 	    !opt_one_of(f->status, scan_states, NELEM(scan_states))))
 		return VG_ERR_INVALID;
 	if (f && f->status && f->status[0])
@@ -275,7 +239,7 @@ vg_store_scan_claim(struct vg_store *s, const char *worker_id, const char *scan_
 		out = &tmp;
 	if (!o)
 		return VG_ERR_INTERNAL;
-	if (!opt_uuid_arg(worker_id, wid, &w) || !lease_token ||
+	if (!vg_store_opt_uuid_arg(worker_id, wid, &w) || !lease_token ||
 	    strnlen(lease_token, LEASE_MIN) < LEASE_MIN ||
 	    !vg_store_text_ok(lease_token, VG_STORE_LEASE_MAX))
 		return VG_ERR_INVALID;
@@ -283,7 +247,7 @@ vg_store_scan_claim(struct vg_store *s, const char *worker_id, const char *scan_
 		return VG_ERR_NOT_FOUND;
 	memset(out, 0, sizeof *out);
 	if ((err = o->scan_claim(s, w ? w : "", scan_id ? sid : NULL, lease_token,
-	    now_or(now_us), out)) == VG_OK)
+	    vg_store_now_or(now_us), out)) == VG_OK)
 		scan_out(out);
 	return err;
 }
@@ -300,7 +264,7 @@ vg_store_scan_start(struct vg_store *s, const struct vg_lease *l, int64_t now_us
 		return VG_ERR_INTERNAL;
 	if ((err = lease_norm(l, id, &n)) != VG_OK)
 		return err;
-	return o->scan_start(s, &n, now_or(now_us));
+	return o->scan_start(s, &n, vg_store_now_or(now_us));
 }
 
 /* The backend always gets a cancel_requested to fill. */
@@ -322,7 +286,7 @@ vg_store_scan_heartbeat(struct vg_store *s, const struct vg_lease *l, int64_t fi
 		return err;
 	if (files_scanned < 0 || files_scanned > INT32_MAX)
 		return VG_ERR_INVALID;
-	err = o->scan_heartbeat(s, &n, files_scanned, now_or(now_us), &cr);
+	err = o->scan_heartbeat(s, &n, files_scanned, vg_store_now_or(now_us), &cr);
 	if (cancel_requested && err == VG_OK)
 		*cancel_requested = cr;
 	return err;
@@ -355,12 +319,12 @@ vg_store_scan_finish(struct vg_store *s, const struct vg_lease *l,
 	failed = strcmp(f->status, VG_SCAN_FAILED) == 0;
 	if (failed && (!f->error_code ||
 	    !vg_store_required_ok(f->error_code, VG_STORE_ERROR_CODE_MAX) ||
-	    !opt_text_ok(f->error_message, VG_STORE_ERROR_MESSAGE_MAX)))
+	    !vg_store_opt_text_ok(f->error_message, VG_STORE_ERROR_MESSAGE_MAX)))
 		return VG_ERR_INVALID;
 	c = *f;
 	c.error_code = failed ? f->error_code : "";
 	c.error_message = failed && f->error_message ? f->error_message : "";
-	c.now_us = now_or(f->now_us);
+	c.now_us = vg_store_now_or(f->now_us);
 	return o->scan_finish(s, &n, &c);
 }
 
@@ -381,7 +345,7 @@ vg_store_scan_cancel(struct vg_store *s, const char *id, int64_t now_us, struct 
 		return VG_ERR_INTERNAL;
 	if (!id_ok)
 		return VG_ERR_NOT_FOUND;
-	if ((err = o->scan_cancel(s, key, now_or(now_us), out)) == VG_OK)
+	if ((err = o->scan_cancel(s, key, vg_store_now_or(now_us), out)) == VG_OK)
 		scan_out(out);
 	return err;
 }
@@ -436,7 +400,7 @@ vg_store_scan_rescue_running(struct vg_store *s, const char *id, int64_t attempt
 	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	return o->scan_rescue_running(s, key, attempt, heartbeat_before_us, started_before_us,
-	    now_or(now_us));
+	    vg_store_now_or(now_us));
 }
 
 enum vg_err
@@ -453,7 +417,7 @@ vg_store_scan_requeue_claimed(struct vg_store *s, const char *id, int64_t attemp
 	if (!vg_store_uuid_norm(id, key))
 		return VG_ERR_NOT_FOUND;
 	return o->scan_requeue_claimed(s, key, attempt, claimed_before_us, max_attempts,
-	    now_or(now_us));
+	    vg_store_now_or(now_us));
 }
 
 enum vg_err
@@ -527,7 +491,7 @@ vg_store_event_append(struct vg_store *s, const struct vg_lease *l, const char *
 	if (!vg_store_one_of(type, event_types, NELEM(event_types)) ||
 	    (payload && !json_is_object(payload)))
 		return VG_ERR_INVALID;
-	err = o->event_append(s, &n, type, payload, now_or(now_us), &got);
+	err = o->event_append(s, &n, type, payload, vg_store_now_or(now_us), &got);
 	if (seq && err == VG_OK)
 		*seq = got;
 	return err;
@@ -882,7 +846,7 @@ vg_store_finding_upsert(struct vg_store *s, const struct vg_lease *l,
 	if ((err = vg_uuid_new(f->id)) != VG_OK)
 		return err;
 	f->repository_id[0] = '\0';
-	f->created_at_us = f->updated_at_us = now_or(now_us);
+	f->created_at_us = f->updated_at_us = vg_store_now_or(now_us);
 	err = o->finding_upsert(s, &n, f, f->created_at_us, &made);
 	if (created)
 		*created = err == VG_OK && made;
@@ -900,18 +864,18 @@ static enum vg_err
 filter_norm(const struct vg_finding_filter *in, struct filter_buf *b)
 {
 	memset(b, 0, sizeof *b);
-	if (!in || !opt_uuid_arg(in->scan_id, b->scan, &b->f.scan_id) ||
-	    !opt_uuid_arg(in->repository_id, b->repo, &b->f.repository_id) ||
+	if (!in || !vg_store_opt_uuid_arg(in->scan_id, b->scan, &b->f.scan_id) ||
+	    !vg_store_opt_uuid_arg(in->repository_id, b->repo, &b->f.repository_id) ||
 	    !b->f.scan_id == !b->f.repository_id ||
 	    !opt_one_of(in->severity, vg_severity_names, VG_SEVERITY_COUNT) ||
 	    !opt_one_of(in->status, finding_states, NELEM(finding_states)) || in->cwe < 0 ||
-	    in->cwe > INT32_MAX || !opt_text_ok(in->path_prefix, PATH_MAX_BYTES) ||
+	    in->cwe > INT32_MAX || !vg_store_opt_text_ok(in->path_prefix, PATH_MAX_BYTES) ||
 	    !opt_one_of(in->sort, finding_sorts, NELEM(finding_sorts)))
 		return VG_ERR_INVALID;
-	b->f.severity = null_if_empty(in->severity);
-	b->f.status = null_if_empty(in->status);
+	b->f.severity = vg_store_null_if_empty(in->severity);
+	b->f.status = vg_store_null_if_empty(in->status);
 	b->f.cwe = in->cwe;
-	b->f.path_prefix = null_if_empty(in->path_prefix);
+	b->f.path_prefix = vg_store_null_if_empty(in->path_prefix);
 	b->f.sort = in->sort && in->sort[0] ? in->sort : "severity";
 	return VG_OK;
 }
@@ -1057,16 +1021,16 @@ vg_store_finding_triage(struct vg_store *s, const char *id, const struct vg_tria
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (!t || !vg_store_one_of(t->status, finding_states, NELEM(finding_states)) ||
-	    !opt_text_ok(t->reason, VG_STORE_ERROR_MESSAGE_MAX) ||
-	    !opt_text_ok(t->comment, COMMENT_MAX) || !vg_store_uuid_norm(t->actor_id, actor))
+	    !vg_store_opt_text_ok(t->reason, VG_STORE_ERROR_MESSAGE_MAX) ||
+	    !vg_store_opt_text_ok(t->comment, COMMENT_MAX) || !vg_store_uuid_norm(t->actor_id, actor))
 		return VG_ERR_INVALID;
 	if (!id_ok)
 		return VG_ERR_NOT_FOUND;
 	c.status = t->status;
-	c.reason = null_if_empty(t->reason);
-	c.comment = null_if_empty(t->comment);
+	c.reason = vg_store_null_if_empty(t->reason);
+	c.comment = vg_store_null_if_empty(t->comment);
 	c.actor_id = actor;
-	c.now_us = now_or(t->now_us);
+	c.now_us = vg_store_now_or(t->now_us);
 	memset(&tmp, 0, sizeof tmp);
 	if (out)
 		memset(out, 0, sizeof *out);
@@ -1117,7 +1081,7 @@ vg_store_runner_job_create(struct vg_store *s, struct vg_runner_job *j, int64_t 
 	vg_str_copy(j->status, sizeof j->status, "starting");
 	j->exit_code = -1;
 	j->error_message[0] = '\0';
-	j->created_at_us = now_or(now_us);
+	j->created_at_us = vg_store_now_or(now_us);
 	j->started_at_us = j->finished_at_us = 0;
 	if ((err = o->runner_job_create(s, j, j->created_at_us, &found)) == VG_OK && existed)
 		*existed = found;
@@ -1137,15 +1101,15 @@ vg_store_runner_job_update(struct vg_store *s, const char *scan_id, int64_t atte
 	if (!o)
 		return VG_ERR_INTERNAL;
 	if (!c || !vg_store_one_of(c->status, job_states, NELEM(job_states)) ||
-	    !opt_text_ok(c->external_id, VG_STORE_EXTERNAL_ID_MAX) || c->exit_code > INT32_MAX ||
-	    !opt_text_ok(c->error_message, VG_STORE_ERROR_MESSAGE_MAX) || attempt < 1)
+	    !vg_store_opt_text_ok(c->external_id, VG_STORE_EXTERNAL_ID_MAX) || c->exit_code > INT32_MAX ||
+	    !vg_store_opt_text_ok(c->error_message, VG_STORE_ERROR_MESSAGE_MAX) || attempt < 1)
 		return VG_ERR_INVALID;
 	if (!vg_store_uuid_norm(scan_id, key))
 		return VG_ERR_NOT_FOUND;
 	n = *c;
-	n.external_id = null_if_empty(c->external_id);
+	n.external_id = vg_store_null_if_empty(c->external_id);
 	n.exit_code = c->exit_code >= 0 ? c->exit_code : -1;
-	n.now_us = now_or(c->now_us);
+	n.now_us = vg_store_now_or(c->now_us);
 	return o->runner_job_update(s, key, attempt, &n);
 }
 
@@ -1209,102 +1173,4 @@ vg_store_prune(struct vg_store *s, const struct vg_prune *p, struct vg_prune_cou
 	if (!p || p->tokens_before_us < 0 || p->workers_before_us < 0)
 		return VG_ERR_INVALID;
 	return o->prune(s, p, out);
-}
-
-/* ---- LLM usage ---- */
-
-/*
- * r->id is set when the reservation is written ("" otherwise).  The
- * backend gets r with a fresh id, scan_id and user_id lower-cased
- * (user_id NULL when none), request_id NULL when empty, now_us set, and
- * lim never NULL.
- */
-enum vg_err
-vg_store_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
-    const struct vg_llm_limits *lim, struct vg_llm_totals *after)
-{
-	static const struct vg_llm_limits none = {0, 0, 0};
-	const struct vg_store_scans_ops *o = OP(s, llm_reserve);
-	struct vg_llm_reservation c;
-	struct vg_llm_totals tmp;
-	char sid[VG_UUID_LEN + 1], uid[VG_UUID_LEN + 1];
-	const char *u = NULL;
-	enum vg_err err;
-
-	if (!after)
-		after = &tmp;
-	memset(after, 0, sizeof *after);
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if (!lim)
-		lim = &none;
-	if (!vg_store_uuid_norm(r->scan_id, sid) || !opt_uuid_arg(r->user_id, uid, &u) ||
-	    !r->provider || !vg_store_required_ok(r->provider, PROVIDER_MAX) || !r->model ||
-	    !vg_store_required_ok(r->model, MODEL_MAX) ||
-	    !vg_store_one_of(r->endpoint, llm_endpoints, NELEM(llm_endpoints)) ||
-	    r->tokens < 0 || r->microusd < 0 || !opt_text_ok(r->request_id, REQUEST_ID_MAX) ||
-	    lim->max_requests < 0 || lim->max_tokens < 0 || lim->max_cost_microusd < 0)
-		return VG_ERR_INVALID;
-	if ((err = vg_uuid_new(r->id)) != VG_OK)
-		return err;
-	c = *r;
-	c.scan_id = sid;
-	c.user_id = u;
-	c.request_id = null_if_empty(r->request_id);
-	c.now_us = now_or(r->now_us);
-	if ((err = o->llm_reserve(s, &c, lim, after)) != VG_OK)
-		r->id[0] = '\0';   /* nothing was written under it */
-	return err;
-}
-
-/* The backend gets upstream_request_id NULL when empty and now_us set. */
-enum vg_err
-vg_store_llm_settle(struct vg_store *s, const char *id, const struct vg_llm_settlement *st)
-{
-	const struct vg_store_scans_ops *o = OP(s, llm_settle);
-	struct vg_llm_settlement c;
-	char key[VG_UUID_LEN + 1];
-
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if (!st || !vg_store_one_of(st->status, settle_states, NELEM(settle_states)) ||
-	    st->input_tokens < 0 || st->cached_input_tokens < 0 || st->output_tokens < 0 ||
-	    st->reasoning_tokens < 0 || st->cost_microusd < 0 || st->latency_ms < 0 ||
-	    st->http_status < 0 || st->http_status > 999 ||
-	    !opt_text_ok(st->upstream_request_id, REQUEST_ID_MAX))
-		return VG_ERR_INVALID;
-	if (!vg_store_uuid_norm(id, key))
-		return VG_ERR_NOT_FOUND;
-	c = *st;
-	c.upstream_request_id = null_if_empty(st->upstream_request_id);
-	c.now_us = now_or(st->now_us);
-	return o->llm_settle(s, key, &c);
-}
-
-enum vg_err
-vg_store_llm_totals(struct vg_store *s, const char *scan_id, struct vg_llm_totals *out)
-{
-	const struct vg_store_scans_ops *o = OP(s, llm_totals);
-	char key[VG_UUID_LEN + 1];
-
-	memset(out, 0, sizeof *out);
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if (!vg_store_uuid_norm(scan_id, key))
-		return VG_ERR_INVALID;
-	return o->llm_totals(s, key, out);
-}
-
-enum vg_err
-vg_store_llm_list(struct vg_store *s, const char *scan_id, json_t **items)
-{
-	const struct vg_store_scans_ops *o = OP(s, llm_list);
-	char key[VG_UUID_LEN + 1];
-
-	*items = NULL;
-	if (!o)
-		return VG_ERR_INTERNAL;
-	if (!vg_store_uuid_norm(scan_id, key))
-		return VG_ERR_INVALID;
-	return o->llm_list(s, key, items);
 }

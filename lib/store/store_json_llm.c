@@ -1,0 +1,258 @@
+/*
+ * store_json_llm.c - LLM usage in the json backend (store_impl.h).
+ *
+ * Collection llm_usage: usage id -> one reserved (then settled) call.
+ * A reservation runs under the exclusive lock of llm_usage and the shared
+ * lock of scans (names ascending, as in store_json_scans.c).
+ */
+#include "config.h"
+#include <stdlib.h>
+#include <string.h>
+#include "store/store_json_util.h"
+
+#define C_LLM "llm_usage"
+#define C_SCANS "scans"
+
+#define NELEM(a) (sizeof (a) / sizeof (a)[0])
+
+static bool
+of_scan(json_t *rec, void *arg)
+{
+	return vg_store_json_field_is(rec, "scan_id", arg);
+}
+
+static enum vg_err
+llm_add(json_t *rec, struct vg_llm_totals *t)
+{
+	int64_t v[8];
+	enum vg_err err;
+
+	if ((err = vg_store_json_get_int(rec, "input_tokens", &v[0])) ||
+	    (err = vg_store_json_get_int(rec, "cached_input_tokens", &v[1])) ||
+	    (err = vg_store_json_get_int(rec, "output_tokens", &v[2])) ||
+	    (err = vg_store_json_get_int(rec, "reasoning_tokens", &v[3])) ||
+	    (err = vg_store_json_get_int(rec, "cost_microusd", &v[4])) ||
+	    (err = vg_store_json_get_int(rec, "reserved_tokens", &v[5])) ||
+	    (err = vg_store_json_get_int(rec, "reserved_microusd", &v[6])))
+		return err;
+	t->requests++;
+	if (vg_store_json_field_is(rec, "status", "reserved")) {
+		t->reserved_tokens += v[5];
+		t->reserved_microusd += v[6];
+		return VG_OK;
+	}
+	t->input_tokens += v[0];
+	t->cached_input_tokens += v[1];
+	t->output_tokens += v[2];
+	t->reasoning_tokens += v[3];
+	t->cost_microusd += v[4];
+	return VG_OK;
+}
+
+static enum vg_err
+llm_sum(json_t *rows, struct vg_llm_totals *t)
+{
+	json_t *rec;
+	size_t i;
+	enum vg_err err;
+
+	memset(t, 0, sizeof *t);
+	json_array_foreach(rows, i, rec)
+		if ((err = llm_add(rec, t)) != VG_OK)
+			return err;
+	return VG_OK;
+}
+
+/* Whether adding one more request of tokens and microusd to t crosses a
+ * non-zero limit.  Tokens spent are input plus output (cached input is
+ * part of input, reasoning part of output). */
+static bool
+over_limit(const struct vg_llm_totals *t, const struct vg_llm_limits *lim, int64_t tokens,
+    int64_t microusd)
+{
+	return (lim->max_requests && t->requests + 1 > lim->max_requests) ||
+	    (lim->max_tokens && t->input_tokens + t->output_tokens + t->reserved_tokens + tokens >
+	    lim->max_tokens) ||
+	    (lim->max_cost_microusd && t->cost_microusd + t->reserved_microusd + microusd >
+	    lim->max_cost_microusd);
+}
+
+struct llm_op {
+	struct vg_llm_reservation *r;
+	const struct vg_llm_limits *lim;
+	struct vg_llm_totals *after;
+	const char *id;
+	const struct vg_llm_settlement *st;
+};
+
+/* Under the locks of usage and scans (shared): the scan's rows summed,
+ * the limits checked and the reservation written in one step. */
+static enum vg_err
+do_reserve(struct vg_store_json_held *h, void *arg)
+{
+	struct llm_op *op = arg;
+	struct vg_llm_reservation *r = op->r;
+	struct vg_jsondb_tx *utx = vg_store_json_tx_of(h, C_LLM);
+	json_t *rows = NULL, *rec = NULL;
+	enum vg_err err;
+
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_SCANS), r->scan_id, &rec)) != VG_OK)
+		goto out;
+	json_decref(rec);
+	rec = NULL;
+	if ((err = vg_jsondb_tx_list(utx, of_scan, (void *)r->scan_id, &rows)) != VG_OK ||
+	    (err = llm_sum(rows, op->after)) != VG_OK)
+		goto out;
+	err = VG_ERR_QUOTA;
+	if (over_limit(op->after, op->lim, r->tokens, r->microusd))
+		goto out;
+	rec = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i,"
+	    " s:i, s:i, s:o, s:n, s:o, s:n}",
+	    "id", r->id, "scan_id", r->scan_id, "user_id", vg_store_json_str(r->user_id),
+	    "provider", r->provider, "model", r->model, "endpoint", r->endpoint,
+	    "status", "reserved", "reserved_tokens", (json_int_t)r->tokens,
+	    "reserved_microusd", (json_int_t)r->microusd, "input_tokens", 0,
+	    "cached_input_tokens", 0, "output_tokens", 0, "reasoning_tokens", 0,
+	    "cost_microusd", 0, "latency_ms", 0, "http_status", 0,
+	    "request_id", vg_store_json_str(r->request_id), "upstream_request_id",
+	    "created_at", vg_store_json_time(r->now_us), "settled_at");
+	if ((err = vg_store_json_put_new(utx, r->id, rec, true)) != VG_OK)
+		goto out;
+	rec = NULL;
+	op->after->requests++;
+	op->after->reserved_tokens += r->tokens;
+	op->after->reserved_microusd += r->microusd;
+out:
+	json_decref(rec);
+	json_decref(rows);
+	return err;
+}
+
+static const struct vg_store_json_lock llm_scans[] = {{C_LLM, true}, {C_SCANS, false}};
+
+static enum vg_err
+json_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
+    const struct vg_llm_limits *lim, struct vg_llm_totals *after)
+{
+	struct llm_op op = {.r = r, .lim = lim, .after = after};
+
+	return vg_store_json_with_locks(s->jdb, llm_scans, 2, do_reserve, &op);
+}
+
+static enum vg_err
+do_settle(struct vg_jsondb_tx *tx, void *arg)
+{
+	struct llm_op *op = arg;
+	const struct vg_llm_settlement *st = op->st;
+	bool failed = strcmp(st->status, "failed") == 0;
+	json_t *rec = NULL;
+	enum vg_err err;
+
+	if ((err = vg_jsondb_tx_get(tx, op->id, &rec)) != VG_OK)
+		goto out;
+	err = VG_ERR_CONFLICT;
+	if (!vg_store_json_field_is(rec, "status", "reserved"))
+		goto out;
+	err = VG_ERR_NOMEM;
+	if (json_object_set_new(rec, "status", json_string(st->status)) != 0 ||
+	    json_object_set_new(rec, "input_tokens", json_integer(st->input_tokens)) != 0 ||
+	    json_object_set_new(rec, "cached_input_tokens",
+	    json_integer(st->cached_input_tokens)) != 0 ||
+	    json_object_set_new(rec, "output_tokens", json_integer(st->output_tokens)) != 0 ||
+	    json_object_set_new(rec, "reasoning_tokens", json_integer(st->reasoning_tokens)) != 0 ||
+	    json_object_set_new(rec, "cost_microusd",
+	    json_integer(failed ? 0 : st->cost_microusd)) != 0 ||
+	    json_object_set_new(rec, "latency_ms", json_integer(st->latency_ms)) != 0 ||
+	    json_object_set_new(rec, "http_status", json_integer(st->http_status)) != 0 ||
+	    json_object_set_new(rec, "upstream_request_id",
+	    vg_store_json_str(st->upstream_request_id)) != 0 ||
+	    json_object_set_new(rec, "settled_at", vg_store_json_time(st->now_us)) != 0)
+		goto out;
+	err = vg_jsondb_tx_put(tx, op->id, rec);
+out:
+	json_decref(rec);
+	return err;
+}
+
+static enum vg_err
+json_llm_settle(struct vg_store *s, const char *id, const struct vg_llm_settlement *st)
+{
+	struct llm_op op = {.id = id, .st = st};
+
+	return vg_jsondb_tx(s->jdb, C_LLM, true, do_settle, &op);
+}
+
+static enum vg_err
+json_llm_totals(struct vg_store *s, const char *scan_id, struct vg_llm_totals *out)
+{
+	json_t *rows = NULL;
+	enum vg_err err = vg_jsondb_list(s->jdb, C_LLM, of_scan, (void *)scan_id, &rows);
+
+	if (err == VG_OK)
+		err = llm_sum(rows, out);
+	json_decref(rows);
+	return err;
+}
+
+/* Oldest first by (created_at, id). */
+static int
+llm_oldest_cmp(const void *a, const void *b)
+{
+	return -vg_store_json_keyed_cmp(a, b);
+}
+
+static const char *const llm_item_keys[] = {
+	"id", "model", "endpoint", "status", "input_tokens", "cached_input_tokens",
+	"output_tokens", "reasoning_tokens", "cost_microusd", "reserved_tokens",
+	"reserved_microusd", "latency_ms", "http_status", "request_id", "upstream_request_id",
+	"created_at", "settled_at",
+};
+
+static enum vg_err
+json_llm_list(struct vg_store *s, const char *scan_id, json_t **items)
+{
+	json_t *rows = NULL, *arr = NULL, *rec, *item;
+	struct vg_store_json_keyed *keys = NULL;
+	size_t i, j, n;
+	enum vg_err err;
+
+	if ((err = vg_jsondb_list(s->jdb, C_LLM, of_scan, (void *)scan_id, &rows)) != VG_OK)
+		goto out;
+	n = json_array_size(rows);
+	err = VG_ERR_NOMEM;
+	if (!(keys = calloc(n + 1, sizeof *keys)) || !(arr = json_array()))
+		goto out;
+	json_array_foreach(rows, i, rec) {
+		keys[i].rec = rec;
+		keys[i].id = vg_store_json_peek(rec, "id");
+		if ((err = vg_store_json_get_time(rec, "created_at", &keys[i].at_us)) != VG_OK)
+			goto out;
+	}
+	qsort(keys, n, sizeof *keys, llm_oldest_cmp);
+	err = VG_ERR_NOMEM;
+	for (i = 0; i < n; i++) {
+		if (!(item = json_object()) || json_array_append_new(arr, item) != 0)
+			goto out;
+		for (j = 0; j < NELEM(llm_item_keys); j++) {
+			json_t *v = json_object_get(keys[i].rec, llm_item_keys[j]);
+
+			if (json_object_set(item, llm_item_keys[j], v ? v : json_null()) != 0)
+				goto out;
+		}
+	}
+	*items = arr;
+	arr = NULL;
+	err = VG_OK;
+out:
+	free(keys);
+	json_decref(arr);
+	json_decref(rows);
+	return err;
+}
+
+const struct vg_store_llm_ops vg_store_json_llm_ops = {
+	.reserve = json_llm_reserve,
+	.settle = json_llm_settle,
+	.totals = json_llm_totals,
+	.list = json_llm_list,
+};
