@@ -15,6 +15,13 @@
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
+/* A text that may be NULL: null for NULL (new reference). */
+static json_t *
+opt_text(const char *v)
+{
+	return v ? json_string(v) : json_null();
+}
+
 static bool
 of_scan(json_t *rec, void *arg)
 {
@@ -108,13 +115,13 @@ do_reserve(struct vg_store_json_held *h, void *arg)
 		goto out;
 	rec = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i,"
 	    " s:i, s:i, s:o, s:n, s:o, s:n}",
-	    "id", r->id, "scan_id", r->scan_id, "user_id", vg_store_json_str(r->user_id),
+	    "id", r->id, "scan_id", r->scan_id, "user_id", opt_text(r->user_id),
 	    "provider", r->provider, "model", r->model, "endpoint", r->endpoint,
 	    "status", "reserved", "reserved_tokens", (json_int_t)r->tokens,
 	    "reserved_microusd", (json_int_t)r->microusd, "input_tokens", 0,
 	    "cached_input_tokens", 0, "output_tokens", 0, "reasoning_tokens", 0,
 	    "cost_microusd", 0, "latency_ms", 0, "http_status", 0,
-	    "request_id", vg_store_json_str(r->request_id), "upstream_request_id",
+	    "request_id", opt_text(r->request_id), "upstream_request_id",
 	    "created_at", vg_store_json_time(r->now_us), "settled_at");
 	if ((err = vg_store_json_put_new(utx, r->id, rec, true)) != VG_OK)
 		goto out;
@@ -165,7 +172,7 @@ do_settle(struct vg_jsondb_tx *tx, void *arg)
 	    json_object_set_new(rec, "latency_ms", json_integer(st->latency_ms)) != 0 ||
 	    json_object_set_new(rec, "http_status", json_integer(st->http_status)) != 0 ||
 	    json_object_set_new(rec, "upstream_request_id",
-	    vg_store_json_str(st->upstream_request_id)) != 0 ||
+	    opt_text(st->upstream_request_id)) != 0 ||
 	    json_object_set_new(rec, "settled_at", vg_store_json_time(st->now_us)) != 0)
 		goto out;
 	err = vg_jsondb_tx_put(tx, op->id, rec);
@@ -250,9 +257,39 @@ out:
 	return err;
 }
 
+/* The scan's record, then its usage (two reads: a call racing with them
+ * is caught by the reservation, which is the step that counts). */
+static enum vg_err
+json_llm_gate(struct vg_store *s, const char *scan_id, struct vg_llm_gate *out)
+{
+	json_t *rec = NULL, *opts;
+	enum vg_err err = vg_jsondb_get(s->jdb, C_SCANS, scan_id, &rec);
+
+	if (err != VG_OK)
+		goto out;
+	opts = json_object_get(rec, "options");
+	if ((err = vg_store_json_get_str(rec, "id", out->scan_id, sizeof out->scan_id)) ||
+	    (err = vg_store_json_get_str(rec, "created_by", out->created_by,
+	    sizeof out->created_by)) ||
+	    (err = vg_store_json_get_str(rec, "status", out->status, sizeof out->status)) ||
+	    (err = vg_store_json_get_int(rec, "attempt", &out->attempt)) ||
+	    (err = vg_store_json_get_time(rec, "cancel_requested_at",
+	    &out->cancel_requested_at_us)))
+		goto out;
+	if ((err = vg_store_object_dump(opts, out->options, sizeof out->options)) != VG_OK) {
+		err = err == VG_ERR_INVALID ? VG_ERR_IO : err;   /* a record we did not write */
+		goto out;
+	}
+	err = json_llm_totals(s, scan_id, &out->totals);
+out:
+	json_decref(rec);
+	return err;
+}
+
 const struct vg_store_llm_ops vg_store_json_llm_ops = {
 	.reserve = json_llm_reserve,
 	.settle = json_llm_settle,
 	.totals = json_llm_totals,
 	.list = json_llm_list,
+	.gate = json_llm_gate,
 };
