@@ -37,9 +37,11 @@ static struct {
 
 /* The principal the authentication hook attaches: the token's claims and
  * the scan they name, as the store had it. */
+/* The caller: its token's claims, and its scan's state and usage as read
+ * when the request arrived (one store read, vg_store_llm_gate). */
 struct px_principal {
 	struct vg_scantoken_claims claims;
-	struct vg_scan scan;
+	struct vg_llm_gate gate;
 };
 
 /* Client headers that may go upstream (the rest are not read at all, so
@@ -234,7 +236,7 @@ principal_free(void *p)
 
 /* Whether the scan a valid token names may still use the proxy. */
 static bool
-scan_live(const struct vg_scan *sc, const struct vg_scantoken_claims *c)
+scan_live(const struct vg_llm_gate *sc, const struct vg_scantoken_claims *c)
 {
 	if (strcmp(sc->status, VG_SCAN_CLAIMED) != 0 && strcmp(sc->status, VG_SCAN_RUNNING) != 0)
 		return false;
@@ -273,13 +275,13 @@ vg_llm_proxy_authenticate(struct vg_http_req *req, enum vg_auth need)
 		free(p);
 		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
 	}
-	err = vg_store_scan_get(s, p->claims.scan_id, &p->scan);
+	err = vg_store_llm_gate(s, p->claims.scan_id, &p->gate);
 	if (err == VG_ERR_UNAVAILABLE || (err != VG_OK && err != VG_ERR_NOT_FOUND)) {
 		free(p);
 		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
 	}
 	why = err == VG_ERR_NOT_FOUND ? "no such scan" : "scan not active or attempt superseded";
-	if (err != VG_OK || !scan_live(&p->scan, &p->claims))
+	if (err != VG_OK || !scan_live(&p->gate, &p->claims))
 		goto refuse;
 	vg_log_set_scan_id(p->claims.scan_id);
 	vg_http_set_principal(req, p, principal_free);
@@ -461,7 +463,8 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 	struct vg_buf body, hstore;
 	struct vg_llm_request r;
 	struct vg_llm_limits lim;
-	struct vg_llm_totals tot, after;
+	const struct vg_llm_totals *tot;
+	struct vg_llm_totals after;
 	struct vg_llm_spent spent;
 	struct vg_llm_budget budget;
 	struct vg_llm_price price;
@@ -507,17 +510,17 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 		goto out;
 	}
 	if ((err = vg_http_store(&s)) != VG_OK ||
-	    (err = vg_llm_scan_limits(p->scan.options, &lim)) != VG_OK ||
-	    (err = vg_store_llm_totals(s, p->scan.id, &tot)) != VG_OK) {
+	    (err = vg_llm_scan_limits(p->gate.options, &lim)) != VG_OK) {
 		px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
 		goto out;
 	}
 	/* The early check and the cap; the store's step below is the one
 	 * that counts under concurrency. */
 	budget = (struct vg_llm_budget){lim.max_requests, lim.max_tokens, lim.max_cost_microusd};
-	spent.requests = tot.requests;
-	spent.tokens = tot.input_tokens + tot.output_tokens + tot.reserved_tokens;
-	spent.microusd = tot.cost_microusd + tot.reserved_microusd;
+	tot = &p->gate.totals;
+	spent.requests = tot->requests;
+	spent.tokens = tot->input_tokens + tot->output_tokens + tot->reserved_tokens;
+	spent.microusd = tot->cost_microusd + tot->reserved_microusd;
 	have_price = px.prices && vg_llm_prices_lookup(px.prices, r.model, &price) == VG_OK;
 	if ((err = vg_llm_estimate(have_price ? &price : NULL, &budget, &spent, body.len,
 	    r.output_cap, &est)) != VG_OK) {
@@ -536,8 +539,8 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 		}
 	}
 	memset(&rsv, 0, sizeof rsv);
-	rsv.scan_id = p->scan.id;
-	rsv.user_id = p->scan.created_by[0] ? p->scan.created_by : NULL;
+	rsv.scan_id = p->gate.scan_id;
+	rsv.user_id = p->gate.created_by[0] ? p->gate.created_by : NULL;
 	rsv.provider = PROVIDER_NAME;
 	rsv.model = r.model;
 	rsv.endpoint = endpoint;

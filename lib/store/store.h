@@ -882,6 +882,20 @@ enum vg_err vg_store_llm_settle(struct vg_store *s, const char *id,
     const struct vg_llm_settlement *st);
 enum vg_err vg_store_llm_totals(struct vg_store *s, const char *scan_id,
     struct vg_llm_totals *out);
+/* What the LLM proxy reads before each call, in one read: the scan's
+ * state, its options (where its limits are) and its usage so far. */
+struct vg_llm_gate {
+	char scan_id[VG_UUID_LEN + 1];
+	char created_by[VG_UUID_LEN + 1];            /* "" when unknown */
+	char status[12];                             /* VG_SCAN_* */
+	int64_t attempt;
+	int64_t cancel_requested_at_us;              /* 0: not requested */
+	char options[VG_STORE_OPTIONS_MAX + 1];      /* JSON object text */
+	struct vg_llm_totals totals;
+};
+/* VG_ERR_NOT_FOUND when there is no such scan. */
+enum vg_err vg_store_llm_gate(struct vg_store *s, const char *scan_id,
+    struct vg_llm_gate *out);
 /* A scan's usage records, oldest first: *items is a new array of {id,
  * model, endpoint, status, input_tokens, cached_input_tokens,
  * output_tokens, reasoning_tokens, cost_microusd, reserved_tokens,

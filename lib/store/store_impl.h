@@ -368,6 +368,7 @@ struct vg_store_llm_ops {
 	enum vg_err (*totals)(struct vg_store *s, const char *scan_id,
 	    struct vg_llm_totals *out);
 	enum vg_err (*list)(struct vg_store *s, const char *scan_id, json_t **items);
+	enum vg_err (*gate)(struct vg_store *s, const char *scan_id, struct vg_llm_gate *out);
 };
 
 extern const struct vg_store_llm_ops vg_store_json_llm_ops;

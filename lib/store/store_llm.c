@@ -118,3 +118,17 @@ vg_store_llm_list(struct vg_store *s, const char *scan_id, json_t **items)
 		return VG_ERR_INVALID;
 	return o->list(s, key, items);
 }
+
+enum vg_err
+vg_store_llm_gate(struct vg_store *s, const char *scan_id, struct vg_llm_gate *out)
+{
+	const struct vg_store_llm_ops *o = OP(s, gate);
+	char key[VG_UUID_LEN + 1];
+
+	memset(out, 0, sizeof *out);
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!vg_store_uuid_norm(scan_id, key))
+		return VG_ERR_NOT_FOUND;
+	return o->gate(s, key, out);
+}

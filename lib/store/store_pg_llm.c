@@ -14,17 +14,24 @@
 #define BUDGET_COLS "b.requests, b.input_tokens, b.cached_input_tokens, b.output_tokens," \
 	" b.reasoning_tokens, b.cost_microusd, b.reserved_tokens, b.reserved_microusd"
 
+/* The BUDGET_COLS of a row from column col on (NULL: 0). */
+static void
+totals_at(const PGresult *res, int row, int col, struct vg_llm_totals *t)
+{
+	t->requests = vg_pg_i64(res, row, col, 0);
+	t->input_tokens = vg_pg_i64(res, row, col + 1, 0);
+	t->cached_input_tokens = vg_pg_i64(res, row, col + 2, 0);
+	t->output_tokens = vg_pg_i64(res, row, col + 3, 0);
+	t->reasoning_tokens = vg_pg_i64(res, row, col + 4, 0);
+	t->cost_microusd = vg_pg_i64(res, row, col + 5, 0);
+	t->reserved_tokens = vg_pg_i64(res, row, col + 6, 0);
+	t->reserved_microusd = vg_pg_i64(res, row, col + 7, 0);
+}
+
 static void
 totals_row(const PGresult *res, int row, struct vg_llm_totals *t)
 {
-	t->requests = vg_pg_i64(res, row, 0, 0);
-	t->input_tokens = vg_pg_i64(res, row, 1, 0);
-	t->cached_input_tokens = vg_pg_i64(res, row, 2, 0);
-	t->output_tokens = vg_pg_i64(res, row, 3, 0);
-	t->reasoning_tokens = vg_pg_i64(res, row, 4, 0);
-	t->cost_microusd = vg_pg_i64(res, row, 5, 0);
-	t->reserved_tokens = vg_pg_i64(res, row, 6, 0);
-	t->reserved_microusd = vg_pg_i64(res, row, 7, 0);
+	totals_at(res, row, 0, t);
 }
 
 /* The scan's budget row: VG_ERR_NOT_FOUND when the scan has none yet. */
@@ -245,9 +252,37 @@ out:
 	return err;
 }
 
+/* The scan and its budget row (none yet: zeros) in one statement. */
+static enum vg_err
+pg_llm_gate(struct vg_store *s, const char *scan_id, struct vg_llm_gate *out)
+{
+	static const char sql[] =
+	    "SELECT s.id, s.created_by, s.status, s.attempt, " TS_TO_US("s.cancel_requested_at")
+	    ", s.options::text, " BUDGET_COLS
+	    " FROM scans s LEFT JOIN scan_llm_budget b ON b.scan_id = s.id WHERE s.id = $1";
+	const char *params[] = {scan_id};
+	PGresult *res = NULL;
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
+
+	if (err != VG_OK)
+		goto out;
+	if ((err = vg_store_pg_cell(res, 0, 0, out->scan_id, sizeof out->scan_id)) ||
+	    (err = vg_store_pg_cell(res, 0, 1, out->created_by, sizeof out->created_by)) ||
+	    (err = vg_store_pg_cell(res, 0, 2, out->status, sizeof out->status)) ||
+	    (err = vg_store_pg_cell(res, 0, 5, out->options, sizeof out->options)))
+		goto out;
+	out->attempt = vg_pg_i64(res, 0, 3, 0);
+	out->cancel_requested_at_us = vg_pg_i64(res, 0, 4, 0);
+	totals_at(res, 0, 6, &out->totals);
+out:
+	PQclear(res);
+	return err;
+}
+
 const struct vg_store_llm_ops vg_store_pg_llm_ops = {
 	.reserve = pg_llm_reserve,
 	.settle = pg_llm_settle,
 	.totals = pg_llm_totals,
 	.list = pg_llm_list,
+	.gate = pg_llm_gate,
 };

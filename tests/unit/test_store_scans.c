@@ -1205,6 +1205,22 @@ case_llm(struct vg_store *s)
 	VT_EQ_INT(vg_store_llm_settle(s, third, &st), VG_OK, "settle failed");
 	VT_EQ_INT(vg_store_llm_totals(s, sc.id, &t), VG_OK, "totals");
 	VT_EQ_INT(t.cost_microusd, 300, "no charge when failed");
+	/* The proxy's one read: the scan's state and the same totals. */
+	{
+		struct vg_llm_gate g;
+
+		VT_EQ_INT(vg_store_llm_gate(s, sc.id, &g), VG_OK, "gate");
+		EQ_STR(g.scan_id, sc.id, "gate: the scan");
+		EQ_STR(g.status, sc.status, "gate: its status");
+		VT_EQ_INT(g.attempt, sc.attempt, "gate: its attempt");
+		VT_EQ_INT(g.cancel_requested_at_us, 0, "gate: no cancel");
+		VT_OK(g.options[0] == '{', "gate: the options object");
+		VT_OK(memcmp(&g.totals, &t, sizeof t) == 0, "gate: the totals of llm_totals");
+		VT_EQ_INT(vg_store_llm_gate(s, w.user.id, &g), VG_ERR_NOT_FOUND, "gate: no scan");
+		VT_EQ_INT(g.totals.requests, 0, "gate: nothing read");
+		VT_EQ_INT(vg_store_llm_gate(s, "not-a-uuid", &g), VG_ERR_NOT_FOUND,
+		    "gate: malformed id");
+	}
 	VT_EQ_INT(vg_store_llm_list(s, sc.id, &items), VG_OK, "list");
 	VT_EQ_INT(json_array_size(items), 3, "three rows");
 	EQ_STR(json_string_value(json_object_get(json_array_get(items, 0), "id")), first,
