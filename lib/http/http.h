@@ -65,6 +65,11 @@ struct vg_http_io {
 	int (*write)(void *ctx, const void *buf, size_t n);
 	/* Push what was written to the client (streams): 0 or -1. */
 	int (*flush)(void *ctx);
+	/* End the answer now (FastCGI: the end of stdout and END_REQUEST),
+	 * while the parameters stay readable until the request is over: 0
+	 * or -1.  NULL where a transport cannot end early (plain CGI: the
+	 * answer ends with the process). */
+	int (*finish)(void *ctx);
 	/* Whether read() reports the true end of the body (FastCGI, memory).
 	 * Plain CGI may block past CONTENT_LENGTH, so it is never read beyond
 	 * it (RFC 3875) and a longer body cannot be detected there. */
@@ -296,6 +301,17 @@ enum vg_err vg_http_stream_begin(struct vg_http_req *req, int status,
 enum vg_err vg_http_stream_write(struct vg_http_req *req, const void *p, size_t n);
 enum vg_err vg_http_stream_flush(struct vg_http_req *req);
 
+/*
+ * The answer is complete: push it out and end it toward the web server
+ * now, so the client is not kept waiting for bookkeeping the handler
+ * does afterwards (the LLM proxy's settlement).  Later writes are
+ * dropped (VG_ERR_IO).  The process takes its next request only when the
+ * handler returns.  Where the transport cannot end early, this is a
+ * flush and the answer ends with the handler.
+ */
+void vg_http_finish(struct vg_http_req *req);
+/* Whether vg_http_finish ended the answer. */
+bool vg_http_finished(const struct vg_http_req *req);
 /* Whether the request has been answered (or a stream begun). */
 bool vg_http_responded(const struct vg_http_req *req);
 /* The status answered so far (0 before answering). */
@@ -379,5 +395,7 @@ const char *vg_http_mem_header(struct vg_http_mem *m, const char *name);
 const char *vg_http_mem_body(const struct vg_http_mem *m, size_t *len);
 /* How many body bytes the handler consumed. */
 size_t vg_http_mem_consumed(const struct vg_http_mem *m);
+/* Whether the handler ended the answer early (vg_http_finish). */
+bool vg_http_mem_finished(const struct vg_http_mem *m);
 
 #endif

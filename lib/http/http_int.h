@@ -58,6 +58,7 @@ struct vg_http_req {
 	struct vg_buf extra_headers;
 	char allow[64];                  /* for 405 */
 	bool io_failed;
+	bool finished;                   /* vg_http_finish: no more writes */
 
 	/* the error recorded for the envelope (vg_http_fail) */
 	enum vg_err fail_err;

@@ -17,6 +17,7 @@ struct vg_http_mem {
 	struct vg_buf out;
 	char header[1024];    /* last vg_http_mem_header answer */
 	struct vg_http_io io;
+	bool finished;        /* the handler called vg_http_finish */
 };
 
 static const char *
@@ -52,12 +53,23 @@ mem_write(void *ctx, const void *buf, size_t n)
 {
 	struct vg_http_mem *m = ctx;
 
+	if (m->finished)
+		return -1;   /* as a closed FastCGI stream */
 	return vg_buf_append(&m->out, buf, n) == VG_OK ? 0 : -1;
 }
 
 static int
 mem_flush(void *ctx)
 {
+	return 0;
+}
+
+static int
+mem_finish(void *ctx)
+{
+	struct vg_http_mem *m = ctx;
+
+	m->finished = true;
 	return 0;
 }
 
@@ -84,7 +96,7 @@ vg_http_mem_new(const char *const *params, const void *body, size_t n)
 	vg_buf_init(&m->out, MEM_MAX_OUTPUT);
 	m->io = (struct vg_http_io){
 		.ctx = m, .param = mem_param, .read = mem_read, .write = mem_write,
-		.flush = mem_flush, .bounded = true,
+		.flush = mem_flush, .finish = mem_finish, .bounded = true,
 	};
 	return m;
 fail:
@@ -197,4 +209,10 @@ size_t
 vg_http_mem_consumed(const struct vg_http_mem *m)
 {
 	return m->pos;
+}
+
+bool
+vg_http_mem_finished(const struct vg_http_mem *m)
+{
+	return m->finished;
 }

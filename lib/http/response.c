@@ -80,7 +80,7 @@ vg_http_set_retry_after(struct vg_http_req *req, int seconds)
 static enum vg_err
 io_write(struct vg_http_req *req, const void *p, size_t n)
 {
-	if (req->io_failed)
+	if (req->io_failed || req->finished)
 		return VG_ERR_IO;
 	if (n && req->io->write(req->io->ctx, p, n) != 0) {
 		req->io_failed = true;
@@ -280,13 +280,31 @@ vg_http_stream_write(struct vg_http_req *req, const void *p, size_t n)
 enum vg_err
 vg_http_stream_flush(struct vg_http_req *req)
 {
-	if (req->io_failed)
+	if (req->io_failed || req->finished)
 		return VG_ERR_IO;
 	if (req->io->flush && req->io->flush(req->io->ctx) != 0) {
 		req->io_failed = true;
 		return VG_ERR_IO;
 	}
 	return VG_OK;
+}
+
+void
+vg_http_finish(struct vg_http_req *req)
+{
+	if (req->finished)
+		return;
+	if (req->io->flush && !req->io_failed && req->io->flush(req->io->ctx) != 0)
+		req->io_failed = true;
+	if (req->io->finish && !req->io_failed && req->io->finish(req->io->ctx) != 0)
+		req->io_failed = true;
+	req->finished = req->io->finish != NULL;
+}
+
+bool
+vg_http_finished(const struct vg_http_req *req)
+{
+	return req->finished;
 }
 
 bool

@@ -56,6 +56,19 @@ fcgi_flush(void *ctx)
 	return FCGX_FFlush(r->out) == 0 ? 0 : -1;
 }
 
+/* The end of stdout and stderr: the second close sends END_REQUEST.  The
+ * streams and parameters stay allocated until FCGX_Finish_r, whose own
+ * closes then find them closed already. */
+static int
+fcgi_finish(void *ctx)
+{
+	FCGX_Request *r = ctx;
+	int err = FCGX_FClose(r->err);
+
+	err |= FCGX_FClose(r->out);
+	return err == 0 ? 0 : -1;
+}
+
 /* ---- plain CGI transport: environ, stdin, stdout ---- */
 
 static const char *
@@ -111,7 +124,8 @@ serve_fcgi(const struct vg_program *p)
 	FCGX_Request r;
 	struct vg_http_io io = {
 		.ctx = &r, .param = fcgi_param, .read = fcgi_read,
-		.write = fcgi_write, .flush = fcgi_flush, .bounded = true,
+		.write = fcgi_write, .flush = fcgi_flush, .finish = fcgi_finish,
+		.bounded = true,
 	};
 
 	struct sigaction sa;

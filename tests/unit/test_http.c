@@ -167,6 +167,27 @@ h_stream(struct vg_http_req *req)
 	return err;
 }
 
+/* A stream ended early, then written to: what the client got stops at the
+ * end, and the late write is refused.  The handler's answer code tells
+ * the test whether the refusal came. */
+static bool finish_late_write_refused;
+
+static enum vg_err
+h_finish(struct vg_http_req *req)
+{
+	enum vg_err err = vg_http_stream_begin(req, 200, "text/event-stream");
+
+	if (!err)
+		err = vg_http_stream_write(req, "data: all\n\n", 11);
+	if (err)
+		return err;
+	vg_http_finish(req);
+	finish_late_write_refused = vg_http_finished(req) &&
+	    vg_http_stream_write(req, "data: late\n\n", 12) == VG_ERR_IO &&
+	    vg_http_stream_flush(req) == VG_ERR_IO;
+	return VG_OK;
+}
+
 /* Read the body in chunks of 3 bytes with a cap of 10. */
 static enum vg_err
 h_upload(struct vg_http_req *req)
@@ -225,6 +246,7 @@ static const struct vg_route test_routes[] = {
 	{"GET", "/v1/twice", VG_AUTH_NONE, h_twice},
 	{"GET", "/v1/header", VG_AUTH_NONE, h_header},
 	{"GET", "/v1/stream", VG_AUTH_NONE, h_stream},
+	{"GET", "/v1/finish", VG_AUTH_NONE, h_finish},
 	{"POST", "/v1/upload", VG_AUTH_NONE, h_upload},
 	{"GET", "/v1/meta", VG_AUTH_NONE, h_echo_meta},
 	{"GET", "/v1/secure", VG_AUTH_USER, h_principal},
@@ -911,13 +933,32 @@ test_upload_aborted(void)
 	    "CONTENT_LENGTH=9", NULL};
 	struct vg_http_mem *m = vg_http_mem_new(params, "abcdefghi", 9);
 	struct failing_io f = {vg_http_mem_io(m), 0};
-	struct vg_http_io io = {&f, failing_param, failing_read, failing_write,
-	    failing_flush, true};
+	struct vg_http_io io = {.ctx = &f, .param = failing_param, .read = failing_read,
+	    .write = failing_write, .flush = failing_flush, .bounded = true};
 
 	VT_EQ_INT(vg_http_handle(&test_program, &io), VG_OK, "aborted upload handled");
 	VT_EQ_INT(vg_http_mem_status(m), 400, "aborted upload is 400");
 	VT_OK(strstr(vg_http_mem_body(m, NULL), "\"field\":\"body\"") != NULL,
 	    "the envelope names the body");
+	vg_http_mem_free(m);
+}
+
+/* vg_http_finish ends the answer toward the web server while the handler
+ * goes on; nothing written afterwards reaches the client. */
+static void
+test_finish_early(void)
+{
+	struct vg_http_mem *m = request(&test_program, "GET", "/v1/finish", NULL, NULL, 0, 0);
+	size_t n;
+	const char *body = vg_http_mem_body(m, &n);
+
+	VT_EQ_INT(vg_http_mem_status(m), 200, "finished stream: 200");
+	VT_OK(vg_http_mem_finished(m), "the transport was told the answer ended");
+	VT_OK(n == 11 && memcmp(body, "data: all\n\n", 11) == 0, "the client has the answer");
+	VT_OK(finish_late_write_refused, "a write after the end is refused");
+	vg_http_mem_free(m);
+	m = request(&test_program, "GET", "/v1/stream", NULL, NULL, 0, 0);
+	VT_OK(!vg_http_mem_finished(m), "a handler that just returns is not ended early");
 	vg_http_mem_free(m);
 }
 
@@ -1702,6 +1743,7 @@ main(void)
 	test_content_type();
 	test_upload();
 	test_upload_aborted();
+	test_finish_early();
 	test_envelope();
 	test_request_ids();
 	test_access_log();
