@@ -593,10 +593,6 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 		st.output_tokens = est.output_tokens;
 		st.cost_microusd = est.microusd;
 	}
-	if (vg_store_llm_settle(s, rsv.id, &st) != VG_OK)
-		vg_log(VG_LOG_ERROR, "llm_settle_failed", "reservation", rsv.id, NULL);
-	reserved = false;
-	log_call(r.model, endpoint, &st, oc && oc->have_usage, r.stream);
 	if (!res.relayed) {
 		/* Nothing reached the client: answer for the provider. */
 		vg_log(VG_LOG_WARN, "llm_upstream_failed", "message", res.error, NULL);
@@ -609,6 +605,13 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 	} else if (!res.complete && !call.client_gone) {
 		vg_log(VG_LOG_WARN, "llm_answer_cut", "message", res.error, NULL);
 	}
+	/* The client has its whole answer; the settlement is bookkeeping it
+	 * need not wait for (the reservation holds the budget meanwhile). */
+	vg_http_finish(req);
+	if (vg_store_llm_settle(s, rsv.id, &st) != VG_OK)
+		vg_log(VG_LOG_ERROR, "llm_settle_failed", "reservation", rsv.id, NULL);
+	reserved = false;
+	log_call(r.model, endpoint, &st, oc && oc->have_usage, r.stream);
 	err = VG_OK;
 out:
 	if (reserved) {

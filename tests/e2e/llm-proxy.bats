@@ -18,6 +18,21 @@ llm_scan() {
 	fi
 }
 
+# A scan's usage once every call has settled: the proxy ends the answer
+# before it writes the settlement, so a read right after an answer may
+# still see the reservation (for a few milliseconds).
+settled_usage() {
+	local u i
+	for i in $(seq 100); do
+		u=$(llm_scan usage "$1") || return 1
+		if python3 -c 'import sys,json; t=json.load(sys.stdin)["totals"]; sys.exit(t["reserved_tokens"] != 0 or t["reserved_microusd"] != 0)' <<<"$u"; then
+			break
+		fi
+		sleep 0.05
+	done
+	printf '%s\n' "$u"
+}
+
 setup_file() {
 	. "$VEGA_SRCDIR/tests/helpers/stack.sh"
 	export LLM="$VG_E2E_TMP/llm"
@@ -170,7 +185,7 @@ PY
 	grep '"call":"chat-stream"' <<<"$output" | grep -q '"text":"Hello from the fake provider."'
 	# the proxy recorded exactly what the client was told
 	sum_in=$(grep '"usage"' <<<"$output" | python3 -c 'import sys,json; print(sum(json.loads(l)["usage"]["input"] for l in sys.stdin))')
-	usage=$(llm_scan usage "$SCAN")
+	usage=$(settled_usage "$SCAN")
 	echo "$usage"
 	python3 - "$usage" "$sum_in" <<'PY'
 import sys, json
@@ -226,7 +241,7 @@ TOML
 	echo "$output"
 	[ "$status" -eq 0 ]
 	grep -q 'Hello from the fake provider' <<<"$output"
-	usage=$(llm_scan usage "$SCAN")
+	usage=$(settled_usage "$SCAN")
 	echo "$usage"
 	python3 - "$BATS_TEST_TMPDIR/codex.out" "$usage" <<'PY'
 import sys, json
@@ -264,7 +279,7 @@ PY
 	[ "$ok" -le 10 ] && [ "$ok" -ge 1 ]
 	[ "$forwarded" -eq "$ok" ]
 	[ $((ok + refused)) -eq 50 ]
-	[ "$(llm_scan usage "$SCAN" | python3 -c 'import sys,json; print(json.load(sys.stdin)["totals"]["requests"])')" -le 10 ]
+	[ "$(settled_usage "$SCAN" | python3 -c 'import sys,json; print(json.load(sys.stdin)["totals"]["requests"])')" -le 10 ]
 }
 
 @test "budget race in tokens: 50 concurrent requests never spend past the limit" {
@@ -288,7 +303,7 @@ PY
 	[ "$forwarded" -le $((limit / 100)) ]
 	[ "$refused" -ge 1 ]
 	[ $((forwarded + refused)) -eq 50 ]
-	llm_scan usage "$SCAN" | python3 -c "
+	settled_usage "$SCAN" | python3 -c "
 import sys,json; t=json.load(sys.stdin)['totals']
 assert t['input_tokens']+t['output_tokens'] <= $limit, t
 assert t['output_tokens'] == 100 * t['requests'], t"
@@ -316,7 +331,7 @@ assert t['output_tokens'] == 100 * t['requests'], t"
 	curl -sS -o /dev/null -XPOST "$FAKE/_fake/reset"
 	[ "$output" = 502 ]
 	grep -q '"upstream_unavailable"' "$BATS_TEST_TMPDIR/body"
-	llm_scan usage "$SCAN" | python3 -c "
+	settled_usage "$SCAN" | python3 -c "
 import sys,json; u=json.load(sys.stdin); t=u['totals']
 assert t['cost_microusd'] == 0 and t['reserved_tokens'] == 0, t
 assert all(r['status'] == 'failed' for r in u['records']), u['records']"
