@@ -4,7 +4,8 @@
 # and vega-llm-proxy.fcgi (token check, store check, reservation,
 # relaying, settlement), in the same run, non-streaming and streaming
 # (time to the last byte and to the first event), at 1 and 32 concurrent
-# clients.  Prints p50 and p99 of each and the overhead (proxy - direct);
+# clients (bench/llm-load: one thread and one keep-alive connection per
+# client).  Prints p50 and p99 of each and the overhead (proxy - direct);
 # the goal is p50 overhead under 1 ms and p99 under 5 ms at 32 clients.
 #
 #   make bench-llm-proxy
@@ -22,7 +23,8 @@ export VEGA_SRCDIR VEGA_BUILDDIR
 requests=${BENCH_REQUESTS:-200}
 export VG_STACK_PROCESSES=${BENCH_PROCESSES:-8}
 backend=${BENCH_BACKEND:-json}
-for f in "$VEGA_BUILDDIR/cgi/vega-llm-proxy.fcgi" "$VEGA_BUILDDIR/tests/helpers/llm-scan"; do
+for f in "$VEGA_BUILDDIR/cgi/vega-llm-proxy.fcgi" "$VEGA_BUILDDIR/tests/helpers/llm-scan" \
+	"$VEGA_BUILDDIR/bench/llm-load"; do
 	[ -x "$f" ] || { echo "llm-proxy.sh: $f is not built (make bench-llm-proxy builds it)" >&2; exit 1; }
 done
 
@@ -72,60 +74,28 @@ scan=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" create) || exit 1
 token=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" env "$scan" | sed -n 's/^VEGA_LLM_SCAN_TOKEN=//p')
 
 echo "llm-proxy.sh: $backend store, $VG_STACK_PROCESSES FastCGI processes, $requests requests per client and case, $(nproc) cores"
-python3 - "$fake" "$VEGA_TEST_PROXY_URL" "$key" "$token" "$requests" <<'PY'
-import http.client, json, sys, threading, time, urllib.parse
-fake, proxy, key, token, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-body = {"model": "fake-model", "messages": [{"role": "user", "content": "Say hello."}]}
-
-def client(base, auth, stream, out):
-    u = urllib.parse.urlparse(base)
-    c = http.client.HTTPConnection(u.hostname, u.port)
-    b = json.dumps(dict(body, stream=True) if stream else body)
-    h = {"Authorization": "Bearer " + auth, "Content-Type": "application/json"}
-    for _ in range(n):
-        t0 = time.perf_counter()
-        c.request("POST", "/v1/chat/completions", b, h)
-        r = c.getresponse()
-        first = None
-        if stream:
-            while True:
-                line = r.readline()
-                if not line:
-                    break
-                if first is None and line.startswith(b"data:"):
-                    first = time.perf_counter() - t0
-                if line.startswith(b"data: [DONE]"):
-                    r.read()
-                    break
-        else:
-            r.read()
-        t = time.perf_counter() - t0
-        if r.status != 200:
-            raise SystemExit("status %d from %s" % (r.status, base))
-        out.append((t, first if first is not None else t))
-        if r.getheader("Connection", "").lower() == "close":
-            c.close(); c = http.client.HTTPConnection(u.hostname, u.port)
-
-def run(base, auth, stream, conc):
-    outs = [[] for _ in range(conc)]
-    th = [threading.Thread(target=client, args=(base, auth, stream, outs[i])) for i in range(conc)]
-    [t.start() for t in th]; [t.join() for t in th]
-    lat = sorted(x for o in outs for x, _ in o); ttfb = sorted(y for o in outs for _, y in o)
-    q = lambda v, p: v[min(len(v) - 1, int(p * len(v)))] * 1000
-    return q(lat, .5), q(lat, .99), q(ttfb, .5), q(ttfb, .99)
-
-# warm both paths
-run(fake, key, False, 4); run(proxy, token, False, 4)
-print("%-10s %5s %9s %9s %9s %9s %10s %10s" % ("case", "conc", "direct50", "proxy50",
-      "direct99", "proxy99", "overhead50", "overhead99"))
-for stream in (False, True):
-    for conc in (1, 32):
-        d = run(fake, key, stream, conc)
-        p = run(proxy, token, stream, conc)
-        name = "stream" if stream else "whole"
-        print("%-10s %5d %8.2fms %8.2fms %8.2fms %8.2fms %9.2fms %9.2fms" % (
-            name, conc, d[0], p[0], d[1], p[1], p[0] - d[0], p[1] - d[1]))
-        if stream:
-            print("%-10s %5d %8.2fms %8.2fms %8.2fms %8.2fms %9.2fms %9.2fms" % (
-                "  ttfb", conc, d[2], p[2], d[3], p[3], p[2] - d[2], p[3] - d[3]))
-PY
+load=$VEGA_BUILDDIR/bench/llm-load
+# p50/p99 of the last byte and of the first event, one case: URL TOKEN STREAM CLIENTS
+measure() { "$load" "$1" "$2" "$3" "$4" "$requests" || exit 1; }
+# warm both paths (connections, the processes' first store reads)
+measure "$fake" "$key" 0 4 >/dev/null
+measure "$VEGA_TEST_PROXY_URL" "$token" 0 4 >/dev/null
+printf '%-10s %5s %9s %9s %9s %9s %10s %10s\n' case conc direct50 proxy50 direct99 proxy99 \
+	overhead50 overhead99
+row() {
+	awk -v name="$1" -v conc="$2" -v d50="$3" -v p50="$4" -v d99="$5" -v p99="$6" 'BEGIN {
+		printf "%-10s %5d %7.2fms %7.2fms %7.2fms %7.2fms %8.2fms %8.2fms\n",
+			name, conc, d50, p50, d99, p99, p50 - d50, p99 - d99 }'
+}
+for stream in 0 1; do
+	for conc in 1 32; do
+		read -r _ d50 d99 df50 df99 < <(measure "$fake" "$key" $stream $conc)
+		read -r _ p50 p99 pf50 pf99 < <(measure "$VEGA_TEST_PROXY_URL" "$token" $stream $conc)
+		if [ $stream = 0 ]; then
+			row whole $conc "$d50" "$p50" "$d99" "$p99"
+		else
+			row stream $conc "$d50" "$p50" "$d99" "$p99"
+			row "  first" $conc "$df50" "$pf50" "$df99" "$pf99"
+		fi
+	done
+done
