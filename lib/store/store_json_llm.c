@@ -1,17 +1,30 @@
 /*
  * store_json_llm.c - LLM usage in the json backend (store_impl.h).
  *
- * Collection llm_usage: usage id -> one reserved (then settled) call.
- * A reservation runs under the exclusive lock of llm_usage and the shared
- * lock of scans (names ascending, as in store_json_scans.c).
+ * Collections:
+ *   llm_usage    usage id -> one reserved (then settled) call
+ *   llm_budgets  scan id -> the scan's running totals (the counters of
+ *                struct vg_llm_totals), kept in the same locked step as
+ *                each usage record, so neither a limit check nor a
+ *                total ever reads a scan's calls one by one; and
+ *                "_built", written once every scan's totals exist (a
+ *                data directory from before budgets gets them summed
+ *                from its usage records on first use)
+ * Locks are taken in ascending order of name: llm_budgets < llm_usage <
+ * scans.  A scan without a budget record (once "_built" exists) has
+ * made no call.
  */
 #include "config.h"
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/timeutil.h"
 #include "store/store_json_util.h"
 
+#define C_BUDGETS "llm_budgets"
 #define C_LLM "llm_usage"
 #define C_SCANS "scans"
+#define BUILT "_built"
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
@@ -56,18 +69,126 @@ llm_add(json_t *rec, struct vg_llm_totals *t)
 	return VG_OK;
 }
 
-static enum vg_err
-llm_sum(json_t *rows, struct vg_llm_totals *t)
+/* The counters of a budget record, in the order of struct vg_llm_totals. */
+static const struct {
+	const char *key;
+	size_t off;
+} counters[] = {
+	{"requests", offsetof(struct vg_llm_totals, requests)},
+	{"input_tokens", offsetof(struct vg_llm_totals, input_tokens)},
+	{"cached_input_tokens", offsetof(struct vg_llm_totals, cached_input_tokens)},
+	{"output_tokens", offsetof(struct vg_llm_totals, output_tokens)},
+	{"reasoning_tokens", offsetof(struct vg_llm_totals, reasoning_tokens)},
+	{"cost_microusd", offsetof(struct vg_llm_totals, cost_microusd)},
+	{"reserved_tokens", offsetof(struct vg_llm_totals, reserved_tokens)},
+	{"reserved_microusd", offsetof(struct vg_llm_totals, reserved_microusd)},
+};
+
+static int64_t *
+counter(struct vg_llm_totals *t, size_t i)
 {
-	json_t *rec;
+	return (int64_t *)((char *)t + counters[i].off);
+}
+
+static enum vg_err
+totals_from(json_t *rec, struct vg_llm_totals *t)
+{
 	size_t i;
 	enum vg_err err;
 
 	memset(t, 0, sizeof *t);
-	json_array_foreach(rows, i, rec)
-		if ((err = llm_add(rec, t)) != VG_OK)
+	for (i = 0; i < NELEM(counters); i++)
+		if ((err = vg_store_json_get_int(rec, counters[i].key, counter(t, i))) != VG_OK)
 			return err;
 	return VG_OK;
+}
+
+/* Write scan_id's budget record. */
+static enum vg_err
+budget_put(struct vg_jsondb_tx *btx, const char *scan_id, struct vg_llm_totals *t)
+{
+	json_t *rec = json_pack("{s:s}", "scan_id", scan_id);
+	size_t i;
+	enum vg_err err = VG_ERR_NOMEM;
+
+	if (!rec)
+		return err;
+	for (i = 0; i < NELEM(counters); i++)
+		if (json_object_set_new(rec, counters[i].key, json_integer(*counter(t, i))) != 0)
+			goto out;
+	err = vg_jsondb_tx_put(btx, scan_id, rec);
+out:
+	json_decref(rec);
+	return err;
+}
+
+static int
+by_scan(const void *a, const void *b)
+{
+	return strcmp(vg_store_json_peek(*(json_t *const *)a, "scan_id"),
+	    vg_store_json_peek(*(json_t *const *)b, "scan_id"));
+}
+
+/*
+ * Under budgets' exclusive lock and usage's lock: when "_built" is
+ * missing (a data directory from before budgets), every scan's totals
+ * summed from its usage records and written, then "_built".  Runs once.
+ */
+static enum vg_err
+budgets_build(struct vg_jsondb_tx *btx, struct vg_jsondb_tx *utx)
+{
+	json_t *rec = NULL, *rows = NULL, **v = NULL;
+	struct vg_llm_totals t;
+	size_t i, n;
+	enum vg_err err = vg_jsondb_tx_get(btx, BUILT, &rec);
+
+	if (err != VG_ERR_NOT_FOUND)
+		goto out;
+	if ((err = vg_jsondb_tx_list(utx, NULL, NULL, &rows)) != VG_OK)
+		goto out;
+	n = json_array_size(rows);
+	err = VG_ERR_NOMEM;
+	if (!(v = calloc(n + 1, sizeof *v)))
+		goto out;
+	for (i = 0; i < n; i++)
+		v[i] = json_array_get(rows, i);
+	qsort(v, n, sizeof *v, by_scan);
+	memset(&t, 0, sizeof t);
+	for (i = 0; i < n; i++) {
+		const char *scan_id = vg_store_json_peek(v[i], "scan_id");
+
+		if (scan_id[0] && (err = llm_add(v[i], &t)) != VG_OK)
+			goto out;
+		if (i + 1 < n && !strcmp(scan_id, vg_store_json_peek(v[i + 1], "scan_id")))
+			continue;
+		if (scan_id[0] && (err = budget_put(btx, scan_id, &t)) != VG_OK)
+			goto out;
+		memset(&t, 0, sizeof t);
+	}
+	err = VG_ERR_NOMEM;
+	if (!(rec = json_pack("{s:o}", "built_at", vg_store_json_time(vg_time_now_us()))))
+		goto out;
+	err = vg_jsondb_tx_put(btx, BUILT, rec);
+out:
+	free(v);
+	json_decref(rows);
+	json_decref(rec);
+	return err;
+}
+
+/* The scan's totals under budgets' lock (after budgets_build): zeros when
+ * the scan has made no call. */
+static enum vg_err
+budget_get(struct vg_jsondb_tx *btx, const char *scan_id, struct vg_llm_totals *t)
+{
+	json_t *rec = NULL;
+	enum vg_err err = vg_jsondb_tx_get(btx, scan_id, &rec);
+
+	memset(t, 0, sizeof *t);
+	if (err == VG_OK)
+		err = totals_from(rec, t);
+	json_decref(rec);
+	return err == VG_ERR_NOT_FOUND ? VG_OK : err;
 }
 
 /* Whether adding one more request of tokens and microusd to t crosses a
@@ -90,25 +211,28 @@ struct llm_op {
 	struct vg_llm_totals *after;
 	const char *id;
 	const struct vg_llm_settlement *st;
+	const char *scan_id;
 };
 
-/* Under the locks of usage and scans (shared): the scan's rows summed,
- * the limits checked and the reservation written in one step. */
+/* Under the locks of budgets, usage and scans (shared): the scan's
+ * totals read, the limits checked, the reservation and the new totals
+ * written in one step. */
 static enum vg_err
 do_reserve(struct vg_store_json_held *h, void *arg)
 {
 	struct llm_op *op = arg;
 	struct vg_llm_reservation *r = op->r;
+	struct vg_jsondb_tx *btx = vg_store_json_tx_of(h, C_BUDGETS);
 	struct vg_jsondb_tx *utx = vg_store_json_tx_of(h, C_LLM);
-	json_t *rows = NULL, *rec = NULL;
+	json_t *rec = NULL;
 	enum vg_err err;
 
 	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_SCANS), r->scan_id, &rec)) != VG_OK)
 		goto out;
 	json_decref(rec);
 	rec = NULL;
-	if ((err = vg_jsondb_tx_list(utx, of_scan, (void *)r->scan_id, &rows)) != VG_OK ||
-	    (err = llm_sum(rows, op->after)) != VG_OK)
+	if ((err = budgets_build(btx, utx)) != VG_OK ||
+	    (err = budget_get(btx, r->scan_id, op->after)) != VG_OK)
 		goto out;
 	err = VG_ERR_QUOTA;
 	if (over_limit(op->after, op->lim, r->tokens, r->microusd))
@@ -129,13 +253,17 @@ do_reserve(struct vg_store_json_held *h, void *arg)
 	op->after->requests++;
 	op->after->reserved_tokens += r->tokens;
 	op->after->reserved_microusd += r->microusd;
+	/* The record first: a crash between the two leaves a reservation
+	 * the totals do not hold yet, never totals naming no record. */
+	err = budget_put(btx, r->scan_id, op->after);
 out:
 	json_decref(rec);
-	json_decref(rows);
 	return err;
 }
 
-static const struct vg_store_json_lock llm_scans[] = {{C_LLM, true}, {C_SCANS, false}};
+static const struct vg_store_json_lock reserve_locks[] = {
+	{C_BUDGETS, true}, {C_LLM, true}, {C_SCANS, false},
+};
 
 static enum vg_err
 json_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
@@ -143,22 +271,37 @@ json_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 {
 	struct llm_op op = {.r = r, .lim = lim, .after = after};
 
-	return vg_store_json_with_locks(s->jdb, llm_scans, 2, do_reserve, &op);
+	return vg_store_json_with_locks(s->jdb, reserve_locks, NELEM(reserve_locks), do_reserve,
+	    &op);
 }
 
+/* Under the locks of budgets and usage: the record leaves 'reserved'
+ * (once), and the scan's totals give back the reservation and count the
+ * real usage (a failed call costs nothing). */
 static enum vg_err
-do_settle(struct vg_jsondb_tx *tx, void *arg)
+do_settle(struct vg_store_json_held *h, void *arg)
 {
 	struct llm_op *op = arg;
 	const struct vg_llm_settlement *st = op->st;
+	struct vg_jsondb_tx *btx = vg_store_json_tx_of(h, C_BUDGETS);
+	struct vg_jsondb_tx *utx = vg_store_json_tx_of(h, C_LLM);
 	bool failed = strcmp(st->status, "failed") == 0;
+	struct vg_llm_totals t;
+	int64_t rtok, rusd;
+	char scan_id[VG_UUID_LEN + 1];
 	json_t *rec = NULL;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(tx, op->id, &rec)) != VG_OK)
+	if ((err = budgets_build(btx, utx)) != VG_OK ||
+	    (err = vg_jsondb_tx_get(utx, op->id, &rec)) != VG_OK)
 		goto out;
 	err = VG_ERR_CONFLICT;
 	if (!vg_store_json_field_is(rec, "status", "reserved"))
+		goto out;
+	if ((err = vg_store_json_get_str(rec, "scan_id", scan_id, sizeof scan_id)) ||
+	    (err = vg_store_json_get_int(rec, "reserved_tokens", &rtok)) ||
+	    (err = vg_store_json_get_int(rec, "reserved_microusd", &rusd)) ||
+	    (err = budget_get(btx, scan_id, &t)))
 		goto out;
 	err = VG_ERR_NOMEM;
 	if (json_object_set_new(rec, "status", json_string(st->status)) != 0 ||
@@ -175,29 +318,60 @@ do_settle(struct vg_jsondb_tx *tx, void *arg)
 	    opt_text(st->upstream_request_id)) != 0 ||
 	    json_object_set_new(rec, "settled_at", vg_store_json_time(st->now_us)) != 0)
 		goto out;
-	err = vg_jsondb_tx_put(tx, op->id, rec);
+	if ((err = vg_jsondb_tx_put(utx, op->id, rec)) != VG_OK)
+		goto out;
+	t.reserved_tokens = t.reserved_tokens > rtok ? t.reserved_tokens - rtok : 0;
+	t.reserved_microusd = t.reserved_microusd > rusd ? t.reserved_microusd - rusd : 0;
+	t.input_tokens += st->input_tokens;
+	t.cached_input_tokens += st->cached_input_tokens;
+	t.output_tokens += st->output_tokens;
+	t.reasoning_tokens += st->reasoning_tokens;
+	t.cost_microusd += failed ? 0 : st->cost_microusd;
+	err = budget_put(btx, scan_id, &t);
 out:
 	json_decref(rec);
 	return err;
 }
+
+static const struct vg_store_json_lock settle_locks[] = {{C_BUDGETS, true}, {C_LLM, true}};
 
 static enum vg_err
 json_llm_settle(struct vg_store *s, const char *id, const struct vg_llm_settlement *st)
 {
 	struct llm_op op = {.id = id, .st = st};
 
-	return vg_jsondb_tx(s->jdb, C_LLM, true, do_settle, &op);
+	return vg_store_json_with_locks(s->jdb, settle_locks, NELEM(settle_locks), do_settle, &op);
 }
 
 static enum vg_err
+do_totals(struct vg_store_json_held *h, void *arg)
+{
+	struct llm_op *op = arg;
+	struct vg_jsondb_tx *btx = vg_store_json_tx_of(h, C_BUDGETS);
+	enum vg_err err = budgets_build(btx, vg_store_json_tx_of(h, C_LLM));
+
+	return err != VG_OK ? err : budget_get(btx, op->scan_id, op->after);
+}
+
+static const struct vg_store_json_lock build_locks[] = {{C_BUDGETS, true}, {C_LLM, false}};
+
+/* One read of the budget record; the first read on a data directory from
+ * before budgets builds them. */
+static enum vg_err
 json_llm_totals(struct vg_store *s, const char *scan_id, struct vg_llm_totals *out)
 {
-	json_t *rows = NULL;
-	enum vg_err err = vg_jsondb_list(s->jdb, C_LLM, of_scan, (void *)scan_id, &rows);
+	struct llm_op op = {.scan_id = scan_id, .after = out};
+	json_t *rec = NULL;
+	enum vg_err err = vg_jsondb_get(s->jdb, C_BUDGETS, scan_id, &rec);
 
+	memset(out, 0, sizeof *out);
 	if (err == VG_OK)
-		err = llm_sum(rows, out);
-	json_decref(rows);
+		err = totals_from(rec, out);
+	else if (err == VG_ERR_NOT_FOUND && (err = vg_jsondb_get(s->jdb, C_BUDGETS, BUILT,
+	    &rec)) == VG_ERR_NOT_FOUND)
+		err = vg_store_json_with_locks(s->jdb, build_locks, NELEM(build_locks), do_totals,
+		    &op);
+	json_decref(rec);
 	return err;
 }
 
