@@ -24,6 +24,7 @@
 
 #define PROVIDER_NAME "openai-compatible"
 #define MAX_ANSWER_WATCHED ((size_t)8 << 20)   /* a whole body read for its usage */
+#define LOG_BODY_MAX ((size_t)64 << 10)        /* VEGA_LLM_LOG_BODIES: per body */
 
 /* What the process loaded once (a deliberate cache, DESIGN.md section 9). */
 static struct {
@@ -33,6 +34,7 @@ static struct {
 	struct vg_llm_prices *prices;     /* may be NULL: no table */
 	struct vg_llm_allow *allow;
 	struct vg_llm_upstream *up;
+	bool log_bodies;                  /* VEGA_LLM_LOG_BODIES */
 } px;
 
 /* The principal the authentication hook attaches: the token's claims and
@@ -186,6 +188,7 @@ vg_llm_proxy_init(void)
 		return config_error("VEGA_LLM_PROVIDER_API_KEY_FILE or VEGA_LLM_PROVIDER_BASE_URL", msg);
 	}
 	px.ready = px.key && px.up;
+	px.log_bodies = vg_cfg_bool(VG_SET_LLM_LOG_BODIES);
 	if (!px.ready)
 		vg_log(VG_LOG_WARN, "llm_proxy_not_configured", "message", px.why, NULL);
 	else if (cost > 0 && !px.prices)
@@ -305,6 +308,7 @@ struct px_call {
 	struct vg_llm_relay *relay;     /* made at the head */
 	int status;
 	bool client_gone;
+	struct vg_buf *answer;          /* VEGA_LLM_LOG_BODIES: the first bytes */
 };
 
 /* The relay's writer: each piece goes to the client and is flushed, so
@@ -352,6 +356,9 @@ px_on_body(void *arg, const char *data, size_t n)
 {
 	struct px_call *c = arg;
 
+	if (c->answer && c->answer->len < LOG_BODY_MAX)
+		vg_buf_append(c->answer, data, n < LOG_BODY_MAX - c->answer->len ? n
+		    : LOG_BODY_MAX - c->answer->len);
 	return vg_llm_relay_feed(c->relay, data, n);
 }
 
@@ -451,6 +458,32 @@ log_call(const char *model, const char *endpoint, const struct vg_llm_settlement
 }
 
 /*
+ * VEGA_LLM_LOG_BODIES: what was sent upstream and the first bytes of what
+ * came back (each up to LOG_BODY_MAX; "truncated" says when cut), as one
+ * log line.  Never the key: it travels only in a header.
+ */
+static void
+log_bodies(const char *sent, size_t sent_len, const struct vg_buf *answer)
+{
+	char *req = NULL, *ans = NULL;
+	size_t rn = sent_len < LOG_BODY_MAX ? sent_len : LOG_BODY_MAX;
+	size_t an = answer ? answer->len : 0;
+
+	if (!(req = malloc(rn + 1)) || !(ans = malloc(an + 1)))
+		goto out;
+	memcpy(req, sent ? sent : "", rn);
+	req[rn] = '\0';
+	if (an)
+		memcpy(ans, answer->data, an);
+	ans[an] = '\0';
+	vg_log(VG_LOG_INFO, "llm_bodies", "request", req, "answer", ans,
+	    "truncated", rn < sent_len || an >= LOG_BODY_MAX ? "true" : "false", NULL);
+out:
+	free(req);
+	free(ans);
+}
+
+/*
  * A model request of api (chat or responses) at path below the provider's
  * base URL: every step of proxy.h.  The principal is the hook's.
  */
@@ -460,7 +493,7 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 {
 	struct px_principal *p = vg_http_principal(req);
 	struct vg_store *s = NULL;
-	struct vg_buf body, hstore;
+	struct vg_buf body, hstore, answer;
 	struct vg_llm_request r;
 	struct vg_llm_limits lim;
 	const struct vg_llm_totals *tot;
@@ -565,6 +598,10 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 	call.api = api;
 	call.stream = r.stream;
 	call.drop_usage_chunk = want_usage;
+	if (px.log_bodies) {
+		vg_buf_init(&answer, LOG_BODY_MAX);
+		call.answer = &answer;
+	}
 	cb = (struct vg_llm_forward_cb){px_on_head, px_on_body, &call};
 	ferr = vg_llm_forward(px.up, &fr, &cb, &res);
 	if (call.relay && !call.client_gone)
@@ -612,6 +649,8 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 		vg_log(VG_LOG_ERROR, "llm_settle_failed", "reservation", rsv.id, NULL);
 	reserved = false;
 	log_call(r.model, endpoint, &st, oc && oc->have_usage, r.stream);
+	if (call.answer)
+		log_bodies(fr.body, fr.body_len, call.answer);
 	err = VG_OK;
 out:
 	if (reserved) {
@@ -621,6 +660,8 @@ out:
 		vg_store_llm_settle(s, rsv.id, &st);
 	}
 	vg_llm_relay_free(call.relay);
+	if (call.answer)
+		vg_buf_free(call.answer);
 	free(sent);
 	json_decref(root);
 	vg_buf_free(&hstore);

@@ -785,6 +785,55 @@ test_logs(void)
 	free(text);
 }
 
+/* Whether the log holds needle. */
+static bool
+log_has(const char *needle)
+{
+	char *text = NULL;
+	size_t len = 0;
+	bool found;
+
+	fflush(logfp);
+	if (vg_fs_read_file(logpath, (size_t)64 << 20, &text, &len) != VG_OK)
+		return false;
+	found = memmem(text, len, needle, strlen(needle)) != NULL;
+	free(text);
+	return found;
+}
+
+/* VEGA_LLM_LOG_BODIES: prompts and answers reach the log only when set. */
+static void
+test_log_bodies(void)
+{
+	char scan[VG_UUID_LEN + 1], msg[256], *tok;
+	struct answer a;
+
+	VT_EQ_INT(llm_fixture_scan(store, NULL, scan), VG_OK, "a claimed scan");
+	tok = mint(key_a, scan, 1, 0, 600);
+	call(&a, "POST", "/v1/chat/completions", tok, "{\"model\":\"fake-model\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"PROMPT-OFF-77\"}]}");
+	VT_EQ_INT(a.status, 200, "a call with bodies not logged");
+	answer_free(&a);
+	VT_OK(!log_has("PROMPT-OFF-77"), "by default no prompt in the log");
+	VT_OK(!log_has("\"llm_bodies\""), "nor any body line");
+
+	setenv("VEGA_LLM_LOG_BODIES", "true", 1);
+	VT_EQ_INT(vg_settings_load(msg, sizeof msg), VG_OK, "bodies logged");
+	VT_EQ_INT(vg_llm_proxy_init(), VG_OK, "proxy restarted");
+	call(&a, "POST", "/v1/chat/completions", tok, "{\"model\":\"fake-model\","
+	    "\"messages\":[{\"role\":\"user\",\"content\":\"PROMPT-ON-78\"}]}");
+	VT_EQ_INT(a.status, 200, "a call with bodies logged");
+	VT_OK(log_has("\"llm_bodies\""), "a body line");
+	VT_OK(log_has("PROMPT-ON-78"), "with the prompt");
+	VT_OK(log_has("chatcmpl-"), "and the answer");
+	answer_free(&a);
+	free(tok);
+
+	setenv("VEGA_LLM_LOG_BODIES", "false", 1);
+	VT_EQ_INT(vg_settings_load(msg, sizeof msg), VG_OK, "bodies not logged again");
+	VT_EQ_INT(vg_llm_proxy_init(), VG_OK, "proxy restarted");
+}
+
 static void
 test_config(void)
 {
@@ -871,6 +920,7 @@ main(void)
 	test_forwarding();
 	test_budgets();
 	test_usage_api_and_env();
+	test_log_bodies();
 	test_logs();
 	test_config();
 
