@@ -15,9 +15,12 @@
  * follows it into later scans; GET /v1/findings/{id} shows the history.
  */
 #include "config.h"
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/buf.h"
+#include "core/jsonw.h"
 #include "core/str.h"
 #include "core/timeutil.h"
 #include "domain/api.h"
@@ -25,6 +28,9 @@
 
 #define FINDINGS_PAGE_MAX 500
 #define TRIAGE_TEXT_MAX 2000
+/* The most an answer's text may take: far above a full page of the
+ * largest findings the store accepts. */
+#define ANSWER_MAX ((size_t)1 << 30)
 
 static const char *const statuses[] = {"open", "confirmed", "dismissed"};
 static const char *const sorts[] = {"severity", "path", "newest"};
@@ -55,31 +61,141 @@ baseline_state(const struct vg_finding_row *f, const char *baseline, bool scan_l
 	return strcmp(f->first_scan_id, baseline) == 0 ? "new" : "unchanged";
 }
 
-/* A finding's JSON form: its data (title, severity, cwe_ids, file_path,
- * ...) with the row's own fields over it (new reference). */
-static json_t *
-finding_json(const struct vg_finding_row *f, const char *baseline)
+/* Writers of a row's own members: field points into the row. */
+static enum vg_err
+put_text(struct vg_jsonw *w, const void *field, const char *baseline)
 {
-	json_t *o = json_is_object(f->data) ? json_deep_copy(f->data) : json_object();
+	return vg_jsonw_str(w, field);
+}
 
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "id", json_string(f->id));
-	json_object_set_new(o, "scan_id", json_string(f->scan_id));
-	json_object_set_new(o, "repository_id", json_string(f->repository_id));
-	json_object_set_new(o, "fingerprint", json_string(f->fingerprint));
-	json_object_set_new(o, "severity", json_string(f->severity));
-	json_object_set_new(o, "status", json_string(f->status[0] ? f->status : "open"));
-	json_object_set_new(o, "status_reason", vg_http_opt_str(f->status_reason));
-	json_object_set_new(o, "status_actor_id", vg_http_opt_str(f->status_actor_id));
-	json_object_set_new(o, "status_at", vg_http_opt_time(f->status_at_us));
-	json_object_set_new(o, "first_scan_id", vg_http_opt_str(f->first_scan_id));
-	json_object_set_new(o, "last_scan_id", vg_http_opt_str(f->last_scan_id));
-	json_object_set_new(o, "created_at", vg_http_opt_time(f->created_at_us));
-	json_object_set_new(o, "updated_at", vg_http_opt_time(f->updated_at_us));
-	if (baseline)
-		json_object_set_new(o, "baseline_state", json_string(baseline));
-	return o;
+static enum vg_err
+put_opt_text(struct vg_jsonw *w, const void *field, const char *baseline)
+{
+	return vg_jsonw_str_or_null(w, field);
+}
+
+static enum vg_err
+put_time(struct vg_jsonw *w, const void *field, const char *baseline)
+{
+	int64_t us = *(const int64_t *)field;
+	char at[VG_TIME_RFC3339_LEN];
+
+	if (us == 0)
+		return vg_jsonw_null(w);
+	vg_time_format(us, at);
+	return vg_jsonw_str(w, at);
+}
+
+static enum vg_err
+put_status(struct vg_jsonw *w, const void *field, const char *baseline)
+{
+	const char *status = field;
+
+	return vg_jsonw_str(w, *status ? status : "open");
+}
+
+static enum vg_err
+put_baseline(struct vg_jsonw *w, const void *field, const char *baseline)
+{
+	return vg_jsonw_str(w, baseline);
+}
+
+/*
+ * The members a finding's row sets over its data, in the order they
+ * follow data's own members; one named like a member of data takes that
+ * member's place.  baseline_state only where there is a baseline.
+ */
+static const struct {
+	const char *key;
+	enum vg_err (*put)(struct vg_jsonw *w, const void *field, const char *baseline);
+	size_t off;   /* of the field in struct vg_finding_row */
+} row_members[] = {
+	{"id", put_text, offsetof(struct vg_finding_row, id)},
+	{"scan_id", put_text, offsetof(struct vg_finding_row, scan_id)},
+	{"repository_id", put_text, offsetof(struct vg_finding_row, repository_id)},
+	{"fingerprint", put_text, offsetof(struct vg_finding_row, fingerprint)},
+	{"severity", put_text, offsetof(struct vg_finding_row, severity)},
+	{"status", put_status, offsetof(struct vg_finding_row, status)},
+	{"status_reason", put_opt_text, offsetof(struct vg_finding_row, status_reason)},
+	{"status_actor_id", put_opt_text, offsetof(struct vg_finding_row, status_actor_id)},
+	{"status_at", put_time, offsetof(struct vg_finding_row, status_at_us)},
+	{"first_scan_id", put_opt_text, offsetof(struct vg_finding_row, first_scan_id)},
+	{"last_scan_id", put_opt_text, offsetof(struct vg_finding_row, last_scan_id)},
+	{"created_at", put_time, offsetof(struct vg_finding_row, created_at_us)},
+	{"updated_at", put_time, offsetof(struct vg_finding_row, updated_at_us)},
+	{"baseline_state", put_baseline, 0},
+};
+#define ROW_MEMBERS (sizeof row_members / sizeof row_members[0])
+
+/* The row member named key (ROW_MEMBERS for none); baseline_state is one
+ * only where there is a baseline. */
+static size_t
+row_member(const char *key, const char *baseline)
+{
+	size_t i;
+
+	for (i = 0; i < ROW_MEMBERS; i++)
+		if (strcmp(key, row_members[i].key) == 0)
+			break;
+	if (i < ROW_MEMBERS && row_members[i].put == put_baseline && !baseline)
+		return ROW_MEMBERS;
+	return i;
+}
+
+/* Write row member i of f. */
+static enum vg_err
+put_member(struct vg_jsonw *w, const struct vg_finding_row *f, size_t i, const char *baseline)
+{
+	vg_jsonw_key(w, row_members[i].key);
+	return row_members[i].put(w, (const char *)f + row_members[i].off, baseline);
+}
+
+/*
+ * A finding's JSON form, written into w: its data (title, severity,
+ * cwe_ids, file_path, ...) with the row's own members over it, then its
+ * history when history is not NULL.  The text is what a jansson object
+ * built the same way (data copied, the row's members set over it) dumps
+ * to, written without building one: a page of findings is large.
+ */
+static enum vg_err
+write_finding(struct vg_jsonw *w, const struct vg_finding_row *f, const char *baseline,
+    const json_t *history)
+{
+	bool done[ROW_MEMBERS] = {false};
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	vg_jsonw_object(w);
+	if (json_is_object(f->data)) {
+		json_object_foreach(f->data, key, v) {
+			if ((i = row_member(key, baseline)) < ROW_MEMBERS) {
+				put_member(w, f, i, baseline);
+				done[i] = true;
+			} else {
+				vg_jsonw_key(w, key);
+				vg_jsonw_value(w, v);
+			}
+		}
+	}
+	for (i = 0; i < ROW_MEMBERS; i++)
+		if (!done[i] && (baseline || row_members[i].put != put_baseline))
+			put_member(w, f, i, baseline);
+	if (history) {
+		vg_jsonw_key(w, "history");
+		vg_jsonw_value(w, history);
+	}
+	return vg_jsonw_object_end(w);
+}
+
+/* Send the text in b as the 200 or 201 answer, or a 500 when writing it
+ * failed (werr). */
+static enum vg_err
+send_text(struct vg_http_req *req, int status, enum vg_err werr, const struct vg_buf *b)
+{
+	if (werr != VG_OK)
+		return vg_http_fail(req, VG_ERR_INTERNAL, "the answer does not serialise", NULL);
+	return vg_http_send(req, status, "application/json", vg_buf_str(b), b->len);
 }
 
 /* The id of repository id's latest completed scan into out ("" when none
@@ -139,14 +255,16 @@ read_filters(struct vg_http_req *req, struct vg_finding_filter *f)
 	return VG_OK;
 }
 
-/* One page of findings matching f, each with its baseline state. */
+/* One page of findings matching f, each with its baseline state:
+ * {"items":[...],"next_cursor":...}, written straight into the answer. */
 static enum vg_err
 answer_findings(struct vg_http_req *req, struct vg_store *s, const struct vg_finding_filter *f,
     const char *baseline, bool scan_list)
 {
 	struct vg_finding_row *rows = NULL;
+	struct vg_jsonw w;
+	struct vg_buf b;
 	const char *cursor;
-	json_t *items = NULL;
 	char *next = NULL;
 	int64_t limit;
 	size_t i, n = 0;
@@ -154,15 +272,29 @@ answer_findings(struct vg_http_req *req, struct vg_store *s, const struct vg_fin
 
 	if ((err = vg_http_page_args(req, FINDINGS_PAGE_MAX, &limit, &cursor)) != VG_OK)
 		return err;
+	vg_buf_init(&b, ANSWER_MAX);
+	vg_jsonw_init(&w, &b);
 	err = vg_store_finding_list(s, f, cursor, (int)limit, &rows, &n, &next);
-	for (i = 0; err == VG_OK && i < n; i++)
-		err = vg_http_items_add(&items, finding_json(&rows[i],
-		    baseline_state(&rows[i], baseline, scan_list)));
+	if (err != VG_OK) {
+		err = vg_http_answer_page(req, err, NULL, NULL);
+		goto out;
+	}
+	vg_jsonw_object(&w);
+	vg_jsonw_key(&w, "items");
+	vg_jsonw_array(&w);
+	for (i = 0; i < n; i++)
+		write_finding(&w, &rows[i], baseline_state(&rows[i], baseline, scan_list), NULL);
+	vg_jsonw_array_end(&w);
+	vg_jsonw_key(&w, "next_cursor");
+	vg_jsonw_str_or_null(&w, next);
+	vg_jsonw_object_end(&w);
+	err = send_text(req, 200, w.err, &b);
+out:
 	for (i = 0; i < n; i++)
 		vg_finding_row_clear(&rows[i]);
-	err = vg_http_answer_page(req, err, items, next);
 	free(rows);
 	free(next);
+	vg_buf_free(&b);
 	return err;
 }
 
@@ -210,18 +342,23 @@ answer_finding(struct vg_http_req *req, struct vg_store *s, const struct vg_find
     int status)
 {
 	char baseline[VG_UUID_LEN + 1];
-	json_t *o, *history = NULL;
+	json_t *history = NULL;
+	struct vg_jsonw w;
+	struct vg_buf b;
 	enum vg_err err;
 
 	if ((err = latest_completed(s, f->repository_id, baseline)) != VG_OK ||
 	    (err = vg_store_finding_history(s, f->id, &history)) != VG_OK)
 		return vg_http_fail(req, err, NULL, NULL);
-	if (!(o = finding_json(f, baseline_state(f, baseline, false)))) {
-		json_decref(history);
+	if (!history && !(history = json_array()))
 		return vg_http_fail(req, VG_ERR_NOMEM, NULL, NULL);
-	}
-	json_object_set_new(o, "history", history ? history : json_array());
-	return vg_http_json(req, status, o);
+	vg_buf_init(&b, ANSWER_MAX);
+	vg_jsonw_init(&w, &b);
+	write_finding(&w, f, baseline_state(f, baseline, false), history);
+	err = send_text(req, status, w.err, &b);
+	vg_buf_free(&b);
+	json_decref(history);
+	return err;
 }
 
 enum vg_err

@@ -1,0 +1,339 @@
+/* jsonw.c - JSON text written straight into a buffer (jsonw.h). */
+#include "config.h"
+#include <stdio.h>
+#include <string.h>
+#include "core/jsonw.h"
+
+/* Deeper values than this are refused (jansson's parser stops at 2048;
+ * a tree that refers to itself would otherwise never end). */
+#define VALUE_DEPTH_MAX 2048
+
+/* The ASCII bytes a string must escape: control characters, '"', '\\'. */
+static const bool ascii_escape[128] = {
+	[0x00] = true, [0x01] = true, [0x02] = true, [0x03] = true, [0x04] = true,
+	[0x05] = true, [0x06] = true, [0x07] = true, [0x08] = true, [0x09] = true,
+	[0x0a] = true, [0x0b] = true, [0x0c] = true, [0x0d] = true, [0x0e] = true,
+	[0x0f] = true, [0x10] = true, [0x11] = true, [0x12] = true, [0x13] = true,
+	[0x14] = true, [0x15] = true, [0x16] = true, [0x17] = true, [0x18] = true,
+	[0x19] = true, [0x1a] = true, [0x1b] = true, [0x1c] = true, [0x1d] = true,
+	[0x1e] = true, [0x1f] = true, ['"'] = true, ['\\'] = true,
+};
+
+/* The two-character escapes; the other control characters are \u00XX. */
+static const char *const short_escape[128] = {
+	['"'] = "\\\"", ['\\'] = "\\\\", ['\b'] = "\\b", ['\f'] = "\\f",
+	['\n'] = "\\n", ['\r'] = "\\r", ['\t'] = "\\t",
+};
+
+/*
+ * The length of the valid UTF-8 sequence at p (at most n bytes left), 0
+ * when it is not one: a stray continuation byte, a truncated or overlong
+ * sequence, a surrogate, or a code point past U+10FFFF.
+ */
+static size_t
+utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (p[0] >= 0xC2 && p[0] <= 0xDF) {
+		len = 2;
+		cp = p[0] & 0x1F;
+	} else if (p[0] >= 0xE0 && p[0] <= 0xEF) {
+		len = 3;
+		cp = p[0] & 0x0F;
+	} else if (p[0] >= 0xF0 && p[0] <= 0xF4) {
+		len = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3F);
+	}
+	if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ||
+	    (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+		return 0;
+	return len;
+}
+
+/* Record err as the writer's first failure; returns the writer's error. */
+static enum vg_err
+fail(struct vg_jsonw *w, enum vg_err err)
+{
+	if (w->err == VG_OK)
+		w->err = err;
+	return w->err;
+}
+
+/* Append n bytes, keeping the first failure. */
+static enum vg_err
+put(struct vg_jsonw *w, const void *p, size_t n)
+{
+	enum vg_err err;
+
+	if (w->err == VG_OK && (err = vg_buf_append(w->b, p, n)) != VG_OK)
+		w->err = err;
+	return w->err;
+}
+
+/* The ',' a value or key needs after an earlier one at its level. */
+static enum vg_err
+separate(struct vg_jsonw *w)
+{
+	if (w->comma)
+		put(w, ",", 1);
+	w->comma = false;
+	return w->err;
+}
+
+/* s (n bytes) as a quoted, escaped string, without a separator. */
+static enum vg_err
+put_string(struct vg_jsonw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
+	char u[6] = {'\\', 'u', '0', '0', 0, 0};
+	size_t len;
+
+	if (put(w, "\"", 1) != VG_OK)
+		return w->err;
+	run = p;
+	while (p < end) {
+		if (*p >= 0x80) {
+			/* copied as it is, once known to be UTF-8 */
+			if (!(len = utf8_seq(p, (size_t)(end - p))))
+				return fail(w, VG_ERR_INVALID);
+			p += len;
+			continue;
+		}
+		if (!ascii_escape[*p]) {
+			p++;
+			continue;
+		}
+		put(w, run, (size_t)(p - run));
+		if (short_escape[*p]) {
+			put(w, short_escape[*p], 2);
+		} else {
+			u[4] = hex[*p >> 4];
+			u[5] = hex[*p & 0xF];
+			put(w, u, sizeof u);
+		}
+		run = ++p;
+	}
+	put(w, run, (size_t)(p - run));
+	return put(w, "\"", 1);
+}
+
+void
+vg_jsonw_init(struct vg_jsonw *w, struct vg_buf *b)
+{
+	w->b = b;
+	w->err = VG_OK;
+	w->comma = false;
+}
+
+/* Open a container with c. */
+static enum vg_err
+open_with(struct vg_jsonw *w, char c)
+{
+	separate(w);
+	return put(w, &c, 1);
+}
+
+/* Close a container with c: it is a value of the level around it. */
+static enum vg_err
+close_with(struct vg_jsonw *w, char c)
+{
+	put(w, &c, 1);
+	w->comma = true;
+	return w->err;
+}
+
+enum vg_err
+vg_jsonw_object(struct vg_jsonw *w)
+{
+	return open_with(w, '{');
+}
+
+enum vg_err
+vg_jsonw_object_end(struct vg_jsonw *w)
+{
+	return close_with(w, '}');
+}
+
+enum vg_err
+vg_jsonw_array(struct vg_jsonw *w)
+{
+	return open_with(w, '[');
+}
+
+enum vg_err
+vg_jsonw_array_end(struct vg_jsonw *w)
+{
+	return close_with(w, ']');
+}
+
+enum vg_err
+vg_jsonw_key(struct vg_jsonw *w, const char *key)
+{
+	separate(w);
+	put_string(w, key, strlen(key));
+	return put(w, ":", 1);
+}
+
+enum vg_err
+vg_jsonw_strn(struct vg_jsonw *w, const char *s, size_t n)
+{
+	separate(w);
+	put_string(w, s, n);
+	w->comma = true;
+	return w->err;
+}
+
+enum vg_err
+vg_jsonw_str(struct vg_jsonw *w, const char *s)
+{
+	return vg_jsonw_strn(w, s, strlen(s));
+}
+
+enum vg_err
+vg_jsonw_str_or_null(struct vg_jsonw *w, const char *s)
+{
+	return s && *s ? vg_jsonw_str(w, s) : vg_jsonw_null(w);
+}
+
+/* A bare token (a number, true, false, null) as a value. */
+static enum vg_err
+put_token(struct vg_jsonw *w, const char *t, size_t n)
+{
+	separate(w);
+	put(w, t, n);
+	w->comma = true;
+	return w->err;
+}
+
+enum vg_err
+vg_jsonw_int(struct vg_jsonw *w, int64_t v)
+{
+	char n[24];
+	int len = snprintf(n, sizeof n, "%lld", (long long)v);
+
+	return put_token(w, n, (size_t)len);
+}
+
+enum vg_err
+vg_jsonw_null(struct vg_jsonw *w)
+{
+	return put_token(w, "null", 4);
+}
+
+static enum vg_err put_value(struct vg_jsonw *w, const json_t *v, int depth);
+
+/* Writers of each type of value at nesting depth. */
+static enum vg_err
+put_object(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	const char *key;
+	json_t *m;
+
+	vg_jsonw_object(w);
+	/* the object's own (insertion) order, as vg_json_dump keeps */
+	json_object_foreach((json_t *)v, key, m) {
+		vg_jsonw_key(w, key);
+		put_value(w, m, depth + 1);
+	}
+	return vg_jsonw_object_end(w);
+}
+
+static enum vg_err
+put_array(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	json_t *m;
+	size_t i;
+
+	vg_jsonw_array(w);
+	json_array_foreach(v, i, m)
+		put_value(w, m, depth + 1);
+	return vg_jsonw_array_end(w);
+}
+
+static enum vg_err
+put_string_value(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	(void)depth;
+	return vg_jsonw_strn(w, json_string_value(v), json_string_length(v));
+}
+
+static enum vg_err
+put_integer(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	(void)depth;
+	return vg_jsonw_int(w, (int64_t)json_integer_value(v));
+}
+
+/* A real as jansson formats it (its own rules for digits and ".0"). */
+static enum vg_err
+put_real(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	char n[64];
+	size_t len = json_dumpb(v, n, sizeof n, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	(void)depth;
+	if (len == 0 || len > sizeof n)
+		return fail(w, VG_ERR_INVALID);
+	return put_token(w, n, len);
+}
+
+static enum vg_err
+put_true(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	(void)v;
+	(void)depth;
+	return put_token(w, "true", 4);
+}
+
+static enum vg_err
+put_false(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	(void)v;
+	(void)depth;
+	return put_token(w, "false", 5);
+}
+
+static enum vg_err
+put_null(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	(void)v;
+	(void)depth;
+	return vg_jsonw_null(w);
+}
+
+static enum vg_err (*const writers[])(struct vg_jsonw *w, const json_t *v, int depth) = {
+	[JSON_OBJECT] = put_object, [JSON_ARRAY] = put_array, [JSON_STRING] = put_string_value,
+	[JSON_INTEGER] = put_integer, [JSON_REAL] = put_real, [JSON_TRUE] = put_true,
+	[JSON_FALSE] = put_false, [JSON_NULL] = put_null,
+};
+
+/* v at nesting depth, recursively. */
+static enum vg_err
+put_value(struct vg_jsonw *w, const json_t *v, int depth)
+{
+	size_t t = (size_t)json_typeof(v);
+
+	if (depth > VALUE_DEPTH_MAX || t >= sizeof writers / sizeof writers[0] || !writers[t])
+		return fail(w, VG_ERR_INVALID);
+	return writers[t](w, v, depth);
+}
+
+enum vg_err
+vg_jsonw_value(struct vg_jsonw *w, const json_t *v)
+{
+	if (!v)
+		return fail(w, VG_ERR_INVALID);
+	return put_value(w, v, 0);
+}
