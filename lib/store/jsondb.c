@@ -145,9 +145,10 @@ record_name(const char *id, char name[NAME_MAX_LEN])
 	return VG_OK;
 }
 
-/* Read and parse one record file relative to dirfd; NOT_FOUND if absent. */
+/* Read and parse one record file relative to dirfd; NOT_FOUND if absent.
+ * keep_fd not NULL: the file is left open there on success (else -1). */
 static enum vg_err
-read_record(struct vg_jsondb_tx *tx, const char *name, json_t **out)
+read_record_fd(struct vg_jsondb_tx *tx, const char *name, json_t **out, int *keep_fd)
 {
 	struct stat st;
 	char *data = NULL;
@@ -183,6 +184,10 @@ read_record(struct vg_jsondb_tx *tx, const char *name, json_t **out)
 		goto bad;
 	}
 	err = VG_OK;
+	if (keep_fd) {
+		*keep_fd = fd;
+		fd = -1;
+	}
 	goto out;
 bad:
 	vg_log(VG_LOG_ERROR, "jsondb_bad_record", "collection", tx->collection,
@@ -195,6 +200,12 @@ out:
 	return err;
 }
 
+static enum vg_err
+read_record(struct vg_jsondb_tx *tx, const char *name, json_t **out)
+{
+	return read_record_fd(tx, name, out, NULL);
+}
+
 enum vg_err
 vg_jsondb_tx_get(struct vg_jsondb_tx *tx, const char *id, json_t **out)
 {
@@ -205,6 +216,34 @@ vg_jsondb_tx_get(struct vg_jsondb_tx *tx, const char *id, json_t **out)
 	if ((err = record_name(id, name)) != VG_OK)
 		return err;
 	return read_record(tx, name, out);
+}
+
+enum vg_err
+vg_jsondb_tx_get_open(struct vg_jsondb_tx *tx, const char *id, json_t **out, int *fd)
+{
+	char name[NAME_MAX_LEN];
+	enum vg_err err;
+
+	*out = NULL;
+	*fd = -1;
+	if ((err = record_name(id, name)) != VG_OK)
+		return err;
+	return read_record_fd(tx, name, out, fd);
+}
+
+enum vg_err
+vg_jsondb_stat(struct vg_jsondb *db, const char *collection, const char *id, struct stat *st)
+{
+	char name[NAME_MAX_LEN], path[64 + 1 + NAME_MAX_LEN];
+
+	if (!vg_jsondb_collection_valid(collection))
+		return VG_ERR_INVALID;
+	if (record_name(id, name) != VG_OK)
+		return VG_ERR_INVALID;
+	snprintf(path, sizeof path, "%s/%s", collection, name);
+	if (fstatat(db->rootfd, path, st, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT || errno == ENOTDIR ? VG_ERR_NOT_FOUND : VG_ERR_IO;
+	return VG_OK;
 }
 
 /*
@@ -347,6 +386,44 @@ vg_jsondb_tx_list(struct vg_jsondb_tx *tx, bool (*keep)(json_t *rec, void *arg),
 			json_decref(rec);
 		}
 		rec = NULL;
+	}
+	*out = arr;
+	arr = NULL;
+	err = VG_OK;
+out:
+	if (d)
+		closedir(d);
+	json_decref(arr);
+	return err;
+}
+
+enum vg_err
+vg_jsondb_tx_ids(struct vg_jsondb_tx *tx, const char *prefix, json_t **out)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	json_t *arr = NULL;
+	size_t plen = strlen(prefix), n;
+	int fd;
+	enum vg_err err = VG_ERR_IO;
+
+	*out = NULL;
+	if ((fd = dup(tx->dirfd)) < 0)
+		goto out;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		goto out;
+	}
+	rewinddir(d);
+	err = VG_ERR_NOMEM;
+	if (!(arr = json_array()))
+		goto out;
+	while ((de = readdir(d)) != NULL) {
+		if (!is_record_name(de->d_name) || strncmp(de->d_name, prefix, plen) != 0)
+			continue;
+		n = strlen(de->d_name) - strlen(SUFFIX);
+		if (json_array_append_new(arr, json_stringn(de->d_name, n)) != 0)
+			goto out;
 	}
 	*out = arr;
 	arr = NULL;

@@ -27,6 +27,7 @@
 #define VG_STORE_JSONDB_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <jansson.h>
 #include "core/err.h"
 
@@ -74,6 +75,31 @@ enum vg_err vg_jsondb_tx_del(struct vg_jsondb_tx *tx, const char *id);
  */
 enum vg_err vg_jsondb_tx_list(struct vg_jsondb_tx *tx,
     bool (*keep)(json_t *rec, void *arg), void *arg, json_t **out);
+
+/*
+ * Like vg_jsondb_tx_get, and *fd (>= 0, close-on-exec, the caller's to
+ * close) is the record file that was read, left open: its fstat() names
+ * the record's version, since a write replaces the file (rename) and
+ * never rewrites one in place, and an open file's inode number cannot
+ * be handed to another file.  *fd is -1 on failure.
+ */
+enum vg_err vg_jsondb_tx_get_open(struct vg_jsondb_tx *tx, const char *id, json_t **out,
+    int *fd);
+/*
+ * The ids of the records whose id starts with prefix ("" for all), in no
+ * particular order, read from the names alone (no record is parsed): *out
+ * is a new JSON array of strings.
+ */
+enum vg_err vg_jsondb_tx_ids(struct vg_jsondb_tx *tx, const char *prefix, json_t **out);
+
+/*
+ * stat() of record id of collection without taking any lock (a cache's
+ * check that a record it read is still the current one: compare with
+ * the fstat() of the file vg_jsondb_tx_get_open left open).
+ * VG_ERR_NOT_FOUND when the record (or the collection) is absent.
+ */
+enum vg_err vg_jsondb_stat(struct vg_jsondb *db, const char *collection, const char *id,
+    struct stat *st);
 
 /* ---- one-shot forms: each takes and releases the lock itself ---- */
 enum vg_err vg_jsondb_get(struct vg_jsondb *db, const char *collection, const char *id,

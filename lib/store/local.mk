@@ -4,6 +4,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/store.c %reldir%/store.h %reldir%/store_impl.h \
 	%reldir%/store_json.c %reldir%/store_pg.c \
 	%reldir%/store_json_util.c %reldir%/store_json_util.h \
+	%reldir%/store_json_findex.c %reldir%/store_json_findex.h \
 	%reldir%/store_pg_util.c %reldir%/store_pg_util.h \
 	%reldir%/store_auth.c %reldir%/store_json_auth.c %reldir%/store_pg_auth.c \
 	%reldir%/store_sources.c %reldir%/store_json_sources.c \

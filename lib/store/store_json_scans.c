@@ -18,6 +18,10 @@
  *                   its history, the first and last scan that saw it,
  *                   its newest row (latest_finding_id, latest_at) and
  *                   every row by scan ("rows": {scan id: finding id})
+ *   finding_index   per repository, what the finding lists filter and
+ *                   sort on (store_json_findex.h): written by upsert and
+ *                   triage in the step that writes the rows, read by the
+ *                   lists through a per-process cache
  *   runner_jobs     "<scan id>_<attempt>" -> the job
  *   llm_usage       usage id -> one reserved (then settled) call
  * and, for pruning, refresh_families, refresh_tokens, api_keys and
@@ -25,7 +29,7 @@
  *
  * Every step that must be atomic runs under the exclusive lock of the
  * collections it writes (jsondb.h), taken in ascending order of name:
- * finding_triage < findings < llm_usage < repositories < runner_jobs <
+ * finding_index < finding_triage < findings < llm_usage < repositories < runner_jobs <
  * scan_events < scans < snapshots < threat_profiles.  A step that writes
  * several records writes the scan last, so one cut short leaves records
  * the next step overwrites (an event beyond last_event_seq, a finding
@@ -38,8 +42,9 @@
 #include <string.h>
 #include "core/str.h"
 #include "core/timeutil.h"
-#include "store/store_json_util.h"
+#include "store/store_json_findex.h"
 
+#define C_INDEX VG_STORE_JSON_C_FINDEX
 #define C_TRIAGE "finding_triage"
 #define C_FINDINGS "findings"
 #define C_LLM "llm_usage"
@@ -1067,10 +1072,9 @@ finding_json(const struct vg_finding_row *f)
 	    "updated_at", vg_store_json_time(f->updated_at_us));
 }
 
-/* The row rec into *f (f->data a new reference); first and last scan
- * come from the fingerprint's triage record tri (may be NULL). */
-static enum vg_err
-finding_from(json_t *rec, json_t *tri, struct vg_finding_row *f)
+/* The row rec into *f (store_json_findex.h). */
+enum vg_err
+vg_store_json_finding_from(json_t *rec, json_t *tri, struct vg_finding_row *f)
 {
 	json_t *data = json_object_get(rec, "data");
 	enum vg_err err;
@@ -1137,10 +1141,11 @@ struct upsert_op {
 };
 
 /*
- * Under the locks of triage, findings and scans: the lease checked, the
- * row of (scan, fingerprint) found through the fingerprint's triage
- * record or made (status from the decision), the fingerprint's first,
- * last and newest row kept, and the scan's counters moved.
+ * Under the locks of the index, triage, findings and scans: the lease
+ * checked, the row of (scan, fingerprint) found through the
+ * fingerprint's triage record or made (status from the decision), the
+ * fingerprint's first, last and newest row kept, its index entry
+ * following, and the scan's counters moved.
  */
 static enum vg_err
 do_upsert(struct vg_store_json_held *h, void *arg)
@@ -1150,6 +1155,7 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 	struct vg_jsondb_tx *ttx = vg_store_json_tx_of(h, C_TRIAGE);
 	struct vg_jsondb_tx *ftx = vg_store_json_tx_of(h, C_FINDINGS);
 	struct vg_jsondb_tx *stx = vg_store_json_tx_of(h, C_SCANS);
+	struct vg_store_json_findex_w xw = {.bucket = -1};
 	struct vg_scan sc;
 	char tkey[TRIAGE_KEY_LEN];
 	json_t *tri = NULL, *rec = NULL, *rows;
@@ -1162,6 +1168,9 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 	if ((err = lease_load(stx, op->l, true, &sc)) != VG_OK)
 		goto out;
 	memcpy(f->repository_id, sc.repository_id, sizeof f->repository_id);
+	/* Before any write: the index's head moves first (store_json_findex.h). */
+	if ((err = vg_store_json_findex_begin(h, sc.repository_id, f->fingerprint, &xw)) != VG_OK)
+		goto out;
 	triage_key(sc.repository_id, f->fingerprint, tkey);
 	err = vg_jsondb_tx_get(ttx, tkey, &tri);
 	if (err == VG_ERR_NOT_FOUND) {
@@ -1178,7 +1187,7 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 	if (existing) {
 		/* The row is there: new data, counters follow a new severity. */
 		if ((err = vg_jsondb_tx_get(ftx, existing, &rec)) != VG_OK ||
-		    (err = finding_from(rec, NULL, &cur)) != VG_OK)
+		    (err = vg_store_json_finding_from(rec, NULL, &cur)) != VG_OK)
 			goto out;
 		old_rank = severity_rank(cur.severity);
 		new_rank = severity_rank(f->severity);
@@ -1186,7 +1195,8 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 		cur.data = json_incref(f->data);
 		memcpy(cur.severity, f->severity, sizeof cur.severity);
 		cur.updated_at_us = op->now_us;
-		if ((err = vg_store_json_put_new(ftx, cur.id, finding_json(&cur), false)) != VG_OK)
+		if ((err = vg_store_json_put_new(ftx, cur.id, finding_json(&cur), false)) ||
+		    (err = vg_store_json_findex_commit(h, &xw, f->fingerprint, tri, &cur)))
 			goto out;
 		if (old_rank != new_rank) {
 			if (old_rank < VG_SEVERITY_COUNT && sc.severity_counts[old_rank] > 0)
@@ -1222,7 +1232,8 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 			    json_object_set_new(tri, "last_scan_id", json_string(sc.id)) != 0)
 				goto out;
 		}
-		if ((err = vg_jsondb_tx_put(ttx, tkey, tri)) != VG_OK)
+		if ((err = vg_jsondb_tx_put(ttx, tkey, tri)) != VG_OK ||
+		    (err = vg_store_json_findex_commit(h, &xw, f->fingerprint, tri, f)) != VG_OK)
 			goto out;
 		sc.findings_count++;
 		new_rank = severity_rank(f->severity);
@@ -1239,6 +1250,7 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 		err = vg_store_json_get_str(tri, "last_scan_id", f->last_scan_id,
 		    sizeof f->last_scan_id);
 out:
+	vg_store_json_findex_done(&xw);
 	vg_finding_row_clear(&cur);
 	json_decref(rec);
 	json_decref(tri);
@@ -1246,7 +1258,7 @@ out:
 }
 
 static const struct vg_store_json_lock upsert_locks[] = {
-	{C_TRIAGE, true}, {C_FINDINGS, true}, {C_SCANS, true},
+	{C_INDEX, true}, {C_TRIAGE, true}, {C_FINDINGS, true}, {C_SCANS, true},
 };
 
 static enum vg_err
@@ -1283,217 +1295,26 @@ json_finding_get(struct vg_store *s, const char *id, struct vg_finding_row *out)
 
 	if (err == VG_OK) {
 		tri = triage_of(s, rec);
-		err = finding_from(rec, tri, out);
+		err = vg_store_json_finding_from(rec, tri, out);
 	}
 	json_decref(tri);
 	json_decref(rec);
 	return err;
 }
 
-/* Whether the row record matches the filter's severity, status, CWE and
- * path prefix. */
-static bool
-row_matches(json_t *rec, const struct vg_finding_filter *f)
-{
-	json_t *data = json_object_get(rec, "data"), *cwes, *c;
-	size_t i;
-	bool found = false;
-
-	if ((f->severity && !vg_store_json_field_is(rec, "severity", f->severity)) ||
-	    (f->status && !vg_store_json_field_is(rec, "status", f->status)) ||
-	    (f->path_prefix && !vg_str_has_prefix(vg_store_json_peek(data, "file_path"),
-	    f->path_prefix)))
-		return false;
-	if (!f->cwe)
-		return true;
-	cwes = json_object_get(data, "cwe_ids");
-	json_array_foreach(cwes, i, c)
-		if (json_integer_value(c) == f->cwe)
-			found = true;
-	return found;
-}
-
-static bool
-row_of_scan(json_t *rec, void *arg)
-{
-	const struct vg_finding_filter *f = arg;
-
-	return vg_store_json_field_is(rec, "scan_id", f->scan_id) && row_matches(rec, f);
-}
-
-/* A matching row with its sort keys read once. */
-struct sorted_row {
-	json_t *rec;            /* borrowed */
-	int rank;
-	const char *path, *id;
-	int64_t line, at_us;
-};
-
-static int
-cmp_path_line_id(const struct sorted_row *x, const struct sorted_row *y)
-{
-	int c;
-
-	if ((c = strcmp(x->path, y->path)) != 0)
-		return c;
-	if (x->line != y->line) {
-		if (!x->line || !y->line)
-			return x->line ? -1 : 1;   /* no line after every line */
-		return x->line < y->line ? -1 : 1;
-	}
-	return strcmp(x->id, y->id);
-}
-
-static int
-by_severity(const void *a, const void *b)
-{
-	const struct sorted_row *x = a, *y = b;
-
-	if (x->rank != y->rank)
-		return x->rank < y->rank ? -1 : 1;
-	return cmp_path_line_id(x, y);
-}
-
-static int
-by_path(const void *a, const void *b)
-{
-	return cmp_path_line_id(a, b);
-}
-
-static int
-by_newest(const void *a, const void *b)
-{
-	const struct sorted_row *x = a, *y = b;
-
-	if (x->at_us != y->at_us)
-		return x->at_us > y->at_us ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-static const struct {
-	const char *name;
-	int (*cmp)(const void *, const void *);
-} sorts[] = {
-	{"severity", by_severity}, {"path", by_path}, {"newest", by_newest},
-};
-
-/*
- * The matching row records of f into *rows (a new array): a scan's rows,
- * or a repository's newest row per fingerprint (from the triage
- * records, which name it).
- */
-static enum vg_err
-matching_rows(struct vg_store *s, const struct vg_finding_filter *f, json_t **rows)
-{
-	json_t *tris = NULL, *tri, *rec = NULL, *all = NULL;
-	size_t i;
-	enum vg_err err;
-
-	*rows = NULL;
-	if (f->scan_id)
-		return vg_jsondb_list(s->jdb, C_FINDINGS, row_of_scan, (void *)f, rows);
-	if ((err = vg_jsondb_list(s->jdb, C_TRIAGE, of_repository, (void *)f->repository_id,
-	    &tris)) != VG_OK)
-		goto out;
-	err = VG_ERR_NOMEM;
-	if (!(all = json_array()))
-		goto out;
-	json_array_foreach(tris, i, tri) {
-		const char *id = json_string_value(json_object_get(tri, "latest_finding_id"));
-
-		if (!id)
-			continue;
-		err = vg_jsondb_get(s->jdb, C_FINDINGS, id, &rec);
-		if (err == VG_ERR_NOT_FOUND)
-			continue;
-		if (err != VG_OK)
-			goto out;
-		err = VG_ERR_NOMEM;
-		if (row_matches(rec, f) && json_array_append(all, rec) != 0)
-			goto out;
-		json_decref(rec);
-		rec = NULL;
-	}
-	*rows = all;
-	all = NULL;
-	err = VG_OK;
-out:
-	json_decref(rec);
-	json_decref(all);
-	json_decref(tris);
-	return err;
-}
-
+/* A scan's rows, or a repository's newest row per fingerprint, from the
+ * finding index (store_json_findex.h). */
 static enum vg_err
 json_finding_list(struct vg_store *s, const struct vg_finding_filter *f, int64_t offset, int n,
     struct vg_finding_row **out, size_t *count)
 {
-	json_t *rows = NULL, *rec, *tri;
-	struct sorted_row *keys = NULL;
-	struct vg_finding_row *fs = NULL;
-	size_t i, total, k = 0, done = 0;
-	int (*cmp)(const void *, const void *) = by_severity;
-	enum vg_err err;
-
-	if ((err = matching_rows(s, f, &rows)) != VG_OK)
-		goto out;
-	total = json_array_size(rows);
-	err = VG_ERR_NOMEM;
-	if (!(keys = calloc(total + 1, sizeof *keys)))
-		goto out;
-	json_array_foreach(rows, i, rec) {
-		json_t *data = json_object_get(rec, "data");
-
-		keys[i].rec = rec;
-		keys[i].rank = severity_rank(vg_store_json_peek(rec, "severity"));
-		keys[i].path = vg_store_json_peek(data, "file_path");
-		keys[i].id = vg_store_json_peek(rec, "id");
-		keys[i].line = json_integer_value(json_object_get(data, "line_start"));
-		if ((err = vg_store_json_get_time(rec, "created_at", &keys[i].at_us)) != VG_OK)
-			goto out;
-	}
-	for (i = 0; i < NELEM(sorts); i++)
-		if (strcmp(sorts[i].name, f->sort) == 0)
-			cmp = sorts[i].cmp;
-	qsort(keys, total, sizeof *keys, cmp);
-	if ((uint64_t)offset < total)
-		k = total - (size_t)offset;
-	if (k > (size_t)n)
-		k = (size_t)n;
-	err = VG_ERR_NOMEM;
-	if (!(fs = calloc(k + 1, sizeof *fs)))
-		goto out;
-	for (done = 0; done < k; done++) {
-		rec = keys[(size_t)offset + done].rec;
-		tri = triage_of(s, rec);
-		err = finding_from(rec, tri, &fs[done]);
-		json_decref(tri);
-		if (err != VG_OK)
-			goto out;
-	}
-	*out = fs;
-	*count = k;
-	fs = NULL;
-	err = VG_OK;
-out:
-	for (i = 0; fs && i <= done && i < k; i++)
-		vg_finding_row_clear(&fs[i]);
-	free(fs);
-	free(keys);
-	json_decref(rows);
-	return err;
+	return vg_store_json_findex_list(s->jdb, f, offset, n, out, count);
 }
 
 static enum vg_err
 json_finding_count(struct vg_store *s, const struct vg_finding_filter *f, int64_t *count)
 {
-	json_t *rows = NULL;
-	enum vg_err err = matching_rows(s, f, &rows);
-
-	if (err == VG_OK)
-		*count = (int64_t)json_array_size(rows);
-	json_decref(rows);
-	return err;
+	return vg_store_json_findex_count(s->jdb, f, count);
 }
 
 struct triage_op {
@@ -1509,9 +1330,10 @@ opt_text(const char *v)
 }
 
 /*
- * Under the locks of triage and findings: the decision and its history
- * entry on the fingerprint's record, and the status on every row of the
- * fingerprint (the roll-up reads it there).
+ * Under the locks of the index, triage and findings: the decision and
+ * its history entry on the fingerprint's record, the status on every row
+ * of the fingerprint (the roll-up reads it there) and on its index
+ * entry.
  */
 static enum vg_err
 do_triage(struct vg_store_json_held *h, void *arg)
@@ -1520,12 +1342,17 @@ do_triage(struct vg_store_json_held *h, void *arg)
 	const struct vg_triage *t = op->t;
 	struct vg_jsondb_tx *ttx = vg_store_json_tx_of(h, C_TRIAGE);
 	struct vg_jsondb_tx *ftx = vg_store_json_tx_of(h, C_FINDINGS);
-	char tkey[TRIAGE_KEY_LEN];
+	struct vg_store_json_findex_w xw = {.bucket = -1};
+	char tkey[TRIAGE_KEY_LEN], fp[sizeof ((struct vg_finding_row *)0)->fingerprint];
 	json_t *rec = NULL, *tri = NULL, *row = NULL, *entry = NULL, *rows, *v;
 	const char *sid;
 	enum vg_err err;
 
 	if ((err = vg_jsondb_tx_get(ftx, op->id, &rec)) != VG_OK)
+		goto out;
+	if ((err = vg_store_json_get_str(rec, "fingerprint", fp, sizeof fp)) != VG_OK ||
+	    (err = vg_store_json_findex_begin(h, vg_store_json_peek(rec, "repository_id"), fp,
+	    &xw)) != VG_OK)
 		goto out;
 	triage_key(vg_store_json_peek(rec, "repository_id"), vg_store_json_peek(rec, "fingerprint"),
 	    tkey);
@@ -1576,11 +1403,14 @@ do_triage(struct vg_store_json_held *h, void *arg)
 		json_decref(row);
 		row = NULL;
 	}
+	if ((err = vg_store_json_findex_commit(h, &xw, fp, tri, NULL)) != VG_OK)
+		goto out;
 	json_decref(rec);
 	rec = NULL;
 	if ((err = vg_jsondb_tx_get(ftx, op->id, &rec)) == VG_OK)
-		err = finding_from(rec, tri, op->out);
+		err = vg_store_json_finding_from(rec, tri, op->out);
 out:
+	vg_store_json_findex_done(&xw);
 	json_decref(entry);
 	json_decref(row);
 	json_decref(tri);
@@ -1588,7 +1418,9 @@ out:
 	return err;
 }
 
-static const struct vg_store_json_lock triage_locks[] = {{C_TRIAGE, true}, {C_FINDINGS, true}};
+static const struct vg_store_json_lock triage_locks[] = {
+	{C_INDEX, true}, {C_TRIAGE, true}, {C_FINDINGS, true},
+};
 
 static enum vg_err
 json_finding_triage(struct vg_store *s, const char *id, const struct vg_triage *t,
@@ -1596,7 +1428,7 @@ json_finding_triage(struct vg_store *s, const char *id, const struct vg_triage *
 {
 	struct triage_op op = {id, t, out};
 
-	return vg_store_json_with_locks(s->jdb, triage_locks, 2, do_triage, &op);
+	return vg_store_json_with_locks(s->jdb, triage_locks, NELEM(triage_locks), do_triage, &op);
 }
 
 static enum vg_err
@@ -2071,7 +1903,8 @@ do_purge(struct vg_store_json_held *h, void *arg)
 			err = VG_ERR_NOMEM;
 			goto out;
 		}
-	if ((err = purge_where(h, C_EVENTS, of_scan_in, ids, NULL)) != VG_OK ||
+	if ((err = vg_store_json_findex_purge(h, repository_id)) != VG_OK ||
+	    (err = purge_where(h, C_EVENTS, of_scan_in, ids, NULL)) != VG_OK ||
 	    (err = purge_where(h, C_JOBS, of_scan_in, ids, NULL)) != VG_OK ||
 	    (err = purge_where(h, C_FINDINGS, of_repository, (void *)repository_id, "id")) != VG_OK ||
 	    (err = purge_where(h, C_TRIAGE, of_repository, (void *)repository_id, NULL)) != VG_OK)
@@ -2085,12 +1918,13 @@ out:
 
 /* Names ascending, as vg_store_json_with_locks wants. */
 static const struct vg_store_json_lock purge_locks[] = {
-	{C_TRIAGE, true}, {C_FINDINGS, true}, {C_JOBS, true}, {C_EVENTS, true}, {C_SCANS, true},
+	{C_INDEX, true}, {C_TRIAGE, true}, {C_FINDINGS, true}, {C_JOBS, true}, {C_EVENTS, true},
+	{C_SCANS, true},
 };
 
 /*
  * Remove the scans of a deleted repository with their events, findings,
- * triage decisions and runner jobs (LLM usage records stay: they are the
+ * triage decisions, finding index and runner jobs (LLM usage records stay: they are the
  * accounting).  Called after the repository itself is gone: a crash in
  * between leaves records nothing can reach, which the next delete of the
  * same id (none) or a later purge would take; readers never see them

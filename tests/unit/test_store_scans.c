@@ -13,6 +13,7 @@
  * any user's scan.
  */
 #include "config.h"
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -1598,6 +1599,337 @@ case_delete_cascades(struct vg_store *s)
 	json_decref(data);
 }
 
+/* ---- what the json backend's finding index could get wrong ---- */
+
+/* A list of f (at most 100 rows) as "fingerprint/severity/status/scan"
+ * items joined by spaces, in the list's order, into buf: what a user of
+ * the list sees, in one string to compare.  Returns the row count, or -1
+ * when the list failed. */
+static int
+list_text(struct vg_store *s, const struct vg_finding_filter *f, char *buf, size_t size)
+{
+	struct vg_finding_row *fs = NULL;
+	char *next = NULL;
+	size_t n = 0, i, off = 0;
+
+	buf[0] = '\0';
+	if (vg_store_finding_list(s, f, NULL, 100, &fs, &n, &next) != VG_OK)
+		return -1;
+	for (i = 0; i < n && off < size; i++)
+		off += (size_t)snprintf(buf + off, size - off, "%s%s/%s/%s/%.8s", i ? " " : "",
+		    fs[i].fingerprint, fs[i].severity, fs[i].status, fs[i].scan_id);
+	free(next);
+	free_rows(fs, n);
+	return (int)n;
+}
+
+/* The count of f, -1 when it failed. */
+static int64_t
+count_of(struct vg_store *s, const struct vg_finding_filter *f)
+{
+	int64_t n = -1;
+
+	return vg_store_finding_count(s, f, &n) == VG_OK ? n : -1;
+}
+
+/* "fingerprint/severity/status/scan" of one row, as list_text writes it. */
+static void
+item(char *buf, size_t size, const char *fp, const char *sev, const char *status,
+    const char *scan_id)
+{
+	snprintf(buf, size, "%s/%s/%s/%.8s", fp, sev, status, scan_id);
+}
+
+/* json: remove every record of the repository's finding index (what a
+ * data dir from before the index lacks); returns how many it removed. */
+static int
+drop_index(const char *repository_id)
+{
+	char dir[512], path[1024];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(dir, sizeof dir, "%s/data/store/finding_index", tmpdir);
+	if (!(d = opendir(dir)))
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, repository_id, strlen(repository_id)) != 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* A triage decision by actor at t_base + at_s seconds. */
+static enum vg_err
+decide(struct vg_store *s, const char *finding_id, const char *status, const char *actor,
+    int64_t at_s)
+{
+	struct vg_triage t;
+
+	memset(&t, 0, sizeof t);
+	t.status = status;
+	t.actor_id = actor;
+	t.now_us = t_base + at_s * SEC;
+	return vg_store_finding_triage(s, finding_id, &t, NULL);
+}
+
+/* In another process: confirm the finding arg names ("<finding id>
+ * <actor id>"). */
+static int
+confirmer(struct vg_store *cs, int outfd, const char *arg)
+{
+	char fid[VG_UUID_LEN + 1];
+	enum vg_err err;
+
+	snprintf(fid, sizeof fid, "%.36s", arg);
+	err = decide(cs, fid, "confirmed", arg + VG_UUID_LEN + 1, 70);
+	return put_report(outfd, fid, err);
+}
+
+/*
+ * Lists that were read before a change must show it afterwards: a
+ * triage decision (status and the status filter), a row written again
+ * (its severity moves it), a later scan's row of the same fingerprint
+ * (it replaces the older one in the repository's list, not in the older
+ * scan's), another process's decision, and a deleted repository.
+ */
+static void
+case_findings_follow(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan a, b;
+	struct vg_lease la, lb;
+	struct vg_finding_row fx, fy, fz, fx2;
+	struct vg_finding_filter flt, fa;
+	struct report reps[1];
+	char ta[33], tb[33], got[2048], want[2048], i1[128], i2[128], i3[128], arg[80];
+	json_t *dx = finding_data("Path traversal", "high", "src/x.c", 10);
+	json_t *dy = finding_data("Weak hash", "medium", "src/y.c", 3);
+	json_t *dz = finding_data("Debug flag", "low", "src/z.c", 1);
+	json_t *dy2 = finding_data("Weak hash, now worse", "critical", "src/y.c", 4);
+	json_t *dx2 = finding_data("Path traversal", "critical", "src/a.c", 1);
+	size_t n = 0;
+
+	world_new(s, "follow", &w);
+	running_scan(s, &w, true, &a, ta, &la);
+	VT_EQ_INT(put_finding(s, &la, "fp-follow-x", dx, &fx, NULL), VG_OK, "x");
+	VT_EQ_INT(put_finding(s, &la, "fp-follow-y", dy, &fy, NULL), VG_OK, "y");
+	VT_EQ_INT(put_finding(s, &la, "fp-follow-z", dz, &fz, NULL), VG_OK, "z");
+	memset(&flt, 0, sizeof flt);
+	flt.repository_id = w.repo.id;
+	memset(&fa, 0, sizeof fa);
+	fa.scan_id = a.id;
+	item(i1, sizeof i1, "fp-follow-x", "high", "open", a.id);
+	item(i2, sizeof i2, "fp-follow-y", "medium", "open", a.id);
+	item(i3, sizeof i3, "fp-follow-z", "low", "open", a.id);
+	snprintf(want, sizeof want, "%s %s %s", i1, i2, i3);
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 3, "three findings");
+	EQ_STR(got, want, "most severe first");
+	EQ_STR((list_text(s, &fa, got, sizeof got), got), want, "the scan's list: the same");
+
+	/* Triage: the status, and the status filter. */
+	VT_EQ_INT(decide(s, fy.id, "dismissed", w.user.id, 50), VG_OK, "dismiss y");
+	item(i2, sizeof i2, "fp-follow-y", "medium", "dismissed", a.id);
+	snprintf(want, sizeof want, "%s %s %s", i1, i2, i3);
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 3, "still three");
+	EQ_STR(got, want, "y dismissed in the list");
+	EQ_STR((list_text(s, &fa, got, sizeof got), got), want, "and in the scan's list");
+	flt.status = "open";
+	snprintf(want, sizeof want, "%s %s", i1, i3);
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 2, "two open");
+	EQ_STR(got, want, "y left the open ones");
+	VT_EQ_INT(count_of(s, &flt), 2, "counted: two open");
+	flt.status = "dismissed";
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 1, "one dismissed");
+	EQ_STR(got, i2, "y");
+	flt.status = NULL;
+
+	/* The same row written again: new data, new place in the order. */
+	VT_EQ_INT(put_finding(s, &la, "fp-follow-y", dy2, NULL, NULL), VG_OK, "y again");
+	item(i2, sizeof i2, "fp-follow-y", "critical", "dismissed", a.id);
+	snprintf(want, sizeof want, "%s %s %s", i2, i1, i3);
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 3, "three");
+	EQ_STR(got, want, "y first now, still dismissed");
+	{
+		struct vg_finding_row *fs = NULL;
+		char *next = NULL;
+
+		VT_EQ_INT(vg_store_finding_list(s, &flt, NULL, 1, &fs, &n, &next), VG_OK, "page 1");
+		if (n == 1) {
+			EQ_STR(json_string_value(json_object_get(fs[0].data, "title")),
+			    "Weak hash, now worse", "with its new data");
+			VT_EQ_INT(json_integer_value(json_object_get(fs[0].data, "line_start")), 4,
+			    "and line");
+		}
+		free(next);
+		free_rows(fs, n);
+	}
+	flt.severity = "medium";
+	VT_EQ_INT(count_of(s, &flt), 0, "no medium finding left");
+	flt.severity = NULL;
+
+	/* A later scan sees x: its row replaces a's in the repository's list. */
+	running_scan(s, &w, true, &b, tb, &lb);
+	VT_EQ_INT(put_finding(s, &lb, "fp-follow-x", dx2, &fx2, NULL), VG_OK, "x in b");
+	item(i1, sizeof i1, "fp-follow-x", "critical", "open", b.id);
+	snprintf(want, sizeof want, "%s %s %s", i1, i2, i3);
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 3, "one row per fingerprint");
+	EQ_STR(got, want, "x as b saw it (a.c before y.c)");
+	{
+		struct vg_finding_row *fs = NULL;
+		char *next = NULL;
+
+		VT_EQ_INT(vg_store_finding_list(s, &flt, NULL, 1, &fs, &n, &next), VG_OK, "page 1");
+		if (n == 1) {
+			EQ_STR(fs[0].id, fx2.id, "b's row");
+			EQ_STR(fs[0].first_scan_id, a.id, "first seen in a");
+			EQ_STR(fs[0].last_scan_id, b.id, "last seen in b");
+		}
+		free(next);
+		free_rows(fs, n);
+	}
+	item(i1, sizeof i1, "fp-follow-x", "high", "open", a.id);
+	snprintf(want, sizeof want, "%s %s %s", i2, i1, i3);
+	VT_EQ_INT(list_text(s, &fa, got, sizeof got), 3, "a's list keeps its rows");
+	EQ_STR(got, want, "x as a saw it");
+	fa.scan_id = b.id;
+	VT_EQ_INT(count_of(s, &fa), 1, "b's list: x alone");
+	fa.scan_id = a.id;
+	flt.path_prefix = "src/x";
+	VT_EQ_INT(count_of(s, &flt), 0, "x moved to src/a.c in b: none under src/x");
+	flt.path_prefix = NULL;
+	flt.sort = "newest";
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 3, "newest first");
+	VT_OK(strncmp(got, "fp-follow-x/critical", 20) == 0, "b's row is the newest");
+	flt.sort = NULL;
+
+	/* Another process's decision reaches a list read before it. */
+	snprintf(arg, sizeof arg, "%s %s", fz.id, w.user.id);
+	VT_EQ_INT(race(1, confirmer, arg, reps, 1, &n), 1, "the other process decided");
+	VT_EQ_INT(n == 1 ? reps[0].err : -1, VG_OK, "z confirmed there");
+	flt.status = "confirmed";
+	item(i3, sizeof i3, "fp-follow-z", "low", "confirmed", a.id);
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 1, "one confirmed");
+	EQ_STR(got, i3, "z, seen here");
+	flt.status = NULL;
+
+	/* A deleted repository lists nothing (and leaves no index behind). */
+	VT_EQ_INT(vg_store_repository_delete(s, w.repo.id), VG_OK, "repository deleted");
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 0, "its list is empty");
+	VT_EQ_INT(count_of(s, &flt), 0, "and counts none");
+	VT_EQ_INT(list_text(s, &fa, got, sizeof got), 0, "a scan of it lists nothing");
+	if (strcmp(backend, "json") == 0)
+		VT_EQ_INT(drop_index(w.repo.id), 0, "json: no index record of it left");
+	vg_finding_row_clear(&fx);
+	vg_finding_row_clear(&fy);
+	vg_finding_row_clear(&fz);
+	vg_finding_row_clear(&fx2);
+	json_decref(dx);
+	json_decref(dy);
+	json_decref(dz);
+	json_decref(dy2);
+	json_decref(dx2);
+}
+
+/*
+ * json: a data dir without the finding index (from before it, or an
+ * operator removed it) lists what it listed, and the first write or
+ * list builds the index back from the rows and triage records, so no
+ * finding is lost.
+ */
+static void
+case_findings_no_index(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan a, b;
+	struct vg_lease la, lb;
+	struct vg_finding_row f;
+	struct vg_finding_filter flt, fa;
+	char ta[33], tb[33], repo_before[4096], scan_before[4096], got[4096], fp[32];
+	static const char *const sevs[] = {"low", "critical", "high", "medium", "info"};
+	int i;
+
+	if (strcmp(backend, "json") != 0) {
+		printf("# json only: %s keeps no index files\n", backend);
+		return;
+	}
+	world_new(s, "noindex", &w);
+	running_scan(s, &w, true, &a, ta, &la);
+	for (i = 0; i < 5; i++) {
+		json_t *d = finding_data("thing", sevs[i], "src/f.c", i + 1);
+
+		snprintf(fp, sizeof fp, "fp-noindex-%d", i);
+		VT_EQ_INT(put_finding(s, &la, fp, d, &f, NULL), VG_OK, "a finding");
+		if (i == 2)
+			VT_EQ_INT(decide(s, f.id, "dismissed", w.user.id, 10), VG_OK,
+			    "dismiss one");
+		vg_finding_row_clear(&f);
+		json_decref(d);
+	}
+	running_scan(s, &w, true, &b, tb, &lb);
+	{
+		json_t *d = finding_data("thing", "critical", "src/b.c", 9);
+
+		VT_EQ_INT(put_finding(s, &lb, "fp-noindex-0", d, NULL, NULL), VG_OK,
+		    "0 again in b");
+		json_decref(d);
+	}
+	memset(&flt, 0, sizeof flt);
+	flt.repository_id = w.repo.id;
+	memset(&fa, 0, sizeof fa);
+	fa.scan_id = a.id;
+	VT_EQ_INT(list_text(s, &flt, repo_before, sizeof repo_before), 5, "five fingerprints");
+	VT_EQ_INT(list_text(s, &fa, scan_before, sizeof scan_before), 5, "five rows in a");
+
+	VT_OK(drop_index(w.repo.id) > 0, "the index removed");
+	VT_EQ_INT(list_text(s, &flt, got, sizeof got), 5, "still five");
+	EQ_STR(got, repo_before, "the same list, from the rows");
+	EQ_STR((list_text(s, &fa, got, sizeof got), got), scan_before, "the same scan list");
+	flt.status = "dismissed";
+	VT_EQ_INT(count_of(s, &flt), 1, "the decision kept");
+	flt.status = NULL;
+	VT_OK(drop_index(w.repo.id) > 0, "the list built it back");
+
+	/* Without the index, a write builds it first: nothing older is lost. */
+	{
+		json_t *d = finding_data("new one", "high", "src/n.c", 1);
+
+		VT_EQ_INT(put_finding(s, &lb, "fp-noindex-new", d, NULL, NULL), VG_OK, "a new one");
+		json_decref(d);
+	}
+	VT_EQ_INT(count_of(s, &flt), 6, "six fingerprints");
+	fa.scan_id = b.id;
+	VT_EQ_INT(count_of(s, &fa), 2, "two rows in b");
+	fa.scan_id = a.id;
+	VT_EQ_INT(count_of(s, &fa), 5, "a's five kept");
+	VT_OK(drop_index(w.repo.id) > 0, "removed again");
+	{
+		struct vg_finding_row *fs = NULL;
+		char *next = NULL;
+		size_t n = 0;
+
+		fa.severity = "info";
+		VT_EQ_INT(vg_store_finding_list(s, &fa, NULL, 1, &fs, &n, &next), VG_OK,
+		    "a's info");
+		VT_EQ_INT(n, 1, "one");
+		if (n == 1)
+			VT_EQ_INT(decide(s, fs[0].id, "confirmed", w.user.id, 20), VG_OK,
+			    "a decision without the index");
+		free(next);
+		free_rows(fs, n);
+		fa.severity = NULL;
+	}
+	flt.status = "confirmed";
+	VT_EQ_INT(count_of(s, &flt), 1, "the decision seen");
+	flt.status = NULL;
+	VT_EQ_INT(count_of(s, &flt), 6, "and all six");
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(struct vg_store *s);
@@ -1618,6 +1950,8 @@ static const struct {
 	{"quota_race", case_quota_race},
 	{"llm_race", case_llm_race},
 	{"delete_cascades", case_delete_cascades},
+	{"findings_follow", case_findings_follow},
+	{"findings_no_index", case_findings_no_index},
 };
 
 /* Point the settings at the backend under test; exits on a bad setup. */
