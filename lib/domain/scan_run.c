@@ -44,6 +44,17 @@
 #define CATEGORY_MAX 128
 #define RULE_ID_MAX 256
 
+/*
+ * A store call that finds the store unreachable (VG_ERR_UNAVAILABLE: a
+ * Postgres restart or failover, which lib/store/pg.c does not paper over
+ * for writes) is made again for up to STORE_RETRY_SECONDS from the moment
+ * the store was first found unreachable, pausing from 100 ms up to
+ * STORE_RETRY_PAUSE_MAX_MS between tries.  The end of the scan gets a
+ * window of its own.  Past that the runner gives up (store_retry).
+ */
+#define STORE_RETRY_SECONDS 10
+#define STORE_RETRY_PAUSE_MAX_MS 1000
+
 /* The heartbeat thread. */
 struct beat {
 	pthread_t thread;
@@ -76,6 +87,11 @@ struct run {
 	int64_t deadline_mono_us;    /* 0: none */
 	atomic_int timed_out;
 	enum vg_err write_err;       /* a store error in the sink, not a lost lease */
+	int64_t store_down_us;       /* when (monotonic) the store was found unreachable;
+	                              * 0: it is not */
+	bool unrecorded;             /* the end could not be recorded (the store stayed
+	                              * unreachable): the scan is left to the rescue */
+	int64_t last_seq;            /* the number of the last event we know of */
 	struct vg_profile *profile;
 	struct vg_engine_result *er;
 	char engine[VG_STORE_ENGINE_MAX + 1];
@@ -116,6 +132,8 @@ set_cancelled(struct run *R, const char *reason)
 	R->cancel_reason = reason;
 }
 
+static bool signalled(const struct run *R);
+
 static bool
 lease_gone(struct run *R)
 {
@@ -130,6 +148,85 @@ noted(struct run *R, enum vg_err err, const char *what)
 	if (err == VG_ERR_CONFLICT && !atomic_exchange(&R->lease_lost, 1))
 		vg_log(VG_LOG_WARN, "runner_lease_lost", "scan_id", R->scan.id, "write", what, NULL);
 	return err;
+}
+
+/*
+ * After a store call answered err: whether to make it again.  Only
+ * VG_ERR_UNAVAILABLE is tried again, until STORE_RETRY_SECONDS have passed
+ * since the store was found unreachable (every call shares that window
+ * until one gets through), pausing first, the pause doubling from 100 ms
+ * up to STORE_RETRY_PAUSE_MAX_MS; a stop signal or a lost lease ends the
+ * waiting.  *tries counts the pauses of this call; what names it in the
+ * log.  Only the runner's thread calls it.
+ */
+static bool
+store_retry(struct run *R, enum vg_err err, int *tries, const char *what)
+{
+	int64_t now = vg_time_mono_us(), left, ms;
+	struct timespec ts;
+
+	if (err != VG_ERR_UNAVAILABLE) {
+		if (R->store_down_us)
+			vg_log(VG_LOG_INFO, "runner_store_back", "scan_id", R->scan.id,
+			    "call", what, NULL);
+		R->store_down_us = 0;
+		return false;
+	}
+	if (!R->store_down_us) {
+		R->store_down_us = now;
+		vg_log(VG_LOG_WARN, "runner_store_unavailable", "scan_id", R->scan.id, "call", what,
+		    NULL);
+	}
+	left = R->store_down_us + (int64_t)STORE_RETRY_SECONDS * 1000000 - now;
+	if (left <= 0 || signalled(R) || lease_gone(R))
+		return false;
+	ms = (int64_t)100 << (*tries < 4 ? *tries : 4);
+	if (ms > STORE_RETRY_PAUSE_MAX_MS)
+		ms = STORE_RETRY_PAUSE_MAX_MS;
+	if (ms * 1000 > left)
+		ms = left / 1000 + 1;
+	(*tries)++;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	nanosleep(&ts, NULL);   /* a signal cuts it short: the next look sees it */
+	return !signalled(R);
+}
+
+/*
+ * Whether the scan is as a write of ours would have left it: our attempt
+ * and lease, status, and (when code is not NULL) error code.  Asked when
+ * a write answered VG_ERR_CONFLICT after a try that failed with the store
+ * unreachable: that try may have committed before the connection went,
+ * and the conflict is then our own write, not a lost lease.
+ */
+static bool
+scan_is(struct run *R, const char *status, const char *code)
+{
+	struct vg_scan sc;
+	enum vg_err err;
+	int tries = 0;
+
+	do
+		err = vg_store_scan_get(R->store, R->scan.id, &sc);
+	while (store_retry(R, err, &tries, "scan read"));
+	return err == VG_OK && sc.attempt == R->lease.attempt &&
+	    strcmp(sc.lease_token, R->lease.lease_token) == 0 && strcmp(sc.status, status) == 0 &&
+	    (!code || strcmp(sc.error_code, code) == 0);
+}
+
+/* A heartbeat under the lease, tried again while the store is unreachable
+ * (it only sets the heartbeat time and the files count: harmless twice). */
+static enum vg_err
+heartbeat(struct run *R, bool *cancel)
+{
+	enum vg_err err;
+	int tries = 0;
+
+	do
+		err = vg_store_scan_heartbeat(R->store, &R->lease, atomic_load(&R->files_done),
+		    vg_time_now_us(), cancel);
+	while (store_retry(R, err, &tries, "heartbeat"));
+	return noted(R, err, "heartbeat");
 }
 
 /*
@@ -322,8 +419,7 @@ stopped_outcome(struct run *R)
 
 	if (lease_gone(R))
 		return;
-	err = noted(R, vg_store_scan_heartbeat(R->store, &R->lease, atomic_load(&R->files_done),
-	    vg_time_now_us(), &cancel), "heartbeat");
+	err = heartbeat(R, &cancel);
 	if (err == VG_ERR_CONFLICT)
 		return;
 	if (cancel || atomic_load(&R->cancel_requested))
@@ -340,14 +436,64 @@ stopped_outcome(struct run *R)
 
 /* ---- events and findings ---------------------------------------------- */
 
-/* Append an event under the lease; nothing once the lease is lost. */
+/*
+ * Look for our event of type at at_us among the scan's events after the
+ * last one we know: VG_OK with *seq, VG_ERR_NOT_FOUND, or the store's
+ * error.  The runner chooses each event's time, to the microsecond, so
+ * type and time name one event.
+ */
+static enum vg_err
+event_stored(struct run *R, const char *type, int64_t at_us, int64_t *seq)
+{
+	struct vg_event *evs = NULL;
+	int64_t after = R->last_seq;
+	size_t n = 0, i;
+	enum vg_err err;
+	bool found = false;
+
+	do {
+		if ((err = vg_store_event_list(R->store, R->scan.id, after, EVENT_PAGE, &evs, &n)))
+			return err;
+		for (i = 0; i < n; i++) {
+			if (!found && evs[i].created_at_us == at_us &&
+			    strcmp(evs[i].type, type) == 0) {
+				found = true;
+				*seq = evs[i].seq;
+			}
+			after = evs[i].seq;
+			vg_event_clear(&evs[i]);
+		}
+		free(evs);
+		evs = NULL;
+	} while (!found && n == EVENT_PAGE);
+	return found ? VG_OK : VG_ERR_NOT_FOUND;
+}
+
+/*
+ * Append an event under the lease; nothing once the lease is lost.  An
+ * append is not idempotent (each draws the next number), and one that
+ * failed with the store unreachable may still have committed before the
+ * connection went: before appending it again, look whether it is there,
+ * so that an outage leaves no gap and no event twice.
+ */
 static enum vg_err
 append_event(struct run *R, const char *type, json_t *payload)
 {
+	int64_t at = vg_time_now_us(), seq = 0;
+	enum vg_err err;
+	int tries = 0;
+
 	if (lease_gone(R))
 		return VG_ERR_CONFLICT;
-	return noted(R, vg_store_event_append(R->store, &R->lease, type, payload,
-	    vg_time_now_us(), NULL), type);
+	err = vg_store_event_append(R->store, &R->lease, type, payload, at, &seq);
+	while (store_retry(R, err, &tries, type)) {
+		err = event_stored(R, type, at, &seq);
+		if (err == VG_ERR_NOT_FOUND)
+			err = vg_store_event_append(R->store, &R->lease, type, payload, at, &seq);
+	}
+	if (err == VG_OK && seq > R->last_seq)
+		R->last_seq = seq;
+	return noted(R, err, type);
 }
 
 /* The engine's scan_started as a scan_log: one scan_started per scan,
@@ -453,6 +599,7 @@ sink_finding(void *ctx, const struct vg_finding *f, bool updated)
 	struct run *R = ctx;
 	struct vg_finding_row row;
 	enum vg_err err;
+	int tries = 0;
 
 	(void)updated;
 	if (lease_gone(R))
@@ -463,8 +610,12 @@ sink_finding(void *ctx, const struct vg_finding *f, bool updated)
 	vg_str_copy(row.severity, sizeof row.severity, vg_sev_name(f->severity));
 	if (!(row.data = finding_data(f, R->engine)))
 		return VG_ERR_NOMEM;
-	err = noted(R, vg_store_finding_upsert(R->store, &R->lease, &row, vg_time_now_us(), NULL),
-	    "finding");
+	/* An upsert by fingerprint is idempotent: one that committed before
+	 * the store became unreachable is found and rewritten as it is. */
+	do
+		err = vg_store_finding_upsert(R->store, &R->lease, &row, vg_time_now_us(), NULL);
+	while (store_retry(R, err, &tries, "finding"));
+	err = noted(R, err, "finding");
 	vg_finding_row_clear(&row);
 	if (err != VG_OK && err != VG_ERR_CONFLICT && !R->write_err)
 		R->write_err = err;
@@ -526,9 +677,13 @@ fetch_snapshot(struct run *R)
 	struct src_read s = {R, NULL};
 	enum vg_err err;
 	char m[200];
+	int tries = 0;
 
 	memset(&ar, 0, sizeof ar);
-	if ((err = vg_store_snapshot_get(R->store, R->scan.snapshot_id, &snap)) != VG_OK) {
+	do
+		err = vg_store_snapshot_get(R->store, R->scan.snapshot_id, &snap);
+	while (store_retry(R, err, &tries, "snapshot read"));
+	if (err != VG_OK) {
 		set_failed(R, "snapshot_unavailable", "the snapshot %s cannot be read: %s",
 		    R->scan.snapshot_id, vg_err_message(err));
 		return err;
@@ -568,11 +723,15 @@ load_profile(struct run *R)
 {
 	struct vg_threat_profile tp;
 	enum vg_err err;
+	int tries = 0;
 
 	if (!R->scan.profile_id[0])
 		return VG_OK;
-	memset(&tp, 0, sizeof tp);
-	err = vg_store_threat_profile_get(R->store, R->scan.profile_id, R->scan.profile_version, &tp);
+	do {
+		memset(&tp, 0, sizeof tp);
+		err = vg_store_threat_profile_get(R->store, R->scan.profile_id,
+		    R->scan.profile_version, &tp);
+	} while (store_retry(R, err, &tries, "profile read"));
 	if (err == VG_OK)
 		err = tp.content ? vg_profile_from_json(tp.content, &R->profile) : VG_ERR_INVALID;
 	if (err == VG_OK && !R->profile->name && !(R->profile->name = strdup(tp.name)))
@@ -672,12 +831,16 @@ write_events(struct run *R, const char *path, const char *final_type, json_t *fi
 	int64_t after = 0;
 	FILE *fp;
 	enum vg_err err = VG_OK;
+	int tries = 0;
 
 	if (!(fp = fopen(path, "w")))
 		return VG_ERR_IO;
 	R->nevents = 0;
 	for (;;) {
-		if ((err = vg_store_event_list(R->store, R->scan.id, after, EVENT_PAGE, &evs, &n)))
+		do
+			err = vg_store_event_list(R->store, R->scan.id, after, EVENT_PAGE, &evs, &n);
+		while (store_retry(R, err, &tries, "event list"));
+		if (err)
 			break;
 		for (i = 0; i < n; i++) {
 			if (!err)
@@ -996,9 +1159,33 @@ artifacts(struct run *R, json_t *fp, int64_t now_us)
 }
 
 /*
+ * Record the end f under the lease, trying again while the store is
+ * unreachable.  A try that committed before the connection went makes
+ * the next one answer VG_ERR_CONFLICT (the scan is no longer active):
+ * when the scan is just as f leaves it, under our lease, that is our own
+ * end, recorded once (status and final event are one statement).
+ */
+static enum vg_err
+finish_write(struct run *R, const struct vg_scan_finish *f)
+{
+	enum vg_err err;
+	int tries = 0;
+
+	err = vg_store_scan_finish(R->store, &R->lease, f);
+	while (store_retry(R, err, &tries, "finish"))
+		err = vg_store_scan_finish(R->store, &R->lease, f);
+	if (err == VG_ERR_CONFLICT && tries > 0 && scan_is(R, f->status, f->error_code))
+		err = VG_OK;
+	return noted(R, err, "finish");
+}
+
+/*
  * The end of a started scan: artifacts, then the status and final event
  * in one step.  A completed scan whose artifacts cannot be stored fails
- * (artifacts_failed) and its artifacts are written again for that.
+ * (artifacts_failed) and its artifacts are written again for that.  The
+ * end has a store retry window of its own; a store still unreachable
+ * after it answers VG_ERR_UNAVAILABLE, with nothing uploaded (the events
+ * cannot be read) and nothing recorded.
  */
 static enum vg_err
 finish(struct run *R)
@@ -1011,10 +1198,10 @@ finish(struct run *R)
 
 	if (lease_gone(R))
 		return VG_ERR_CONFLICT;
+	R->store_down_us = 0;
 	/* Prove the lease before anything is uploaded under the scan's name. */
-	err = noted(R, vg_store_scan_heartbeat(R->store, &R->lease, atomic_load(&R->files_done),
-	    vg_time_now_us(), &cancel), "heartbeat");
-	if (err == VG_ERR_CONFLICT)
+	err = heartbeat(R, &cancel);
+	if (err == VG_ERR_CONFLICT || err == VG_ERR_UNAVAILABLE)
 		return err;
 	now_us = vg_time_now_us();
 	if (!(fp = final_payload(R, now_us)))
@@ -1039,7 +1226,7 @@ finish(struct run *R)
 	f.event_type = final_type(R->status);
 	f.event_payload = fp;
 	f.now_us = now_us;
-	err = noted(R, vg_store_scan_finish(R->store, &R->lease, &f), "finish");
+	err = finish_write(R, &f);
 	json_decref(fp);
 	return err;
 }
@@ -1073,6 +1260,7 @@ job_update(struct run *R, const char *status, int64_t exit_code, const char *mes
 	struct vg_runner_job_change c;
 	char pid[24];
 	enum vg_err err;
+	int tries = 0;
 
 	if (!R->job)
 		return;
@@ -1082,8 +1270,12 @@ job_update(struct run *R, const char *status, int64_t exit_code, const char *mes
 	c.external_id = R->worker_lease ? NULL : pid;
 	c.exit_code = exit_code;
 	c.error_message = message;
-	c.now_us = vg_time_now_us();
-	if ((err = vg_store_runner_job_update(R->store, R->scan.id, R->lease.attempt, &c)))
+	/* Setting the same values twice is harmless. */
+	do {
+		c.now_us = vg_time_now_us();
+		err = vg_store_runner_job_update(R->store, R->scan.id, R->lease.attempt, &c);
+	} while (store_retry(R, err, &tries, "runner job"));
+	if (err)
 		vg_log(VG_LOG_WARN, "runner_job_update_failed", "scan_id", R->scan.id,
 		    "status", status, "error", vg_err_code(err), NULL);
 }
@@ -1098,8 +1290,10 @@ take_lease(struct run *R, struct vg_scan_run_result *res)
 	char worker[VG_UUID_LEN + 1];
 	unsigned char raw[32];
 	struct vg_runner_job j;
+	struct vg_scan sc;
 	enum vg_err err;
 	bool existed = false;
+	int tries = 0;
 
 	if (R->o->lease_token) {
 		R->worker_lease = true;
@@ -1118,8 +1312,20 @@ take_lease(struct run *R, struct vg_scan_run_result *res)
 	if ((err = vg_uuid_new(worker)) || (err = vg_random_bytes(raw, sizeof raw)))
 		goto fail;
 	vg_hex_encode(raw, sizeof raw, R->token);
-	err = vg_store_scan_claim(R->store, worker, R->scan.id, R->token, vg_time_now_us(),
-	    &R->scan);
+	/* Into sc: a failed claim clears its answer, and R->scan.id is
+	 * needed again. */
+	do
+		err = vg_store_scan_claim(R->store, worker, R->scan.id, R->token, vg_time_now_us(),
+		    &sc);
+	while (store_retry(R, err, &tries, "claim"));
+	/* A try that committed before the store became unreachable: the
+	 * scan is claimed with our fresh token. */
+	if ((err == VG_ERR_NOT_FOUND || err == VG_ERR_CONFLICT) && tries > 0 &&
+	    vg_store_scan_get(R->store, R->scan.id, &sc) == VG_OK &&
+	    strcmp(sc.status, VG_SCAN_CLAIMED) == 0 && strcmp(sc.lease_token, R->token) == 0)
+		err = VG_OK;
+	if (err == VG_OK)
+		R->scan = sc;
 	if (err == VG_ERR_NOT_FOUND || err == VG_ERR_CONFLICT) {
 		/* Claimed by someone else, or cancelled, since we read it. */
 		if (vg_store_scan_get(R->store, R->scan.id, &R->scan) == VG_OK &&
@@ -1219,11 +1425,11 @@ run_started(struct run *R)
 	if (err == VG_ERR_CONFLICT)
 		return err;
 	if (err) {
+		/* Still running in the store, with no runner: the stale-scan
+		 * rescue ends it once its heartbeat is old. */
 		vg_log(VG_LOG_ERROR, "runner_finish_failed", "scan_id", R->scan.id,
 		    "status", R->status, "error", vg_err_code(err), NULL);
-		if (strcmp(R->status, VG_SCAN_FAILED) != 0)
-			set_failed(R, "store_unavailable", "the scan's end could not be recorded: %s",
-			    vg_err_message(err));
+		R->unrecorded = true;
 		return err;
 	}
 	return decided;
@@ -1238,6 +1444,25 @@ exit_of(const char *status)
 	if (strcmp(status, VG_SCAN_CANCELLED) == 0)
 		return VG_SCAN_EXIT_CANCELLED;
 	return VG_SCAN_EXIT_FAILED;
+}
+
+/*
+ * claimed -> running under the lease, tried again while the store is
+ * unreachable; when a try that committed before the connection went
+ * makes the next one conflict, the scan is running under our lease.
+ */
+static enum vg_err
+start_scan(struct run *R)
+{
+	enum vg_err err;
+	int tries = 0;
+
+	do
+		err = vg_store_scan_start(R->store, &R->lease, vg_time_now_us());
+	while (store_retry(R, err, &tries, "start"));
+	if (err == VG_ERR_CONFLICT && tries > 0 && scan_is(R, VG_SCAN_RUNNING, NULL))
+		err = VG_OK;
+	return noted(R, err, "start");
 }
 
 /*
@@ -1259,7 +1484,7 @@ cancel_unstarted(struct run *R)
 	f.event_type = "scan_cancelled";
 	f.event_payload = p;
 	f.now_us = vg_time_now_us();
-	err = noted(R, vg_store_scan_finish(R->store, &R->lease, &f), "finish");
+	err = finish_write(R, &f);
 	json_decref(p);
 	if (err == VG_OK)
 		set_cancelled(R, "cancel_requested");
@@ -1272,8 +1497,10 @@ vg_scan_run(struct vg_store *store, struct vg_blob *blob, const char *scan_id,
 {
 	static const struct vg_scan_run_opts no_opts;
 	struct run *R = NULL;
+	struct vg_scan now;
 	enum vg_err err;
 	char emsg[64];
+	int tries = 0;
 
 	memset(res, 0, sizeof *res);
 	res->exit_code = VG_SCAN_EXIT_NOT_RUN;
@@ -1294,7 +1521,10 @@ vg_scan_run(struct vg_store *store, struct vg_blob *blob, const char *scan_id,
 	R->o = o;
 	R->started_us = vg_time_now_us();
 	vg_log_set_scan_id(scan_id);
-	if ((err = vg_store_scan_get(store, scan_id, &R->scan)) != VG_OK) {
+	do
+		err = vg_store_scan_get(store, scan_id, &R->scan);
+	while (store_retry(R, err, &tries, "scan read"));
+	if (err != VG_OK) {
 		snprintf(res->message, sizeof res->message, "the scan cannot be read: %s",
 		    err == VG_ERR_NOT_FOUND ? "no such scan" : vg_err_message(err));
 		goto out;
@@ -1312,14 +1542,21 @@ vg_scan_run(struct vg_store *store, struct vg_blob *blob, const char *scan_id,
 	res->attempt = R->lease.attempt;
 	job_update(R, "running", -1, NULL);
 
-	/* The scan may have been cancelled while claimed. */
-	if (vg_store_scan_get(store, scan_id, &R->scan) == VG_OK &&
-	    R->scan.attempt == R->lease.attempt && R->scan.cancel_requested_at_us &&
+	/* The scan may have been cancelled while claimed.  Read into now: a
+	 * failed read clears its answer, and R->scan.id names the lease. */
+	tries = 0;
+	do
+		err = vg_store_scan_get(store, scan_id, &now);
+	while (store_retry(R, err, &tries, "scan read"));
+	if (err == VG_OK)
+		R->scan = now;
+	R->last_seq = R->scan.last_event_seq;
+	if (err == VG_OK && R->scan.attempt == R->lease.attempt && R->scan.cancel_requested_at_us &&
 	    strcmp(R->scan.status, VG_SCAN_CLAIMED) == 0) {
 		err = cancel_unstarted(R);
 		goto done;
 	}
-	err = noted(R, vg_store_scan_start(store, &R->lease, vg_time_now_us()), "start");
+	err = start_scan(R);
 	if (err != VG_OK && err != VG_ERR_CONFLICT) {
 		snprintf(res->message, sizeof res->message, "the scan could not be started: %s",
 		    vg_err_message(err));
@@ -1333,6 +1570,8 @@ vg_scan_run(struct vg_store *store, struct vg_blob *blob, const char *scan_id,
 		if (beat_start(R) != VG_OK) {
 			set_failed(R, "internal", "the heartbeat thread could not be started");
 			err = finish(R);
+			if (err != VG_OK && err != VG_ERR_CONFLICT)
+				R->unrecorded = true;
 			if (err == VG_OK)
 				err = VG_ERR_INTERNAL;
 		} else {
@@ -1346,6 +1585,12 @@ done:
 		vg_str_copy(res->message, sizeof res->message, "the scan's lease was lost (another "
 		    "attempt holds it, or the scan was rescued or finished): nothing more was written");
 		err = VG_ERR_CONFLICT;
+	} else if (R->unrecorded) {
+		res->exit_code = VG_SCAN_EXIT_NOT_RUN;
+		vg_str_copy(res->error_code, sizeof res->error_code, "store_unavailable");
+		snprintf(res->message, sizeof res->message, "the scan's end (%s%s%s) could not be "
+		    "recorded: %s; it stays running until the stale-scan rescue ends it", R->status,
+		    R->code[0] ? ", " : "", R->code, vg_err_message(err));
 	} else if (R->status) {
 		res->exit_code = exit_of(R->status);
 		vg_str_copy(res->status, sizeof res->status, R->status);

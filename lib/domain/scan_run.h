@@ -50,6 +50,23 @@
  * finding, artifact or status.  It records only its own exit on its own
  * runner job row (keyed by its attempt, so never another attempt's).
  *
+ * A STORE OUTAGE (the store answers VG_ERR_UNAVAILABLE: a Postgres
+ * restart or failover) does not end the run at once: each store call of
+ * the runner is made again for up to 10 seconds from the moment the store
+ * was found unreachable, with pauses of 100 ms growing to 1 s, and the end
+ * of the scan has 10 seconds of its own.  Writes are made so that a try
+ * which committed just before the connection went is never doubled:
+ * findings are upserted by fingerprint and heartbeats only set values; an
+ * event is looked for (by its type and time) before it is appended again;
+ * a start or end whose retry conflicts counts as done when the scan
+ * already is as it would have left it, under our lease.  A store back in
+ * time: the scan goes on, each event once, numbered without gaps.  A
+ * write given up on: the engine stops and the scan fails
+ * (store_unavailable).  An end that cannot be recorded: the runner exits
+ * 3 and the scan stays running, without a runner, until the stale-scan
+ * rescue fails it once its heartbeat is VEGA_SCAN_HEARTBEAT_STALE_SECONDS
+ * old.  The heartbeat thread keeps trying every second meanwhile.
+ *
  * ERROR CODES of a failed scan:
  *   profile_unavailable   the scan's threat profile version cannot be read
  *   snapshot_unavailable  the snapshot row or its tar cannot be read
@@ -58,7 +75,8 @@
  *   engine_failed         the engine stopped with an error
  *   interrupted           stopped by a signal without a cancellation request
  *   timeout               close to VEGA_RUNNER_MAX_SECONDS
- *   store_unavailable     an event or finding could not be written
+ *   store_unavailable     an event or finding could not be written (the
+ *                         store stayed unreachable past the retries)
  *   artifacts_failed      an artifact could not be stored
  *   internal              out of memory, the temporary directory, ...
  */
@@ -78,7 +96,9 @@ enum vg_scan_run_exit {
 	VG_SCAN_EXIT_FAILED = 1,     /* the scan failed (recorded with its error code) */
 	VG_SCAN_EXIT_USAGE = 2,      /* bad arguments or lease environment */
 	VG_SCAN_EXIT_NOT_RUN = 3,    /* could not start: store or storage unavailable, no
-	                              * such scan, scan not queued (or not claimed) */
+	                              * such scan, scan not queued (or not claimed); or
+	                              * could not record the end of a started scan (the
+	                              * store unreachable): it is left to the rescue */
 	VG_SCAN_EXIT_CANCELLED = 4,  /* the scan is cancelled */
 	VG_SCAN_EXIT_LEASE_LOST = 5, /* the lease was lost: nothing more was written */
 };

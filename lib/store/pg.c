@@ -1,25 +1,65 @@
-/* pg.c - the process's Postgres connection, statements and transactions. */
+/* pg.c - each thread's Postgres session, statements and transactions. */
 #include "config.h"
+#include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include "core/log.h"
 #include "core/settings.h"
 #include "core/str.h"
 #include "store/pg.h"
 
-struct vg_pg {
+/*
+ * How a lost connection is replaced.  A session whose connection broke
+ * (a server restart, a failover) is reconnected up to RECONNECT_TRIES
+ * times, pausing reconnect_pause_ms before each attempt: a restart is over
+ * in a second or so.  Once that fails the session counts as never
+ * connected, and each later call makes one attempt, so an outage is
+ * answered quickly.
+ */
+#define RECONNECT_TRIES 3
+static const long reconnect_pause_ms[RECONNECT_TRIES] = {0, 150, 500};
+
+/* How many times an idle connection's pending input is read when looking
+ * whether the server left it (a last error, then the end of the stream). */
+#define PROBE_READS 4
+
+/* One thread's session: its connection and what depends on it. */
+struct session {
 	PGconn *conn;     /* NULL when not connected */
 	pid_t pid;        /* the process that opened conn */
 	bool in_tx;       /* between a successful BEGIN and COMMIT/ROLLBACK */
 	bool pinned;      /* session state matters: never reconnect silently */
+	bool doomed;      /* the server said it is ending the session (FATAL) */
+	bool broken;      /* the last connection broke: reconnect with retries */
+	bool down;        /* the last connection attempt failed */
+	bool keyed;       /* registered to be closed when its thread ends */
 };
 
-/* The one connection of this process (DESIGN.md section 9: a deliberate
- * cache that survives FastCGI requests). */
-static struct vg_pg the_db = {NULL, 0, false, false};
+/*
+ * The process's handle.  It stands for the calling thread's session:
+ * libpq runs one statement at a time on a connection, so two threads
+ * (the runner and its heartbeat thread) must never share one.  The key
+ * closes a thread's connection when the thread ends.
+ */
+struct vg_pg {
+	pthread_once_t once;
+	pthread_key_t key;
+	bool key_ok;
+};
+
+static struct vg_pg the_db = {PTHREAD_ONCE_INIT, 0, false};
+
+/* This thread's session (DESIGN.md section 9: a deliberate cache that
+ * survives FastCGI requests). */
+static _Thread_local struct session this_thread;
 
 /* SQLSTATE (or SQLSTATE class) to error, most specific first. */
 static const struct {
@@ -43,6 +83,25 @@ static const struct {
 	{"55P03", VG_ERR_UNAVAILABLE},  /* lock_not_available */
 };
 
+/* SQLSTATEs after which the server closes the session. */
+static const char *const session_enders[] = {
+	"08",      /* connection exceptions */
+	"57P01",   /* admin_shutdown: a fast or smart stop, pg_terminate_backend */
+	"57P02",   /* crash_shutdown */
+};
+
+/*
+ * Statements that may be replayed on a new session after the connection
+ * broke while they ran, because running them twice changes nothing: the
+ * store's SELECTs only read (the one lock a SELECT takes, the migration's
+ * advisory lock, belonged to the session that died), and BEGIN starts a
+ * transaction whose later statements are never replayed.  Anything else
+ * may have committed before the connection went: its caller decides
+ * (lib/domain/scan_run.c looks whether an event landed before it appends
+ * it again).
+ */
+static const char *const replayable[] = {"SELECT", "BEGIN"};
+
 enum vg_err
 vg_pg_err_from_sqlstate(const char *sqlstate)
 {
@@ -62,19 +121,58 @@ vg_pg_default(void)
 	return &the_db;
 }
 
-/* Server notices ("already exists, skipping") are not errors: keep them
- * off stderr unless debugging. */
+/* Close a thread's connection when the thread ends (the key's destructor). */
 static void
-notice_to_log(void *arg, const char *message)
+session_end(void *arg)
 {
-	char line[256];
-	char *nl;
+	struct session *S = arg;
 
-	(void)arg;
-	vg_str_copy(line, sizeof line, message);
-	if ((nl = strchr(line, '\n')) != NULL)
-		*nl = '\0';
-	vg_log(VG_LOG_DEBUG, "db_notice", "message", line, NULL);
+	if (S->conn && S->pid == getpid())
+		PQfinish(S->conn);
+	S->conn = NULL;
+}
+
+static void
+make_key(void)
+{
+	the_db.key_ok = pthread_key_create(&the_db.key, session_end) == 0;
+}
+
+/* The calling thread's session; db is the process's one handle. */
+static struct session *
+session_of(struct vg_pg *db)
+{
+	(void)db;
+	return &this_thread;
+}
+
+/* Sleep ms milliseconds (a reconnect's pause). */
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * Server notices ("already exists, skipping") are not errors: keep them
+ * off stderr unless debugging.  A FATAL one is the server's last word on
+ * a session it is ending (read while the connection was idle): the
+ * session is doomed and is replaced before the next statement.
+ */
+static void
+notice_receiver(void *arg, const PGresult *res)
+{
+	struct session *S = arg;
+	const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+		S->doomed = true;
+	vg_log(VG_LOG_DEBUG, "db_notice", "severity", sev ? sev : "", "message",
+	    primary ? primary : "", NULL);
 }
 
 /*
@@ -83,33 +181,74 @@ notice_to_log(void *arg, const char *message)
  * /dev/null first, so the goodbye PQfinish sends goes nowhere.
  */
 static void
-drop_inherited(struct vg_pg *db)
+drop_inherited(struct session *S)
 {
-	int sock = PQsocket(db->conn);
+	int sock = PQsocket(S->conn);
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	if (sock >= 0 && devnull >= 0)
 		dup2(devnull, sock);
 	if (devnull >= 0)
 		close(devnull);
-	PQfinish(db->conn);
-	db->conn = NULL;
-	db->in_tx = false;
-	db->pinned = false;
+	PQfinish(S->conn);
+	S->conn = NULL;
+	S->in_tx = false;
+	S->pinned = false;
+	S->doomed = false;
+	S->broken = false;
 }
 
-/* Close the connection after it failed; session state is gone with it. */
+/* Close the connection after it failed; session state is gone with it,
+ * and the next connect may retry (a restart is usually brief). */
 static void
-drop(struct vg_pg *db)
+drop(struct session *S)
 {
-	if (db->conn)
-		PQfinish(db->conn);
-	db->conn = NULL;
+	if (S->conn)
+		PQfinish(S->conn);
+	S->conn = NULL;
+	S->doomed = false;
+	S->broken = true;
 }
 
-/* One connection attempt, bounded by the connect timeout. */
+/* Whether the connection is gone or the server said it is ending it. */
+static bool
+lost(const struct session *S)
+{
+	return !S->conn || S->doomed || PQstatus(S->conn) != CONNECTION_OK;
+}
+
+/*
+ * Whether the server left this idle connection behind our back (a
+ * restart, pg_terminate_backend): it then sent a last FATAL error and
+ * closed the socket, both of which are waiting to be read.  Looking
+ * before a statement is sent is what tells a statement that never reached
+ * a server (safe to send on a new connection) from one that may have run.
+ */
+static bool
+server_left(struct session *S)
+{
+	struct pollfd p;
+	int i;
+
+	p.fd = PQsocket(S->conn);
+	p.events = POLLIN;
+	if (p.fd < 0)
+		return true;
+	for (i = 0; i < PROBE_READS && !lost(S); i++) {
+		p.revents = 0;
+		if (poll(&p, 1, 0) <= 0)
+			break;   /* nothing pending: the session is as we left it */
+		if (!PQconsumeInput(S->conn))
+			return true;   /* the end of the stream */
+		(void)PQisBusy(S->conn);   /* parses it: a FATAL notice dooms S */
+	}
+	return lost(S);
+}
+
+/* One connection attempt, bounded by the connect timeout; a failure is
+ * logged as a warning when last, else for debugging. */
 static enum vg_err
-open_conn(struct vg_pg *db)
+open_conn(struct session *S, bool last)
 {
 	char timeout[24], user_timeout[32];
 	/* Keepalives and tcp_user_timeout bound how long a statement can hang
@@ -136,66 +275,107 @@ open_conn(struct vg_pg *db)
 		vg_str_copy(why, sizeof why, PQerrorMessage(c));
 		if ((nl = strchr(why, '\n')) != NULL)
 			*nl = '\0';
-		vg_log(VG_LOG_WARN, "db_connect_failed", "error", why, NULL);
+		vg_log(last ? VG_LOG_WARN : VG_LOG_DEBUG, "db_connect_failed", "error", why, NULL);
 		PQfinish(c);
 		return VG_ERR_UNAVAILABLE;
 	}
-	PQsetNoticeProcessor(c, notice_to_log, NULL);
-	db->conn = c;
-	db->pid = getpid();
+	PQsetNoticeReceiver(c, notice_receiver, S);
+	S->conn = c;
+	S->pid = getpid();
+	S->doomed = false;
+	pthread_once(&the_db.once, make_key);
+	if (the_db.key_ok && !S->keyed && pthread_setspecific(the_db.key, S) == 0)
+		S->keyed = true;
 	return VG_OK;
 }
 
 /*
- * Make sure db has a usable connection.  A connection that went bad is
- * replaced, unless a transaction or pinned session depended on it: then
- * the caller must learn that its session is gone (VG_ERR_UNAVAILABLE).
+ * Connect S: after a broken connection up to RECONNECT_TRIES attempts
+ * with short pauses between them, else one.
  */
 static enum vg_err
-ensure(struct vg_pg *db)
+reconnect(struct session *S)
 {
-	if (db->conn && db->pid != getpid())
-		drop_inherited(db);
-	if (db->conn && PQstatus(db->conn) == CONNECTION_OK)
+	int tries = S->broken ? RECONNECT_TRIES : 1, i;
+	enum vg_err err = VG_ERR_UNAVAILABLE;
+
+	for (i = 0; i < tries; i++) {
+		if (reconnect_pause_ms[i])
+			pause_ms(reconnect_pause_ms[i]);
+		if ((err = open_conn(S, i + 1 == tries)) != VG_ERR_UNAVAILABLE)
+			break;
+	}
+	if (err == VG_OK && (S->broken || S->down))
+		vg_log(VG_LOG_INFO, "db_reconnected", NULL);
+	/* Connected, or an outage that later calls meet with one attempt. */
+	S->down = err != VG_OK;
+	S->broken = false;
+	return err;
+}
+
+/*
+ * Make sure S has a usable connection.  A connection that went bad, or
+ * that the server left while it was idle, is replaced (no statement of
+ * the caller's reached the server on it), unless a transaction or pinned
+ * session depended on it: then the caller must learn that its session is
+ * gone (VG_ERR_UNAVAILABLE).
+ */
+static enum vg_err
+ensure(struct session *S)
+{
+	if (S->conn && S->pid != getpid())
+		drop_inherited(S);
+	if (S->conn && server_left(S)) {
+		vg_log(VG_LOG_INFO, "db_connection_lost", "when", "idle", NULL);
+		drop(S);
+	}
+	if (S->conn)
 		return VG_OK;
-	if (db->conn)
-		drop(db);
-	if (db->in_tx || db->pinned)
+	if (S->in_tx || S->pinned)
 		return VG_ERR_UNAVAILABLE;
-	return open_conn(db);
+	return reconnect(S);
 }
 
 enum vg_err
 vg_pg_connect(struct vg_pg *db)
 {
-	return ensure(db);
+	return ensure(session_of(db));
 }
 
 void
 vg_pg_disconnect(struct vg_pg *db)
 {
-	if (db->conn && db->pid != getpid())
-		drop_inherited(db);
-	drop(db);
-	db->in_tx = false;
-	db->pinned = false;
+	struct session *S = session_of(db);
+
+	if (S->conn && S->pid != getpid())
+		drop_inherited(S);
+	drop(S);
+	S->in_tx = false;
+	S->pinned = false;
+	S->broken = false;
+	S->down = false;
 }
 
 void
 vg_pg_pin(struct vg_pg *db, bool pinned)
 {
-	db->pinned = pinned;
+	session_of(db)->pinned = pinned;
 }
 
-/* The error a failed result stands for, logging what a bug looks like. */
+/* The error a failed result stands for, logging what a bug looks like;
+ * an error that ends the session dooms S. */
 static enum vg_err
-result_error(struct vg_pg *db, const PGresult *res)
+result_error(struct session *S, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 	enum vg_err err;
+	size_t i;
 
-	if (PQstatus(db->conn) != CONNECTION_OK)
+	for (i = 0; state && i < sizeof session_enders / sizeof session_enders[0]; i++)
+		if (vg_str_has_prefix(state, session_enders[i]))
+			S->doomed = true;
+	if (lost(S))
 		return VG_ERR_UNAVAILABLE;
 	err = vg_pg_err_from_sqlstate(state);
 	/* Constraint and data errors are the caller's to report; anything
@@ -209,50 +389,72 @@ result_error(struct vg_pg *db, const PGresult *res)
 
 /* Run sql once on the current connection. */
 static enum vg_err
-exec_once(struct vg_pg *db, const char *sql, int nparams, const char *const *params,
+exec_once(struct session *S, const char *sql, int nparams, const char *const *params,
     PGresult **out)
 {
 	PGresult *res;
 	ExecStatusType st;
 	enum vg_err err;
 
-	res = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(S->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		*out = res;
 		return VG_OK;
 	}
-	err = result_error(db, res);
+	err = result_error(S, res);
 	PQclear(res);
 	return err;
+}
+
+/* Whether sql is one of the replayable statements (its first word). */
+static bool
+replay_safe(const char *sql)
+{
+	size_t i, n;
+
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n')
+		sql++;
+	for (i = 0; i < sizeof replayable / sizeof replayable[0]; i++) {
+		n = strlen(replayable[i]);
+		if (strncasecmp(sql, replayable[i], n) == 0 && !isalnum((unsigned char)sql[n]) &&
+		    sql[n] != '_')
+			return true;
+	}
+	return false;
 }
 
 enum vg_err
 vg_pg_exec(struct vg_pg *db, const char *sql, int nparams, const char *const *params,
     PGresult **out)
 {
+	struct session *S = session_of(db);
 	PGresult *res = NULL;
 	enum vg_err err;
-	bool may_retry;
+	bool replay;
 
 	if (out)
 		*out = NULL;
-	if ((err = ensure(db)) != VG_OK)
+	/* A connection the server left while idle is replaced here, before
+	 * anything is sent: the statement never reached the old server. */
+	if ((err = ensure(S)) != VG_OK)
 		goto out;
 	/* Replaying on a new session is only sound when nothing of the old
-	 * one (transaction, pinned locks) is lost with it. */
-	may_retry = !db->in_tx && !db->pinned &&
-	    PQtransactionStatus(db->conn) == PQTRANS_IDLE;
-	err = exec_once(db, sql, nparams, params, &res);
-	if (err == VG_ERR_UNAVAILABLE && PQstatus(db->conn) != CONNECTION_OK) {
-		drop(db);
-		if (may_retry) {
-			vg_log(VG_LOG_INFO, "db_reconnect", NULL);
-			if ((err = ensure(db)) != VG_OK)
+	 * one (transaction, pinned locks) is lost with it, and when running
+	 * the statement twice is harmless (replayable[]). */
+	replay = !S->in_tx && !S->pinned && PQtransactionStatus(S->conn) == PQTRANS_IDLE &&
+	    replay_safe(sql);
+	err = exec_once(S, sql, nparams, params, &res);
+	if (err == VG_ERR_UNAVAILABLE && lost(S)) {
+		vg_log(VG_LOG_INFO, "db_connection_lost", "when", "statement", "replay",
+		    replay ? "yes" : "no", NULL);
+		drop(S);
+		if (replay) {
+			if ((err = ensure(S)) != VG_OK)
 				goto out;
-			err = exec_once(db, sql, nparams, params, &res);
-			if (err == VG_ERR_UNAVAILABLE && PQstatus(db->conn) != CONNECTION_OK)
-				drop(db);
+			err = exec_once(S, sql, nparams, params, &res);
+			if (err == VG_ERR_UNAVAILABLE && lost(S))
+				drop(S);
 		}
 	}
 out:
@@ -266,15 +468,16 @@ out:
 enum vg_err
 vg_pg_exec_script(struct vg_pg *db, const char *script, char *msg, size_t msglen)
 {
+	struct session *S = session_of(db);
 	PGresult *res = NULL;
 	enum vg_err err;
 	const char *state, *primary, *pos;
 
-	if ((err = ensure(db)) != VG_OK) {
+	if ((err = ensure(S)) != VG_OK) {
 		snprintf(msg, msglen, "database unavailable");
 		goto out;
 	}
-	res = PQexec(db->conn, script);
+	res = PQexec(S->conn, script);
 	if (res && (PQresultStatus(res) == PGRES_COMMAND_OK ||
 	    PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_EMPTY_QUERY)) {
 		err = VG_OK;
@@ -286,10 +489,9 @@ vg_pg_exec_script(struct vg_pg *db, const char *script, char *msg, size_t msglen
 	snprintf(msg, msglen, "%s (SQLSTATE %s%s%s)",
 	    primary ? primary : "connection lost", state ? state : "none",
 	    pos ? ", at character " : "", pos ? pos : "");
-	err = PQstatus(db->conn) != CONNECTION_OK ? VG_ERR_UNAVAILABLE
-	    : vg_pg_err_from_sqlstate(state);
+	err = lost(S) ? VG_ERR_UNAVAILABLE : vg_pg_err_from_sqlstate(state);
 	if (err == VG_ERR_UNAVAILABLE)
-		drop(db);
+		drop(S);
 out:
 	PQclear(res);
 	return err;
@@ -298,13 +500,14 @@ out:
 enum vg_err
 vg_pg_tx_begin(struct vg_pg *db)
 {
+	struct session *S = session_of(db);
 	enum vg_err err;
 	PGresult *res = NULL;
 
-	if (db->in_tx)
+	if (S->in_tx)
 		return VG_ERR_INTERNAL;
 	if ((err = vg_pg_exec(db, "BEGIN", 0, NULL, &res)) == VG_OK)
-		db->in_tx = true;
+		S->in_tx = true;
 	PQclear(res);
 	return err;
 }
@@ -312,10 +515,11 @@ vg_pg_tx_begin(struct vg_pg *db)
 enum vg_err
 vg_pg_tx_commit(struct vg_pg *db)
 {
+	struct session *S = session_of(db);
 	PGresult *res = NULL;
 	enum vg_err err;
 
-	if (!db->in_tx)
+	if (!S->in_tx)
 		return VG_ERR_INTERNAL;
 	err = vg_pg_exec(db, "COMMIT", 0, NULL, &res);
 	/* A transaction that saw an error "commits" as ROLLBACK. */
@@ -323,7 +527,7 @@ vg_pg_tx_commit(struct vg_pg *db)
 		vg_log(VG_LOG_ERROR, "db_commit_rolled_back", NULL);
 		err = VG_ERR_INTERNAL;
 	}
-	db->in_tx = false;
+	S->in_tx = false;
 	PQclear(res);
 	return err;
 }
@@ -331,17 +535,18 @@ vg_pg_tx_commit(struct vg_pg *db)
 void
 vg_pg_tx_rollback(struct vg_pg *db)
 {
+	struct session *S = session_of(db);
 	PGresult *res = NULL;
 
-	if (db->conn && db->pid == getpid() && PQstatus(db->conn) == CONNECTION_OK &&
-	    PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+	if (S->conn && S->pid == getpid() && !lost(S) &&
+	    PQtransactionStatus(S->conn) != PQTRANS_IDLE) {
 		/* exec_once, not vg_pg_exec: never reconnect for a rollback. */
-		if (exec_once(db, "ROLLBACK", 0, NULL, &res) == VG_OK)
+		if (exec_once(S, "ROLLBACK", 0, NULL, &res) == VG_OK)
 			PQclear(res);
-		else if (PQstatus(db->conn) != CONNECTION_OK)
-			drop(db);
+		else if (lost(S))
+			drop(S);
 	}
-	db->in_tx = false;
+	S->in_tx = false;
 }
 
 enum vg_err

@@ -1,15 +1,33 @@
 /*
- * pg.h - Postgres access for the store: one cached connection per process,
+ * pg.h - Postgres access for the store: one cached session per thread,
  * parameterized statements only, transactions, SQLSTATE mapping.
  *
- * The connection is opened lazily from VEGA_DATABASE_URL with connect_timeout
- * VEGA_DB_CONNECT_TIMEOUT_SECONDS, so a database outage costs a caller at
- * most that long and surfaces as VG_ERR_UNAVAILABLE.  A lost connection is
- * dropped and the next call connects afresh; a statement that failed because
- * the connection was lost is retried once on a new connection, but only when
- * no transaction (and no pinned session state) was open, since replaying
- * half a transaction on another session would be wrong.  After fork() a
- * child never touches its parent's connection: it opens its own.
+ * Each thread that uses the store gets a connection of its own, opened
+ * lazily from VEGA_DATABASE_URL with connect_timeout
+ * VEGA_DB_CONNECT_TIMEOUT_SECONDS and closed when the thread ends: libpq
+ * runs one statement at a time on a connection, and the runner's
+ * heartbeat thread works beside the runner's own.  A database outage
+ * costs a caller at most the connect timeout per attempt and surfaces as
+ * VG_ERR_UNAVAILABLE.  After fork() a child never touches its parent's
+ * connection: it opens its own.
+ *
+ * A LOST CONNECTION (a server restart, a failover, pg_terminate_backend):
+ *  - found before a statement is sent (the connection is bad, or the
+ *    server left it while it was idle: its last error and the end of the
+ *    stream are read first), it is replaced and the statement sent on the
+ *    new one: it never reached the old server;
+ *  - found while a statement ran, the statement is replayed once on a new
+ *    connection only when that is harmless: a SELECT or BEGIN, outside a
+ *    transaction and a pinned session.  Any other statement may have
+ *    committed before the connection went; it answers VG_ERR_UNAVAILABLE
+ *    and its caller decides whether and how to try again;
+ *  - a connection that broke is reconnected up to three times within
+ *    about two thirds of a second (a restart is brief); after that, each
+ *    call makes one attempt until one succeeds, so an outage is answered
+ *    quickly.
+ * Inside a transaction (or a pinned session) nothing is replaced behind
+ * the caller's back: the transaction is gone, the call fails with
+ * VG_ERR_UNAVAILABLE, and the next one outside it reconnects.
  *
  * Values reach the server only as parameters (PQexecParams), never inside
  * the SQL text (DESIGN.md section 7).
@@ -22,16 +40,19 @@
 #include <libpq-fe.h>
 #include "core/err.h"
 
-/* The process's connection handle.  It lives for the whole process (the
- * deliberate cache of DESIGN.md section 9) and survives reconnects, so a
- * caller may keep the pointer. */
+/* The process's handle.  Every call through it works on the calling
+ * thread's session (the deliberate cache of DESIGN.md section 9), which
+ * survives reconnects, so a caller may keep the pointer and hand it to
+ * another thread. */
 struct vg_pg;
 
 /* The process's handle; never NULL.  Does not connect. */
 struct vg_pg *vg_pg_default(void);
-/* Connect now if not connected: VG_OK, or VG_ERR_UNAVAILABLE. */
+/* Connect the calling thread now if not connected: VG_OK, or
+ * VG_ERR_UNAVAILABLE. */
 enum vg_err vg_pg_connect(struct vg_pg *db);
-/* Close the connection (tests, shutdown); the next call reconnects. */
+/* Close the calling thread's connection (tests, shutdown); its next call
+ * reconnects. */
 void vg_pg_disconnect(struct vg_pg *db);
 
 /*
@@ -63,7 +84,7 @@ enum vg_err vg_pg_tx(struct vg_pg *db, enum vg_err (*fn)(struct vg_pg *db, void 
     void *arg);
 
 /*
- * Pin the session: while pinned, a lost connection is never silently
+ * Pin the calling thread's session: while pinned, a lost connection is never silently
  * replaced, because the caller relies on session state (an advisory lock).
  * Calls fail with VG_ERR_UNAVAILABLE until the caller unpins.
  */

@@ -5,6 +5,8 @@
 # the runner's part through scan-tool, with the lease the worker handed
 # them), and the tests look at what a user or an operator would see: the
 # scans' states, their findings, the runner jobs and the worker registry.
+# One test runs the real vega-runner and restarts Postgres under it
+# (postgres configuration only; a TAP skip elsewhere).
 
 setup_file() {
 	"$VEGA_BUILDDIR/bin/vega-maintenance" migrate >/dev/null
@@ -22,6 +24,11 @@ setup() {
 
 teardown() {
 	local p
+	# Whatever happened, leave Postgres running for the tests after us.
+	if [ "$VEGA_PERSISTENCE_BACKEND" = postgres ] && [ -n "${VG_PG_DIR:-}" ]; then
+		. "$VEGA_SRCDIR/tests/helpers/pg.sh"
+		vg_pg_as "$VG_PG_BIN/pg_ctl" -D "$VG_PG_DIR/data" status >/dev/null 2>&1 || vg_pg_up
+	fi
 	for p in "${workers[@]}"; do kill -9 "$p" 2>/dev/null; done
 	if [ -f "$BATS_TEST_TMPDIR/runner.pids" ]; then
 		while read -r p; do kill -9 "$p" 2>/dev/null; done <"$BATS_TEST_TMPDIR/runner.pids"
@@ -70,6 +77,11 @@ registry() {
 		done
 	fi
 }
+
+# psql ARGS...: one query against the store's database, unaligned.
+q() { psql "$VEGA_DATABASE_URL" -At -F' ' "$@"; }
+findings_at_least() { [ "$("$tool" show "$1" | cut -d' ' -f3)" -ge "$2" ]; }
+finished() { [[ "$("$tool" show "$1")" =~ ^(completed|failed|cancelled)\  ]]; }
 
 @test "exactly once: 200 queued scans, 4 workers racing, one runner job per scan" {
 	prog=$(runner complete.sh 'exec "$tool" complete "$1"')
@@ -216,4 +228,60 @@ exec sleep 300')
 	run "$tool" show "$id"
 	[ "$output" = "failed runner_timeout 1 1" ]
 	grep -q '"event":"worker.runner_stop".*"reason":"timeout"' "$BATS_TEST_TMPDIR/worker-0.log"
+}
+
+@test "Postgres restarted mid-scan: the real runner rides it out, every event once, every finding kept" {
+	[ "$VEGA_PERSISTENCE_BACKEND" = postgres ] ||
+		skip "it restarts the test's Postgres cluster: postgres configuration only"
+	. "$VEGA_SRCDIR/tests/helpers/pg.sh"
+	local n=400 i key src=$BATS_TEST_TMPDIR/src ev up_at
+	id=$("$tool" seed 1)
+	# A snapshot of n vulnerable files under the scan's storage key: one
+	# finding, one upsert and one event per file make a scan of a few
+	# seconds, each step a store write.
+	mkdir -p "$src/app"
+	for i in $(seq 1 "$n"); do
+		printf 'import sqlite3\nfrom flask import request\n\ndef view%d():\n    q = "SELECT * FROM u WHERE n = '"'"'{}'"'"'".format(request.form.get("n"))\n    sqlite3.connect("d").execute(q)\n' \
+			"$i" >"$src/app/m$i.py"
+	done
+	key=$(q -c "SELECT n.storage_key FROM scans s JOIN snapshots n ON n.id = s.snapshot_id WHERE s.id = '$id'")
+	mkdir -p "$(dirname "$VEGA_DATA_DIR/blobs/sources/$key")"
+	tar -C "$src" -cf "$VEGA_DATA_DIR/blobs/sources/$key" app
+	prog=$(runner real.sh 'exec "'"$VEGA_BUILDDIR"'/bin/vega-runner" "$1"')
+	start_worker VEGA_RUNNER_PROGRAM="$prog" VEGA_RULES_DIR="$VEGA_SRCDIR/lib/engine/rules" \
+		VEGA_RUNNER_HEARTBEAT_SECONDS=1
+	# Mid-scan: running, some findings stored, most still to come.
+	wait_for 30 findings_at_least "$id" 20
+	run "$tool" show "$id"
+	[[ "$output" == "running - "* ]]
+	[ "$(echo "$output" | cut -d' ' -f3)" -lt $((n / 2)) ]
+	vg_pg_restart 2
+	up_at=$(date +%s.%N)
+	# Never stuck: the scan ends, and ends completed.
+	wait_for 30 finished "$id"
+	run "$tool" show "$id"
+	[ "$output" = "completed - $n 1" ]
+	# The outage hit the run: the runner found the store gone, waited, and
+	# wrote again once it was back.
+	grep -q '"event":"runner_store_unavailable"' "$BATS_TEST_TMPDIR/worker-0.log"
+	grep -q '"event":"runner_store_back"' "$BATS_TEST_TMPDIR/worker-0.log"
+	[ "$(q -c "SELECT count(*) FROM scan_events WHERE scan_id = '$id' AND created_at > to_timestamp($up_at)")" -gt 0 ]
+	# Events: numbered 1..N without a gap, none stored twice (a retried
+	# append has the same type and time), one scan_started, one
+	# finding_updated per finding, scan_completed last.
+	ev=$(q -c "SELECT count(*), min(seq), max(seq), count(DISTINCT seq), count(DISTINCT (type, created_at)) FROM scan_events WHERE scan_id = '$id'")
+	read -r total lo hi distinct once <<<"$ev"
+	[ "$lo" = 1 ] && [ "$hi" = "$total" ] && [ "$distinct" = "$total" ] && [ "$once" = "$total" ] ||
+		{ echo "events: $ev"; false; }
+	[ "$(q -c "SELECT last_event_seq FROM scans WHERE id = '$id'")" = "$total" ]
+	[ "$(q -c "SELECT count(*) FROM scan_events WHERE scan_id = '$id' AND type = 'scan_started'")" = 1 ]
+	[ "$(q -c "SELECT count(*) FROM scan_events WHERE scan_id = '$id' AND type = 'finding_updated'")" = "$n" ]
+	[ "$(q -c "SELECT type FROM scan_events WHERE scan_id = '$id' ORDER BY seq DESC LIMIT 1")" = scan_completed ]
+	# Findings: one per file, each once.
+	[ "$(q -c "SELECT count(*), count(DISTINCT fingerprint) FROM findings WHERE scan_id = '$id'")" = "$n $n" ]
+	# The artifacts hold every event, and the runner exited 0.
+	[ "$(wc -l <"$VEGA_DATA_DIR/blobs/artifacts/scans/$id/events.jsonl")" -eq "$total" ]
+	job_done() { [[ "$("$tool" jobs "$id")" == "$id 1 exited 0 "* ]]; }
+	wait_for 10 job_done
+	rm -f "$VEGA_DATA_DIR/blobs/sources/$key"
 }

@@ -4,8 +4,10 @@
 #                     (socket there too, no TCP); exports
 #                     VEGA_TEST_DATABASE_URL, VG_PG_DIR
 #   vg_pg_stop        stop it and remove its directory
-#   vg_pg_restart     stop and start it again (same data, same port)
-#   vg_pg_down / vg_pg_up   stop / start without touching the data
+#   vg_pg_restart [SECONDS]   stop and start it again (same data, same
+#                     port), down for SECONDS (default 0) in between
+#   vg_pg_down / vg_pg_up   stop (fast: sessions are ended) / start
+#                     without touching the data
 #
 # initdb refuses to run as root, so as root the cluster runs as the
 # 'postgres' system user (created by Debian's postgresql package).
@@ -27,10 +29,12 @@ vg_pg_free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# The server must not inherit fd 3: under bats that is the TAP stream,
+# and bats would wait for it to close, i.e. for Postgres to exit.
 vg_pg_up() {
 	vg_pg_as "$VG_PG_BIN/pg_ctl" -D "$VG_PG_DIR/data" -l "$VG_PG_DIR/server.log" \
 		-o "-p $VG_PG_PORT -k $VG_PG_DIR -c listen_addresses='' -c fsync=off -c max_connections=200" \
-		-w -t 60 start >/dev/null
+		-w -t 60 start >/dev/null 3>&-
 }
 
 vg_pg_down() {
@@ -54,7 +58,9 @@ vg_pg_start() {
 }
 
 vg_pg_restart() {
-	vg_pg_down && vg_pg_up
+	vg_pg_down || return 1
+	sleep "${1:-0}"
+	vg_pg_up
 }
 
 vg_pg_stop() {

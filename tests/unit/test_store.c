@@ -8,12 +8,15 @@
  * migrations) and bails out loudly without them; it is run that way by
  * tests/e2e/store-postgres.e2e against a throwaway cluster, whose
  * VG_PG_DIR/VG_PG_BIN/VG_PG_PORT the reconnect case uses to stop and start
- * the server mid-test.  json runs in a fresh temporary VEGA_DATA_DIR.
+ * the server mid-test, and whose sessions the lost-session cases end
+ * from a second connection (pg_terminate_backend, what a restart does to
+ * each session).  json runs in a fresh temporary VEGA_DATA_DIR.
  */
 #include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -598,6 +601,205 @@ case_pg_reconnect(struct vg_store *s)
 	VT_OK(items && json_array_size(items) >= 1, "and returns data");
 	json_decref(items);
 	free(next);
+}
+
+/* ---- lost sessions (postgres) ---- */
+
+/* A connection of the test's own, beside the store's, to end sessions. */
+static PGconn *
+killer_open(void)
+{
+	PGconn *k = PQconnectdb(getenv("VEGA_TEST_DATABASE_URL"));
+
+	if (PQstatus(k) != CONNECTION_OK) {
+		PQfinish(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* The calling thread's backend pid on the store's connection; 0 on error. */
+static long
+my_backend(void)
+{
+	PGresult *res = NULL;
+	long pid = 0;
+
+	if (vg_pg_exec(vg_pg_default(), "SELECT pg_backend_pid()", 0, NULL, &res) == VG_OK)
+		pid = (long)vg_pg_i64(res, 0, 0, 0);
+	PQclear(res);
+	return pid;
+}
+
+/* Whether backend pid is gone within two seconds (asked through k). */
+static bool
+backend_gone(PGconn *k, long pid)
+{
+	char p[24];
+	const char *params[] = {p};
+	int i;
+
+	snprintf(p, sizeof p, "%ld", pid);
+	for (i = 0; i < 100; i++) {
+		PGresult *r = PQexecParams(k,
+		    "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", 1, NULL, params, NULL,
+		    NULL, 0);
+		bool gone = PQresultStatus(r) == PGRES_TUPLES_OK &&
+		    strcmp(PQgetvalue(r, 0, 0), "0") == 0;
+
+		PQclear(r);
+		if (gone)
+			return true;
+		usleep(20000);
+	}
+	return false;
+}
+
+/* Rows of vg_test_replay with tag (through k); -1 on error. */
+static long
+replay_rows(PGconn *k, const char *tag)
+{
+	const char *params[] = {tag};
+	PGresult *r = PQexecParams(k, "SELECT count(*) FROM vg_test_replay WHERE tag = $1", 1, NULL,
+	    params, NULL, NULL, 0);
+	long n = PQresultStatus(r) == PGRES_TUPLES_OK ? strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+
+	PQclear(r);
+	return n;
+}
+
+/* When the server ends the store's session in a case. */
+enum session_end {
+	END_IDLE,      /* between two statements: the next one must not be lost */
+	END_RUNNING,   /* while the case's statement runs (after 0.3 s) */
+};
+
+/*
+ * Each case runs one statement (with $1 = its tag) on the store's
+ * connection while the server ends the session, as a restart does, and
+ * says what the caller gets and whether the statement ran once or not at
+ * all: pg.c replays only what is harmless to run twice.
+ */
+static const struct {
+	const char *tag;
+	const char *sql;
+	enum session_end end;
+	bool in_tx;
+	enum vg_err want;
+	long want_rows;          /* rows with the tag afterwards; -1: a read */
+	const char *name;
+} session_cases[] = {
+	{"idle-write", "INSERT INTO vg_test_replay (tag) VALUES ($1)", END_IDLE, false, VG_OK, 1,
+	    "a write after the server ended the idle session goes to a new one, once"},
+	{"idle-read", "SELECT $1::text", END_IDLE, false, VG_OK, -1,
+	    "a read after the server ended the idle session goes to a new one"},
+	{"running-write", "INSERT INTO vg_test_replay (tag) SELECT $1 FROM pg_sleep(1)",
+	    END_RUNNING, false, VG_ERR_UNAVAILABLE, 0,
+	    "a write cut off while it ran is not replayed: unavailable, not stored"},
+	{"running-read", "SELECT $1::text FROM pg_sleep(0.8)", END_RUNNING, false, VG_OK, -1,
+	    "a read cut off while it ran is replayed on a new session"},
+	{"tx-idle-write", "INSERT INTO vg_test_replay (tag) VALUES ($1)", END_IDLE, true,
+	    VG_ERR_UNAVAILABLE, 0,
+	    "a transaction whose session ended is gone: unavailable, nothing stored"},
+};
+
+static void
+case_pg_sessions(struct vg_store *s)
+{
+	struct vg_pg *db = vg_pg_default();
+	PGconn *k = killer_open();
+	PGresult *res = NULL, *r;
+	char name[200], pidtext[24];
+	const char *kp[] = {pidtext};
+	long pid, after;
+	size_t i;
+	enum vg_err err;
+
+	(void)s;
+	VT_OK(k != NULL, "a second connection to end sessions from");
+	if (!k)
+		return;
+	r = PQexec(k, "CREATE TABLE IF NOT EXISTS vg_test_replay (tag text NOT NULL)");
+	PQclear(r);
+	r = PQexec(k, "TRUNCATE vg_test_replay");
+	PQclear(r);
+	for (i = 0; i < sizeof session_cases / sizeof session_cases[0]; i++) {
+		const char *params[] = {session_cases[i].tag};
+
+		pid = my_backend();
+		snprintf(pidtext, sizeof pidtext, "%ld", pid);
+		if (session_cases[i].in_tx)
+			VT_EQ_INT(vg_pg_tx_begin(db), VG_OK, "BEGIN");
+		if (session_cases[i].end == END_IDLE) {
+			r = PQexecParams(k, "SELECT pg_terminate_backend($1::integer)", 1, NULL, kp,
+			    NULL, NULL, 0);
+			PQclear(r);
+			VT_OK(backend_gone(k, pid), "the server ended the idle session");
+		} else {
+			VT_OK(PQsendQueryParams(k,
+			    "SELECT pg_sleep(0.3), pg_terminate_backend($1::integer)", 1, NULL, kp, NULL,
+			    NULL, 0), "the session will be ended in 0.3 s");
+		}
+		err = vg_pg_exec(db, session_cases[i].sql, 1, params, &res);
+		if (session_cases[i].end == END_RUNNING)
+			while ((r = PQgetResult(k)) != NULL)
+				PQclear(r);
+		if (session_cases[i].in_tx)
+			vg_pg_tx_rollback(db);
+		VT_EQ_INT(err, session_cases[i].want, session_cases[i].name);
+		if (session_cases[i].want_rows >= 0) {
+			snprintf(name, sizeof name, "%s: rows stored", session_cases[i].tag);
+			VT_EQ_INT(replay_rows(k, session_cases[i].tag), session_cases[i].want_rows,
+			    name);
+		} else if (err == VG_OK) {
+			snprintf(name, sizeof name, "%s: the read's answer", session_cases[i].tag);
+			VT_EQ_STR(vg_pg_text(res, 0, 0), session_cases[i].tag, name);
+		}
+		PQclear(res);
+		res = NULL;
+		after = my_backend();
+		snprintf(name, sizeof name, "%s: the next call runs on a new session",
+		    session_cases[i].tag);
+		VT_OK(after != 0 && after != pid, name);
+	}
+	r = PQexec(k, "DROP TABLE vg_test_replay");
+	PQclear(r);
+	PQfinish(k);
+}
+
+struct thread_pid {
+	long pid;
+};
+
+static void *
+thread_backend(void *arg)
+{
+	struct thread_pid *t = arg;
+
+	t->pid = my_backend();
+	return NULL;
+}
+
+/* Two threads never share a connection (libpq runs one statement at a
+ * time on one), and a thread's connection closes when the thread ends. */
+static void
+case_pg_threads(struct vg_store *s)
+{
+	struct thread_pid t = {0};
+	pthread_t th;
+	PGconn *k = killer_open();
+	long mine = my_backend();
+
+	(void)s;
+	VT_OK(k != NULL, "a second connection to look from");
+	VT_OK(mine != 0, "the main thread's session");
+	VT_EQ_INT(pthread_create(&th, NULL, thread_backend, &t), 0, "a second thread");
+	pthread_join(th, NULL);
+	VT_OK(t.pid != 0 && t.pid != mine, "the second thread had a session of its own");
+	if (k)
+		VT_OK(backend_gone(k, t.pid), "closed when its thread ended");
+	VT_EQ_INT(my_backend(), mine, "the main thread's session is untouched");
+	PQfinish(k);
 }
 
 /* The SQLSTATE table. */
@@ -1292,6 +1494,8 @@ static const struct {
 	{"concurrent_appends", case_concurrent_appends, NULL},
 	{"json_crash_safety", case_json_crash_safety, "json"},
 	{"pg_reconnect", case_pg_reconnect, "postgres"},
+	{"pg_sessions", case_pg_sessions, "postgres"},
+	{"pg_threads", case_pg_threads, "postgres"},
 };
 
 /* Point the settings at the backend under test; exits on a bad setup. */
