@@ -8,7 +8,8 @@ E2E_TESTS += \
 	tests/e2e/apache-postgres.e2e \
 	tests/e2e/apache-fcgid-json.e2e \
 	tests/e2e/sources-nginx-json.e2e \
-	tests/e2e/sources-nginx-postgres.e2e
+	tests/e2e/sources-nginx-postgres.e2e \
+	tests/e2e/scans-apache-fcgid-json.e2e
 
 EXTRA_DIST += \
 	tests/e2e/nginx-json.e2e \
@@ -29,6 +30,7 @@ EXTRA_DIST += \
 	tests/e2e/sources-nginx-json.e2e \
 	tests/e2e/sources-nginx-postgres.e2e \
 	tests/e2e/sources.bats \
+	tests/e2e/scans-apache-fcgid-json.e2e \
 	tests/fixtures/archives/make-archive.py \
 	tests/helpers/stack.sh \
 	tests/helpers/demo-scan.py \

@@ -6,10 +6,15 @@
 # artifacts read back; triage follows a fingerprint into the next scan;
 # the event stream reaches the client through the web server within a
 # second of each event being stored (an unbuffered location), resumes
-# with Last-Event-ID and ends with the scan.
+# with Last-Event-ID and ends with the scan.  The operators' routes
+# (/v1/ops/*) are refused to users and answer operators.  The last tests
+# restart the stack with VEGA_SCAN_EXECUTION_MODE=external (and a short
+# worker heartbeat TTL): a scan then waits queued until a vega-worker
+# started here claims it, and the stale flag of a silent worker shows;
+# teardown_file restarts the stack as the configuration gave it.
 #
-# Run by scans-nginx-json.e2e, scans-nginx-postgres.e2e and
-# scans-apache-json.e2e.
+# Run by scans-nginx-json.e2e, scans-nginx-postgres.e2e,
+# scans-apache-json.e2e and scans-apache-fcgid-json.e2e.
 
 load web
 load ../fixtures/auth/lib
@@ -38,7 +43,36 @@ setup_file() {
 	api POST "/v1/repositories/$SC_REPO/scans" -d '{}'
 	[ "$code" = 202 ] || { echo "scan: $code $body" >&2; return 1; }
 	export SC_SCAN=$(jget id)
+	local sc_token=$TOKEN
+	# Another user's scan of their own project, for the operators' list
+	# of every user's scans; it runs beside the first.
+	new_user other
+	login "$email" "$password"
+	TOKEN=$(tok)
+	api POST /v1/projects -d '{"name":"other"}'
+	[ "$code" = 201 ] || { echo "other project: $code $body" >&2; return 1; }
+	api POST "/v1/projects/$(jget id)/repositories" -d '{"name":"other","source_type":"upload"}'
+	local other_repo=$(jget id)
+	upload "$other_repo" "$T/sample.tar.gz"
+	[ "$code" = 201 ] || { echo "other upload: $code $body" >&2; return 1; }
+	api POST "/v1/repositories/$other_repo/scans" -d '{}'
+	[ "$code" = 202 ] || { echo "other scan: $code $body" >&2; return 1; }
+	export SC_OTHER_SCAN=$(jget id)
+	wait_finished "$SC_OTHER_SCAN" || { echo "scan $SC_OTHER_SCAN did not finish: $body" >&2; return 1; }
+	TOKEN=$sc_token
 	wait_finished "$SC_SCAN" || { echo "scan $SC_SCAN did not finish: $body" >&2; return 1; }
+	# An operator, for /v1/ops/*.
+	new_user operator operator
+	export OP_EMAIL=$email OP_PASSWORD=$password
+}
+
+# The external phase restarted the stack: start it again as the
+# configuration gave it, for whatever runs after this file.
+teardown_file() {
+	if [ -f "$BATS_FILE_TMPDIR/stack-external" ]; then
+		rm -f "$BATS_FILE_TMPDIR/stack-external"
+		stack_restart
+	fi
 }
 
 setup() {
@@ -46,6 +80,15 @@ setup() {
 	login "$SC_EMAIL" "$SC_PASSWORD"
 	assert_code 200
 	TOKEN=$(tok)
+}
+
+# The workers a test started in the background (workers.pids) do not
+# outlive it.
+teardown() {
+	local p
+	[ -f "$BATS_TEST_TMPDIR/workers.pids" ] || return 0
+	while read -r p; do kill -9 "$p" 2>/dev/null; done <"$BATS_TEST_TMPDIR/workers.pids"
+	true
 }
 
 # ---- helpers ----------------------------------------------------------
@@ -89,6 +132,102 @@ login_as() {
 	TOKEN=$(tok)
 	api GET /v1/auth/me
 	ME=$(jget id)
+}
+
+# op_login: OP_TOKEN and OP_ID of the operator setup_file made.
+op_login() {
+	login "$OP_EMAIL" "$OP_PASSWORD"
+	assert_code 200
+	OP_TOKEN=$(tok)
+	breq GET /v1/auth/me "$OP_TOKEN"
+	OP_ID=$(jget id)
+}
+
+# op METHOD PATH [curl args...]: a request as the operator.
+op() {
+	local method=$1 path=$2
+	shift 2
+	breq "$method" "$path" "$OP_TOKEN" "$@"
+}
+
+# as_stack [NAME=VALUE...] PROGRAM ARGS...: PROGRAM as the user the
+# stack's programs run as (stack.sh), with the VEGA_* settings of the
+# configuration plus NAME=VALUE.  It replaces the shell it runs in (so
+# that a background one's $! is the program's pid): call it in the
+# background, through `run`, or in ( ).
+as_stack() {
+	local user kv envv=()
+	user=$(auth_stack_user)
+	while IFS= read -r -d '' kv; do
+		case ${kv%%=*} in
+		VEGA_TEST_*) ;;
+		VEGA_* | ASAN_OPTIONS | UBSAN_OPTIONS | LSAN_OPTIONS) envv+=("$kv") ;;
+		esac
+	done < <(env -0)
+	while [[ $1 == *=* ]]; do
+		envv+=("$1")
+		shift
+	done
+	if [ -n "$user" ]; then
+		exec setpriv --reuid="$user" --regid="$user" --clear-groups \
+			env -i PATH=/usr/bin:/bin "${envv[@]}" "$@"
+	fi
+	exec env -i PATH=/usr/bin:/bin "${envv[@]}" "$@"
+}
+
+# stack_restart [NAME=VALUE...]: stop the stack and start it again (same
+# web server, free ports) with these settings added to the
+# configuration's; U and P follow.  The new daemons must hold none of
+# bats' descriptors (stack.sh closes fd 3, but teardown_file also has
+# bats' internal pipes open): bats would wait for them to close, and
+# run-e2e, which stops the stack, for bats.
+stack_restart() {
+	vg_stack_stop || return 1
+	(
+		for fd in $(ls /proc/$BASHPID/fd); do
+			[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+		done 2>/dev/null
+		for kv in "$@"; do export "${kv?}"; done
+		VG_STACK_PROCESSES=${VG_STACK_PROCESSES:-3} vg_stack_start "$VG_E2E_HTTPD"
+	) || return 1
+	web_setup
+}
+
+# external_stack: the stack in external dispatch (a scan waits queued for
+# a worker) with a worker heartbeat TTL of 3 s; restarted once per file.
+external_stack() {
+	[ -f "$BATS_FILE_TMPDIR/stack-external" ] && return 0
+	stack_restart VEGA_SCAN_EXECUTION_MODE=external VEGA_WORKER_HEARTBEAT_TTL_SECONDS=3 ||
+		return 1
+	touch "$BATS_FILE_TMPDIR/stack-external"
+	# tokens do not survive a restart (a new signing key)
+	login "$SC_EMAIL" "$SC_PASSWORD"
+	TOKEN=$(tok)
+}
+
+# leftovers NAME: an old temporary file and an unreferenced source blob,
+# past their retention, as a crashed upload leaves them, owned by the
+# programs' user.  NAME starts with "leftover-": nothing else may go.
+leftovers() {
+	(as_stack mkdir -p "$VEGA_DATA_DIR/tmp" "$VEGA_DATA_DIR/blobs/sources/snapshots") &&
+		(as_stack touch -d '3 days ago' "$VEGA_DATA_DIR/tmp/$1" \
+			"$VEGA_DATA_DIR/blobs/sources/snapshots/$1.tar")
+}
+
+# removes_only PATH NAME: the cleanup report at PATH of $body
+# (next_run.removed, removed) names NAME's leftovers, and nothing but
+# leftovers (the refused test's may still be there).
+removes_only() {
+	printf '%s' "$body" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[k]
+got = {e["kind"] + "/" + e["name"] for e in v}
+mine = {"tmp/" + sys.argv[2], "blob/snapshots/" + sys.argv[2] + ".tar"}
+assert mine <= got, got
+others = {g for g in got - mine if "/leftover-" not in g}
+assert not others, others' "$1" "$2" || { echo "$body"; return 1; }
 }
 
 # ---- tests ------------------------------------------------------------
@@ -309,4 +448,253 @@ assert all(f["baseline_state"]=="unchanged" for f in items), items'
 	api GET "/v1/repositories/$SC_REPO/scans?limit=1&cursor=$c"
 	assert_code 200
 	[ -n "$(jget items.0.id)" ]
+}
+
+# ---- the operators' routes (/v1/ops/*) ----------------------------------
+
+# refused STATUS CODE: the answer is STATUS with the error envelope of
+# CODE (assert_envelope's checks in one python run; a 401 also names the
+# Bearer scheme).
+refused() {
+	assert_code "$1" || return 1
+	printf '%s' "$body" | python3 -c '
+import json, sys
+b = json.load(sys.stdin)
+e = b["error"]
+assert b["schema_version"] == 1 and e["code"] == sys.argv[1] and e["message"], b
+assert isinstance(e["retryable"], bool) and isinstance(e["details"], dict), b' "$2" ||
+		{ echo "not the envelope of $2: $body"; return 1; }
+	case $(hdr Content-Type) in application/json*) ;; *) echo "$hdrs"; return 1 ;; esac
+	[ "$1" != 401 ] && return 0
+	case $(hdr WWW-Authenticate) in Bearer*) ;; *) echo "no WWW-Authenticate: $hdrs"; return 1 ;; esac
+}
+
+@test "ops routes: 401 without a token, 403 forbidden for a user; a refused cleanup removes nothing" {
+	local route method path name=leftover-refused-$RANDOM
+	leftovers "$name"
+	for route in "GET /v1/ops/workers" "GET /v1/ops/limits" "GET /v1/ops/cleanup" \
+		"POST /v1/ops/cleanup" "GET /v1/ops/scans?status=completed"; do
+		method=${route% *} path=${route#* }
+		echo "# $route"
+		req "$method" "$U$path"
+		refused 401 invalid_token
+		api "$method" "$path"
+		refused 403 forbidden
+	done
+	[ -e "$VEGA_DATA_DIR/tmp/$name" ]
+	[ -e "$VEGA_DATA_DIR/blobs/sources/snapshots/$name.tar" ]
+}
+
+@test "ops limits: an operator reads the limits in force, as the configuration set them" {
+	op_login
+	op GET /v1/ops/limits
+	assert_code 200
+	[ "$(jget limits.VEGA_MAX_ACTIVE_SCANS_PER_USER)" = "$VEGA_MAX_ACTIVE_SCANS_PER_USER" ]
+	printf '%s' "$body" | python3 -c '
+import json, sys
+l = json.load(sys.stdin)["limits"]
+want = {"VEGA_MAX_PROJECTS_PER_USER", "VEGA_MAX_SOURCE_BYTES", "VEGA_MAX_JSON_BODY_BYTES",
+        "VEGA_MAX_ACTIVE_SCANS_PER_USER", "VEGA_RUNNER_MAX_SECONDS"}
+assert want <= set(l), l
+assert all(type(v) is int for v in l.values()), l'
+}
+
+@test "ops cleanup: GET shows what a pass would remove, POST removes it, and GET then shows that run" {
+	local name=leftover-$RANDOM
+	leftovers "$name"
+	op_login
+	op GET /v1/ops/cleanup
+	assert_code 200
+	[ "$(jget next_run.dry_run)" = true ]
+	removes_only next_run.removed "$name"
+	[ -e "$VEGA_DATA_DIR/tmp/$name" ]
+	[ -e "$VEGA_DATA_DIR/blobs/sources/snapshots/$name.tar" ]
+	op POST /v1/ops/cleanup
+	assert_code 200
+	[ "$(jget dry_run)" = false ]
+	removes_only removed "$name"
+	[ "$(jget failed)" = "[]" ]
+	[ ! -e "$VEGA_DATA_DIR/tmp/$name" ]
+	[ ! -e "$VEGA_DATA_DIR/blobs/sources/snapshots/$name.tar" ]
+	op GET /v1/ops/cleanup
+	assert_code 200
+	[ "$(jget last_run.actor_id)" = "$OP_ID" ] || { echo "$body"; false; }
+	[ -n "$(jget last_run.at)" ]
+	[ "$(jget next_run.removed)" = "[]" ]
+	# what the scans need was kept
+	req GET "$U/v1/scans/$SC_SCAN/report.sarif" -H "Authorization: Bearer $TOKEN"
+	assert_code 200
+}
+
+@test "ops scans: an operator lists every user's scans by status; a bad status is 400" {
+	op_login
+	op GET "/v1/ops/scans?status=completed&limit=200"
+	assert_code 200
+	printf '%s' "$body" | python3 -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+by_id = {i["id"]: i for i in items}
+assert all(i["status"] == "completed" for i in items), items
+a, b = by_id.get(sys.argv[1]), by_id.get(sys.argv[2])
+assert a and b, (sys.argv[1:], items)
+assert a["created_by"] != b["created_by"], (a, b)
+assert "claimed_by" in a, a' "$SC_SCAN" "$SC_OTHER_SCAN"
+	# the operator's own list holds none of them: this one is every user's
+	op GET /v1/scans
+	assert_code 200
+	[ "$(jget items)" = "[]" ]
+	op GET "/v1/ops/scans?status=queued"
+	assert_code 200
+	[[ "$body" != *"$SC_SCAN"* && "$body" != *"$SC_OTHER_SCAN"* ]]
+	op GET "/v1/ops/scans?status=completed&limit=1"
+	assert_code 200
+	local first=$(jget items.0.id) c=$(jget next_cursor)
+	[ -n "$c" ] && [ "$c" != null ]
+	op GET "/v1/ops/scans?status=completed&limit=1&cursor=$c"
+	assert_code 200
+	[ -n "$(jget items.0.id)" ] && [ "$(jget items.0.id)" != "$first" ]
+	op GET "/v1/ops/scans?status=bogus"
+	assert_code 400
+	assert_envelope validation_failed
+	[ "$(jget error.details.field)" = status ]
+}
+
+# ---- external dispatch: the stack is restarted (external_stack) --------
+
+# worker_row PID: the registry row of the worker with that pid, as JSON
+# ("" when there is none), from the last GET /v1/ops/workers.
+worker_row() {
+	printf '%s' "$body" | python3 -c '
+import json, sys
+for w in json.load(sys.stdin)["items"]:
+    if str(w["pid"]) == sys.argv[1]:
+        print(json.dumps(w))' "$1"
+}
+
+# wait_worker PID: until /v1/ops/workers lists it (10 s at most).
+wait_worker() {
+	local i
+	for i in $(seq 1 50); do
+		op GET /v1/ops/workers
+		[ -n "$(worker_row "$1")" ] && return 0
+		sleep 0.2
+	done
+	echo "worker $1 never registered: $body"
+	return 1
+}
+
+@test "ops workers: a worker silent past the heartbeat TTL is stale; a live one and a stopped one are not" {
+	external_stack
+	op_login
+	local dead live once_id i
+	# Workers that claim nothing (thread mode in their own settings).
+	as_stack VEGA_SCAN_EXECUTION_MODE=thread VEGA_WORKER_HEARTBEAT_INTERVAL_SECONDS=1 \
+		"$VEGA_BUILDDIR/bin/vega-worker" </dev/null >"$BATS_TEST_TMPDIR/dead.log" 2>&1 3>&- &
+	dead=$!
+	echo "$dead" >>"$BATS_TEST_TMPDIR/workers.pids"
+	wait_worker "$dead"
+	kill -9 "$dead"
+	wait "$dead" 2>/dev/null || true
+	as_stack VEGA_SCAN_EXECUTION_MODE=thread VEGA_WORKER_HEARTBEAT_INTERVAL_SECONDS=1 \
+		"$VEGA_BUILDDIR/bin/vega-worker" </dev/null >"$BATS_TEST_TMPDIR/live.log" 2>&1 3>&- &
+	live=$!
+	echo "$live" >>"$BATS_TEST_TMPDIR/workers.pids"
+	(as_stack VEGA_SCAN_EXECUTION_MODE=thread "$VEGA_BUILDDIR/bin/vega-worker" --once \
+		</dev/null >"$BATS_TEST_TMPDIR/once.log" 2>&1 3>&-)
+	once_id=$(grep -o '"event":"worker.started"[^}]*' "$BATS_TEST_TMPDIR/once.log" |
+		grep -o '"worker_id":"[^"]*"' | cut -d'"' -f4)
+	[ -n "$once_id" ] || { cat "$BATS_TEST_TMPDIR/once.log"; false; }
+	wait_worker "$live"
+	# until the silent one is past the TTL (3 s), and the stopped one too
+	for i in $(seq 1 50); do
+		op GET /v1/ops/workers
+		printf '%s' "$body" | python3 -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+dead = [x for x in items if str(x["pid"]) == sys.argv[1]][0]
+once = [x for x in items if x["id"] == sys.argv[2]][0]
+sys.exit(0 if dead["stale"] and once["heartbeat_age_seconds"] > 4 else 1)' "$dead" "$once_id" &&
+			break
+		sleep 0.2
+	done
+	echo "$body"
+	assert_code 200
+	[ "$(jget heartbeat_ttl_seconds)" = 3 ]
+	printf '%s' "$body" | python3 -c '
+import json, sys
+items = json.load(sys.stdin)["items"]
+by_pid = {str(x["pid"]): x for x in items}
+by_id = {x["id"]: x for x in items}
+dead, live, once = by_pid[sys.argv[1]], by_pid[sys.argv[2]], by_id[sys.argv[3]]
+assert dead["stale"] is True and dead["state"] != "stopped" and dead["heartbeat_age_seconds"] > 3, dead
+assert live["stale"] is False and live["state"] == "idle", live
+assert once["stale"] is False and once["state"] == "stopped" and once["heartbeat_age_seconds"] > 3, once
+assert all(isinstance(x["stale"], bool) for x in items), items' "$dead" "$live" "$once_id"
+	# SIGTERM: a clean stop (status 0) within 10 s
+	kill -TERM "$live"
+	for i in $(seq 1 50); do
+		kill -0 "$live" 2>/dev/null || break
+		sleep 0.2
+	done
+	! kill -0 "$live" 2>/dev/null
+	wait "$live"
+}
+
+@test "external mode: upload, a scan waits queued, vega-worker --once runs it; findings and SARIF through the web server" {
+	external_stack
+	op_login
+	local repo scan n worker_id
+	api POST "/v1/projects/$SC_PROJECT/repositories" -d '{"name":"external","source_type":"upload"}'
+	assert_code 201
+	repo=$(jget id)
+	upload "$repo" "$BATS_FILE_TMPDIR/sample.tar.gz"
+	assert_code 201
+	api POST "/v1/repositories/$repo/scans" -d '{}'
+	assert_code 202
+	scan=$(jget id)
+	[ "$(jget status)" = queued ]
+	# nothing runs it until a worker claims it
+	sleep 2
+	api GET "/v1/scans/$scan"
+	[ "$(jget status)" = queued ] && [ "$(jget attempt)" = 0 ] || { echo "$body"; false; }
+	op GET "/v1/ops/scans?status=queued"
+	assert_code 200
+	printf '%s' "$body" | python3 -c '
+import json, sys
+s = [i for i in json.load(sys.stdin)["items"] if i["id"] == sys.argv[1]]
+assert s and s[0]["claimed_by"] is None, s' "$scan"
+	# one worker iteration: claim, run the build tree's runner, watch it end
+	run as_stack VEGA_SCAN_EXECUTION_MODE=external "$VEGA_BUILDDIR/bin/vega-worker" --once \
+		</dev/null 3>&-
+	echo "$output" | tail -20
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'"event":"worker.runner_started"'*"$scan"* ]]
+	worker_id=$(printf '%s\n' "$output" | grep '"event":"worker.started"' |
+		grep -o '"worker_id":"[^"]*"' | cut -d'"' -f4)
+	api GET "/v1/scans/$scan"
+	assert_code 200
+	[ "$(jget status)" = completed ] || { echo "$body"; false; }
+	[ "$(jget attempt)" = 1 ] && [ "$(jget error)" = null ]
+	n=$(jget findings_count)
+	# the same source as the thread-dispatched scan: the same findings
+	api GET "/v1/scans/$SC_SCAN"
+	[ "$n" = "$(jget findings_count)" ] && [ "$n" -ge 5 ]
+	api GET "/v1/scans/$scan/findings?limit=500"
+	assert_code 200
+	[ "$(printf '%s' "$body" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')" = "$n" ]
+	req GET "$U/v1/scans/$scan/report.sarif" -H "Authorization: Bearer $TOKEN"
+	assert_code 200
+	case $(hdr Content-Type) in application/sarif+json*) ;; *) echo "$hdrs"; false ;; esac
+	[ "$(jget version)" = 2.1.0 ]
+	[ "$(printf '%s' "$body" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["runs"][0]["results"]))')" = "$n" ]
+	api GET "/v1/scans/$scan/events?after=0&limit=1000"
+	assert_code 200
+	[ "$(jget finished)" = true ]
+	[ "$(printf '%s' "$body" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][-1]["type"])')" = scan_completed ]
+	# the operators see which worker claimed it
+	op GET "/v1/ops/scans?status=completed&limit=200"
+	printf '%s' "$body" | python3 -c '
+import json, sys
+s = [i for i in json.load(sys.stdin)["items"] if i["id"] == sys.argv[1]]
+assert s and s[0]["claimed_by"] == sys.argv[2], (s, sys.argv[2])' "$scan" "$worker_id"
 }
