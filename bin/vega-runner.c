@@ -31,7 +31,9 @@
  *   1  the scan failed (recorded on the scan with its error code)
  *   2  usage error (also a malformed lease environment)
  *   3  could not start: store or file storage unavailable, no such scan,
- *      or the scan is not queued and no lease was given
+ *      or the scan is not queued and no lease was given; or, for a scan
+ *      that started, the store stayed away longer than the runner waits
+ *      (its end is then left to the stale-scan rescue)
  *   4  the scan is cancelled
  *   5  the lease was lost (the scan was rescued, re-claimed or finished by
  *      someone else): nothing more was written
@@ -207,8 +209,9 @@ usage(FILE *out)
 	    " repository)\n");
 	fprintf(out, "with SCAN_ID: 0 completed, 1 scan failed (recorded on the scan), 2 usage error,\n"
 	    "  3 could not start (store or storage unavailable, no such scan, not queued and no\n"
-	    "  lease in VEGA_RUNNER_ATTEMPT/VEGA_RUNNER_LEASE_TOKEN), 4 cancelled, 5 lease lost\n"
-	    "  (nothing more written)\n");
+	    "  lease in VEGA_RUNNER_ATTEMPT/VEGA_RUNNER_LEASE_TOKEN; or its end could not be\n"
+	    "  recorded: the store stayed away, left to the stale-scan rescue), 4 cancelled,\n"
+	    "  5 lease lost (nothing more written)\n");
 }
 
 /* Parse argv through the option table; "--name=value" also works. */
@@ -486,7 +489,8 @@ run_scan(struct args *a)
 	rc = res.exit_code;
 	if (rc != VG_SCAN_EXIT_COMPLETED)
 		fprintf(stderr, "vega-runner: scan %s: %s%s%s\n", a->positional,
-		    res.status[0] ? res.status : "not run", res.message[0] ? ": " : "", res.message);
+		    res.status[0] ? res.status : "could not run", res.message[0] ? ": " : "",
+		    res.message);
 out:
 	vg_blob_free(blob);
 	vg_store_free(store);
