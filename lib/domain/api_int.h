@@ -71,4 +71,11 @@ bool vg_api_scan_finished(const char *status);
 /* A scan's JSON form; artifacts (taken; NULL: {}) maps names to URLs. */
 json_t *vg_api_scan_json(const struct vg_scan *s, json_t *artifacts);
 
+/* ---- LLM usage (usage.c) ---- */
+
+/* A scan's LLM usage totals as GET /v1/scans/{id} ("llm_usage") and
+ * GET /v1/scans/{id}/usage ("totals") show them (new reference; NULL
+ * when out of memory). */
+json_t *vg_api_llm_totals_json(const struct vg_llm_totals *t);
+
 #endif

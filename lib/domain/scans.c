@@ -281,14 +281,35 @@ artifact_links(struct vg_blob **blob, const struct vg_scan *s)
 	return o;
 }
 
-/* The scan's JSON with its artifact links (new reference). */
+/*
+ * The view of one scan (GET, cancel): its JSON with its artifact links
+ * and "llm_usage", the totals of its LLM calls through the proxy (zeros
+ * when it made none; null, logged, when the store cannot count them: the
+ * scan itself is still worth showing).  Lists leave llm_usage out: one
+ * store call per item is too dear for a page.  New reference; NULL when
+ * out of memory.
+ */
 static json_t *
-scan_full_json(const struct vg_scan *s)
+scan_full_json(struct vg_store *st, const struct vg_scan *s)
 {
 	struct vg_blob *blob = NULL;
-	json_t *o = vg_api_scan_json(s, artifact_links(&blob, s));
+	struct vg_llm_totals t;
+	json_t *o = vg_api_scan_json(s, artifact_links(&blob, s)), *usage;
 
 	vg_blob_free(blob);
+	if (!o)
+		return NULL;
+	memset(&t, 0, sizeof t);
+	if (vg_store_llm_totals(st, s->id, &t) == VG_OK) {
+		usage = vg_api_llm_totals_json(&t);
+	} else {
+		vg_log(VG_LOG_WARN, "llm_usage_unreadable", "scan_id", s->id, NULL);
+		usage = json_null();
+	}
+	if (!usage || json_object_set_new(o, "llm_usage", usage) != 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -725,7 +746,7 @@ vg_api_scan_get(struct vg_http_req *req)
 	if ((err = vg_api_scope_scan(req, vg_http_capture(req, "id"), VG_NEED_READ, &sc, &scan,
 	    &repo)))
 		return err;
-	return vg_http_json(req, 200, scan_full_json(&scan));
+	return vg_http_json(req, 200, scan_full_json(sc.store, &scan));
 }
 
 /*
@@ -752,5 +773,5 @@ vg_api_scan_cancel(struct vg_http_req *req)
 		    json_pack("{s:s, s:s}", "status_before", before.status,
 		    "status_after", after.status));
 	return vg_http_json(req, vg_api_scan_finished(after.status) ? 200 : 202,
-	    scan_full_json(&after));
+	    scan_full_json(sc.store, &after));
 }

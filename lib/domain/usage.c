@@ -1,6 +1,7 @@
 /*
  * usage.c - GET /v1/scans/{id}/usage: what a scan's LLM calls used through
- * the proxy, the limits in force, and each call's record.
+ * the proxy, the limits in force, and each call's record; and the JSON
+ * form of the totals, which the scan's own view shows too.
  */
 #include "config.h"
 #include <stdlib.h>
@@ -29,16 +30,16 @@ limit_count(int64_t v)
 	return v > 0 ? json_integer(v) : json_null();
 }
 
-/* The body of the answer (new reference; NULL when out of memory).
- * records is taken. */
-static json_t *
-usage_json(const struct vg_scan *sc, const struct vg_llm_totals *t,
-    const struct vg_llm_limits *lim, json_t *records)
+/*
+ * A scan's usage totals t as the scan's view ("llm_usage") and the usage
+ * answer ("totals") both show them: counts of requests and tokens, the
+ * settled cost and what outstanding reservations hold.  New reference
+ * (the caller owns it); NULL when out of memory.
+ */
+json_t *
+vg_api_llm_totals_json(const struct vg_llm_totals *t)
 {
-	return json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o},"
-	    " s:{s:o, s:o, s:o}, s:o}",
-	    "scan_id", sc->id,
-	    "totals",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o}",
 	    "requests", (json_int_t)t->requests,
 	    "input_tokens", (json_int_t)t->input_tokens,
 	    "cached_input_tokens", (json_int_t)t->cached_input_tokens,
@@ -48,7 +49,18 @@ usage_json(const struct vg_scan *sc, const struct vg_llm_totals *t,
 	    "cost_usd", usd(t->cost_microusd),
 	    "cost_microusd", (json_int_t)t->cost_microusd,
 	    "reserved_tokens", (json_int_t)t->reserved_tokens,
-	    "reserved_cost_usd", usd(t->reserved_microusd),
+	    "reserved_cost_usd", usd(t->reserved_microusd));
+}
+
+/* The body of the answer (new reference; NULL when out of memory).
+ * records is taken. */
+static json_t *
+usage_json(const struct vg_scan *sc, const struct vg_llm_totals *t,
+    const struct vg_llm_limits *lim, json_t *records)
+{
+	return json_pack("{s:s, s:o, s:{s:o, s:o, s:o}, s:o}",
+	    "scan_id", sc->id,
+	    "totals", vg_api_llm_totals_json(t),
 	    "limits",
 	    "max_requests", limit_count(lim->max_requests),
 	    "max_tokens", limit_count(lim->max_tokens),

@@ -2,7 +2,8 @@
 # The LLM proxy on its own listener behind the web server (spawn-fcgi,
 # several processes), the fake provider behind it: real clients (the
 # official openai package, the Codex CLI), token attacks through the web
-# server, the budget race, streaming through nginx, and the provider key
+# server, the budget race, streaming through the web server (nginx or
+# Apache, whichever the .e2e names), and the provider key
 # nowhere in a log, answer or error.
 #
 # setup_file restarts the stack with the proxy's settings: keys made
@@ -141,7 +142,7 @@ chat() { # TOKEN [EXTRA_JSON]
 	run chat "$TOKEN"; [ "$output" = 401 ]
 }
 
-@test "a stream through nginx arrives piece by piece, not buffered" {
+@test "a stream through the web server arrives piece by piece, not buffered" {
 	new_scan
 	# 10 pieces 300 ms apart: the first must arrive long before the last
 	curl -sS -o /dev/null -XPOST "$FAKE/_fake/next" -H 'content-type: application/json' \

@@ -7,7 +7,8 @@
  * only, defaults, quota), lists, cancel, events (pages, long-poll, the
  * event stream and its resume), findings (filters, baseline states),
  * triage following the fingerprint, artifacts and the SARIF report,
- * access by role, and thread dispatch starting the runner program.
+ * a scan's LLM usage in its view, access by role, and thread dispatch
+ * starting the runner program.
  */
 #include "config.h"
 #include <stdio.h>
@@ -41,6 +42,7 @@ static const struct vg_route routes[] = {
 	{"GET", "/v1/scans/{id}/report.sarif", VG_AUTH_USER, vg_api_scan_sarif},
 	{"GET", "/v1/scans/{id}/artifacts", VG_AUTH_USER, vg_api_scan_artifacts},
 	{"GET", "/v1/scans/{id}/artifacts/{name}", VG_AUTH_USER, vg_api_scan_artifact},
+	{"GET", "/v1/scans/{id}/usage", VG_AUTH_USER, vg_api_scan_usage},
 	{"GET", "/v1/findings/{id}", VG_AUTH_USER, vg_api_finding_get},
 	{"PATCH", "/v1/findings/{id}", VG_AUTH_USER, vg_api_finding_update},
 };
@@ -733,6 +735,141 @@ test_artifacts(void)
 	free(next);
 }
 
+/* One LLM call of scan through the store as the proxy records it:
+ * reserved, then settled as status (NULL: left reserved). */
+static bool
+llm_call(const char *scan, int64_t tokens, int64_t microusd, const char *status,
+    const struct vg_llm_settlement *used)
+{
+	struct vg_llm_limits lim = {0};
+	struct vg_llm_reservation r;
+	struct vg_llm_settlement st = *used;
+
+	memset(&r, 0, sizeof r);
+	r.scan_id = scan;
+	r.user_id = owner_id;
+	r.request_id = "req-usage-test";
+	r.provider = "openai";
+	r.model = "fake-model";
+	r.endpoint = "chat_completions";
+	r.tokens = tokens;
+	r.microusd = microusd;
+	r.now_us = vg_time_now_us();
+	if (vg_store_llm_reserve(S, &r, &lim, NULL) != VG_OK)
+		return false;
+	if (!status)
+		return true;
+	st.status = status;
+	st.upstream_request_id = "upstream-usage-test";
+	st.now_us = vg_time_now_us();
+	return vg_store_llm_settle(S, r.id, &st) == VG_OK;
+}
+
+/* What "llm_usage" of a scan's view must hold, member by member. */
+struct usage_want {
+	const char *key;
+	long count;          /* for a count */
+	const char *usd;     /* for an amount (NULL: a count) */
+};
+
+/* Check the view's "llm_usage" against want (n members), naming what. */
+static void
+check_usage(const struct answer *a, const struct usage_want *want, size_t n, const char *what)
+{
+	json_t *u = json_object_get(a->body, "llm_usage");
+	char msg[200];
+	size_t i;
+
+	snprintf(msg, sizeof msg, "%s: llm_usage is an object", what);
+	VT_OK(json_is_object(u), msg);
+	for (i = 0; i < n; i++) {
+		snprintf(msg, sizeof msg, "%s: llm_usage.%s", what, want[i].key);
+		if (want[i].usd)
+			VT_EQ_STR(jstr(u, want[i].key), want[i].usd, msg);
+		else
+			VT_OK(json_is_integer(json_object_get(u, want[i].key)) &&
+			    jint(u, want[i].key) == want[i].count, msg);
+	}
+}
+
+/*
+ * GET /v1/scans/{id} shows the scan's LLM usage ("llm_usage"): zeros for
+ * a scan that made no call, the store's totals once calls are recorded
+ * (settled ones by their usage, a failed one for nothing, an open
+ * reservation as reserved), the same totals as GET /v1/scans/{id}/usage;
+ * the cancel answer shows it too, a list does not.
+ */
+static void
+test_scan_usage(void)
+{
+	static const struct usage_want none[] = {
+		{"requests", 0, NULL}, {"input_tokens", 0, NULL},
+		{"cached_input_tokens", 0, NULL}, {"output_tokens", 0, NULL},
+		{"reasoning_tokens", 0, NULL}, {"total_tokens", 0, NULL},
+		{"cost_usd", 0, "0.00"}, {"cost_microusd", 0, NULL},
+		{"reserved_tokens", 0, NULL}, {"reserved_cost_usd", 0, "0.00"},
+	};
+	static const struct usage_want used[] = {
+		{"requests", 3, NULL}, {"input_tokens", 800, NULL},
+		{"cached_input_tokens", 200, NULL}, {"output_tokens", 150, NULL},
+		{"reasoning_tokens", 50, NULL}, {"total_tokens", 950, NULL},
+		{"cost_usd", 0, "0.0025"}, {"cost_microusd", 2500, NULL},
+		{"reserved_tokens", 300, NULL}, {"reserved_cost_usd", 0, "0.0007"},
+	};
+	const struct vg_llm_settlement settled = {
+		.input_tokens = 800, .cached_input_tokens = 200, .output_tokens = 150,
+		.reasoning_tokens = 50, .cost_microusd = 2500, .latency_ms = 40, .http_status = 200,
+	}, failed = {.http_status = 502};
+	struct answer a, u;
+	char uri[256], scan[64];
+	json_t *v;
+	size_t i;
+	int listed = 0;
+
+	snprintf(uri, sizeof uri, "/v1/repositories/%s/scans", repo);
+	call(&a, "POST", uri, owner, NULL);
+	VT_EQ_INT(a.status, 202, "a scan for its LLM usage");
+	snprintf(scan, sizeof scan, "%s", jstr(a.body, "id"));
+	answer_clear(&a);
+
+	snprintf(uri, sizeof uri, "/v1/scans/%s", scan);
+	call(&a, "GET", uri, viewer, NULL);
+	VT_EQ_INT(a.status, 200, "a scan without LLM calls");
+	check_usage(&a, none, sizeof none / sizeof none[0], "no calls");
+	answer_clear(&a);
+
+	VT_OK(llm_call(scan, 1000, 5000, "settled", &settled), "a settled call");
+	VT_OK(llm_call(scan, 400, 900, "failed", &failed), "a failed call");
+	VT_OK(llm_call(scan, 300, 700, NULL, &failed), "a call still reserved");
+	call(&a, "GET", uri, viewer, NULL);
+	VT_EQ_INT(a.status, 200, "the scan after three calls");
+	check_usage(&a, used, sizeof used / sizeof used[0], "three calls");
+	snprintf(uri, sizeof uri, "/v1/scans/%s/usage", scan);
+	call(&u, "GET", uri, viewer, NULL);
+	VT_EQ_INT(u.status, 200, "its usage answer");
+	VT_OK(json_equal(json_object_get(a.body, "llm_usage"), json_object_get(u.body, "totals")),
+	    "the view's llm_usage is the usage answer's totals");
+	answer_clear(&u);
+	answer_clear(&a);
+
+	snprintf(uri, sizeof uri, "/v1/repositories/%s/scans", repo);
+	call(&a, "GET", uri, viewer, NULL);
+	json_array_foreach(items(&a), i, v)
+		if (strcmp(jstr(v, "id"), scan) == 0) {
+			listed = 1;
+			VT_OK(json_object_get(v, "llm_usage") == NULL,
+			    "a list leaves llm_usage out (one store call per item)");
+		}
+	VT_OK(listed, "the scan is listed");
+	answer_clear(&a);
+
+	snprintf(uri, sizeof uri, "/v1/scans/%s/cancel", scan);
+	call(&a, "POST", uri, owner, NULL);
+	VT_EQ_INT(a.status, 200, "the queued scan cancelled");
+	check_usage(&a, used, sizeof used / sizeof used[0], "the cancel answer");
+	answer_clear(&a);
+}
+
 /* VEGA_SCAN_EXECUTION_MODE=thread: the runner program is started with
  * the scan id; one that cannot start cancels the scan (503). */
 static void
@@ -822,6 +959,7 @@ main(void)
 	}
 	test_scans();
 	test_artifacts();
+	test_scan_usage();
 	test_thread_dispatch();
 	free(owner);
 	free(member);
