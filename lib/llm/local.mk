@@ -83,7 +83,10 @@ EXTRA_DIST += tests/unit/llm_fixture.h
 check_PROGRAMS += tests/helpers/llm-scan
 tests_helpers_llm_scan_SOURCES = tests/helpers/llm-scan.c tests/unit/llm_fixture.h
 
-# The proxy behind nginx with real clients (tests/e2e/llm-proxy.bats).
-E2E_TESTS += tests/e2e/llm-proxy-nginx-json.e2e tests/e2e/llm-proxy-nginx-postgres.e2e
+# The proxy behind nginx and Apache with real clients
+# (tests/e2e/llm-proxy.bats).
+E2E_TESTS += tests/e2e/llm-proxy-nginx-json.e2e tests/e2e/llm-proxy-nginx-postgres.e2e \
+	tests/e2e/llm-proxy-apache-json.e2e
 EXTRA_DIST += tests/e2e/llm-proxy-nginx-json.e2e tests/e2e/llm-proxy-nginx-postgres.e2e \
+	tests/e2e/llm-proxy-apache-json.e2e \
 	tests/e2e/llm-proxy.bats tests/e2e/llm-proxy-client.js
