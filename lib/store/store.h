@@ -686,10 +686,13 @@ struct vg_finding_row {
 	char scan_id[VG_UUID_LEN + 1];
 	char repository_id[VG_UUID_LEN + 1];         /* filled from the scan */
 	char fingerprint[129];
-	json_t *data;           /* owned: title, severity, cwe_ids, category, file_path,
+	json_t *data;           /* a reference the row holds (released with it):
+	                         * title, severity, cwe_ids, category, file_path,
 	                         * line_start, line_end, evidence, description,
 	                         * exploit_scenario, recommendation, confidence,
-	                         * engine, rule_id, model (the columns of findings) */
+	                         * engine, rule_id, model (the columns of
+	                         * findings).  Read only: a list may share it with
+	                         * the json backend's per-process cache */
 	char severity[12];
 	char status[12];        /* open, confirmed, dismissed (from triage) */
 	char status_reason[VG_STORE_ERROR_MESSAGE_MAX + 1];
