@@ -50,6 +50,19 @@ budget_get(struct vg_pg *db, const char *scan_id, struct vg_llm_totals *out)
 	return err;
 }
 
+/* Whether one more request of tokens and microusd crosses a non-zero
+ * limit of lim (the reservation statement's WHERE, for the refusal). */
+static bool
+over_limit(const struct vg_llm_totals *t, const struct vg_llm_limits *lim, int64_t tokens,
+    int64_t microusd)
+{
+	return (lim->max_requests && t->requests + 1 > lim->max_requests) ||
+	    (lim->max_tokens && t->input_tokens + t->output_tokens + t->reserved_tokens + tokens >
+	    lim->max_tokens) ||
+	    (lim->max_cost_microusd && t->cost_microusd + t->reserved_microusd + microusd >
+	    lim->max_cost_microusd);
+}
+
 /*
  * The reservation is one statement: the UPDATE of the scan's budget row
  * checks every limit in its WHERE (a concurrent reservation waits for the
@@ -107,7 +120,7 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 	params[10] = vg_store_pg_num(&mt, lim ? lim->max_tokens : 0);
 	params[11] = vg_store_pg_num(&mc, lim ? lim->max_cost_microusd : 0);
 	params[12] = vg_store_pg_num(&now, r->now_us);
-	for (round = 0; round < 2; round++) {
+	for (round = 0; round < 3; round++) {
 		err = vg_store_pg_exec_one(s->pg, reserve, 13, params, &res);
 		if (err == VG_OK) {
 			totals_row(res, 0, &t);
@@ -115,10 +128,14 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 		}
 		if (err != VG_ERR_NOT_FOUND)
 			goto out;
-		/* Refused, or the scan has no budget row yet. */
+		/* Refused, or the scan had no budget row when the statement
+		 * began: a concurrent first call may have made it since, so a
+		 * row that does not cross a limit is tried again. */
 		if ((err = budget_get(s->pg, r->scan_id, &t)) == VG_OK) {
 			err = VG_ERR_QUOTA;
-			goto out;
+			if (over_limit(&t, lim, r->tokens, r->microusd))
+				goto out;
+			continue;
 		}
 		if (err != VG_ERR_NOT_FOUND)
 			goto out;

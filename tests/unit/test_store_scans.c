@@ -1557,6 +1557,46 @@ case_llm_race(struct vg_store *s)
 	VT_EQ_INT(t.requests, 10, "10 rows");
 }
 
+/* One reservation of 100 tokens without limits. */
+static int
+reserver_unlimited(struct vg_store *cs, int outfd, const char *arg)
+{
+	struct vg_llm_reservation r;
+	enum vg_err err;
+
+	memset(&r, 0, sizeof r);
+	r.scan_id = arg;
+	r.provider = "openai";
+	r.model = "m";
+	r.endpoint = "chat_completions";
+	r.tokens = 100;
+	err = vg_store_llm_reserve(cs, &r, NULL, NULL);
+	return put_report(outfd, err == VG_OK ? r.id : NULL, err);
+}
+
+/* The first calls of a scan racing each other: without limits, none is
+ * refused (the scan's budget row is made by one of them meanwhile). */
+static void
+case_llm_first_race(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan sc;
+	struct vg_llm_totals t;
+	static struct report reps[30];
+	size_t n = 0, i, ok = 0;
+
+	world_new(s, "llmfirst", &w);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &sc), VG_OK, "a scan");
+	VT_EQ_INT(race(30, reserver_unlimited, sc.id, reps, 30, &n), 30, "every reserver finished");
+	for (i = 0; i < n; i++)
+		if (reps[i].err == VG_OK)
+			ok++;
+	VT_EQ_INT(ok, 30, "no first call refused");
+	VT_EQ_INT(vg_store_llm_totals(s, sc.id, &t), VG_OK, "totals");
+	VT_EQ_INT(t.requests, 30, "30 rows");
+	VT_EQ_INT(t.reserved_tokens, 3000, "30 reservations");
+}
+
 /* ---- setup and the table ---- */
 
 /* Deleting a repository (or its project) takes its scans, their events,
@@ -1949,6 +1989,7 @@ static const struct {
 	{"claim_race", case_claim_race},
 	{"quota_race", case_quota_race},
 	{"llm_race", case_llm_race},
+	{"llm_first_race", case_llm_first_race},
 	{"delete_cascades", case_delete_cascades},
 	{"findings_follow", case_findings_follow},
 	{"findings_no_index", case_findings_no_index},
