@@ -19,6 +19,9 @@ lib_libvega_a_SOURCES += \
 # through store-postgres.e2e; migrate-postgres.e2e drives vega-maintenance.
 UNIT_TESTS += tests/unit/test_store tests/unit/test_store_sources tests/unit/test_migrate
 UNIT_TESTS += tests/unit/test_store_scans
+UNIT_TESTS += tests/unit/test_pg
+E2E_TESTS += tests/e2e/pg-postgres.e2e
+EXTRA_DIST += tests/e2e/pg-postgres.e2e
 E2E_TESTS += tests/e2e/store-postgres.e2e tests/e2e/store-sources-postgres.e2e \
 	tests/e2e/migrate-postgres.e2e
 E2E_TESTS += tests/e2e/store-scans-postgres.e2e

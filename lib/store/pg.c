@@ -16,6 +16,17 @@
 #include "core/str.h"
 #include "store/pg.h"
 
+/* The most statements a session keeps prepared; any past them run
+ * unprepared. */
+#define STMT_MAX 256
+
+/* A statement a session has seen, and its name on the connection. */
+struct stmt {
+	char *sql;          /* owned copy of the text */
+	uint64_t hash;      /* of sql, to skip most comparisons */
+	unsigned serial;    /* its name "vg_<serial>" on conn; 0: not prepared there */
+};
+
 /*
  * How a lost connection is replaced.  A session whose connection broke
  * (a server restart, a failover) is reconnected up to RECONNECT_TRIES
@@ -41,6 +52,9 @@ struct session {
 	bool broken;      /* the last connection broke: reconnect with retries */
 	bool down;        /* the last connection attempt failed */
 	bool keyed;       /* registered to be closed when its thread ends */
+	struct stmt *stmts;   /* STMT_MAX slots, allocated on first use */
+	size_t nstmts;        /* slots in use */
+	unsigned serial;      /* the last statement name handed out on conn */
 };
 
 /*
@@ -102,6 +116,9 @@ static const char *const session_enders[] = {
  */
 static const char *const replayable[] = {"SELECT", "BEGIN"};
 
+/* The statements worth preparing: those a plan is made for. */
+static const char *const plannable[] = {"SELECT", "WITH", "INSERT", "UPDATE", "DELETE"};
+
 enum vg_err
 vg_pg_err_from_sqlstate(const char *sqlstate)
 {
@@ -121,6 +138,19 @@ vg_pg_default(void)
 	return &the_db;
 }
 
+/* Forget the statements S prepared, texts and all. */
+static void
+forget_statements(struct session *S)
+{
+	size_t i;
+
+	for (i = 0; i < S->nstmts; i++)
+		free(S->stmts[i].sql);
+	free(S->stmts);
+	S->stmts = NULL;
+	S->nstmts = 0;
+}
+
 /* Close a thread's connection when the thread ends (the key's destructor). */
 static void
 session_end(void *arg)
@@ -130,6 +160,7 @@ session_end(void *arg)
 	if (S->conn && S->pid == getpid())
 		PQfinish(S->conn);
 	S->conn = NULL;
+	forget_statements(S);
 }
 
 static void
@@ -262,6 +293,7 @@ open_conn(struct session *S, bool last)
 	PGconn *c;
 	char why[256];
 	char *nl;
+	size_t i;
 	int64_t secs = vg_cfg_int(VG_SET_DB_CONNECT_TIMEOUT_SECONDS);
 
 	snprintf(timeout, sizeof timeout, "%lld", (long long)secs);
@@ -283,6 +315,10 @@ open_conn(struct session *S, bool last)
 	S->conn = c;
 	S->pid = getpid();
 	S->doomed = false;
+	/* prepared statements belong to a connection: none on this one yet */
+	for (i = 0; i < S->nstmts; i++)
+		S->stmts[i].serial = 0;
+	S->serial = 0;
 	pthread_once(&the_db.once, make_key);
 	if (the_db.key_ok && !S->keyed && pthread_setspecific(the_db.key, S) == 0)
 		S->keyed = true;
@@ -354,6 +390,7 @@ vg_pg_disconnect(struct vg_pg *db)
 	S->pinned = false;
 	S->broken = false;
 	S->down = false;
+	forget_statements(S);
 }
 
 void
@@ -387,18 +424,169 @@ result_error(struct session *S, const PGresult *res)
 	return err;
 }
 
-/* Run sql once on the current connection. */
+/* Whether the first word of sql is one of words[0..n). */
+static bool
+first_word_in(const char *sql, const char *const *words, size_t n)
+{
+	size_t i, len;
+
+	while (isspace((unsigned char)*sql))
+		sql++;
+	for (i = 0; i < n; i++) {
+		len = strlen(words[i]);
+		if (strncasecmp(sql, words[i], len) == 0 && !isalnum((unsigned char)sql[len]) &&
+		    sql[len] != '_')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether sql tests a parameter for NULL ("$2::text IS NULL OR ...",
+ * "NULLIF($4, '') IS NULL"): an optional filter.  The best plan of such a
+ * statement depends on which filters are set, and a generic plan (one the
+ * server may choose to reuse for a prepared statement, made for no values
+ * in particular) cannot know: it scans past all of them.  So such a
+ * statement is planned for its values every time instead.
+ */
+static bool
+tests_param_null(const char *sql)
+{
+	const char *at, *p;
+	int depth;
+
+	for (at = strstr(sql, " IS NULL"); at; at = strstr(at + 1, " IS NULL")) {
+		p = at;
+		/* step back over a cast: ::name */
+		while (p > sql && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+			p--;
+		if (p - sql >= 2 && p[-1] == ':' && p[-2] == ':')
+			p -= 2;
+		else
+			p = at;
+		if (p > sql && p[-1] == ')') {
+			/* a parenthesised expression: does it hold a parameter? */
+			for (depth = 0, p--; p >= sql; p--) {
+				if (*p == ')')
+					depth++;
+				else if (*p == '(' && --depth == 0)
+					break;
+				else if (*p == '$')
+					return true;
+			}
+			continue;
+		}
+		while (p > sql && isdigit((unsigned char)p[-1]))
+			p--;
+		if (p > sql && p < at && p[-1] == '$')
+			return true;
+	}
+	return false;
+}
+
+/* FNV-1a of s. */
+static uint64_t
+text_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The slot of sql among S's statements, added when new; NULL when sql is
+ * not to be prepared (not a plannable statement, or one that tests a
+ * parameter for NULL), when the slots are all taken, or out of memory:
+ * then it runs unprepared.
+ */
+static struct stmt *
+stmt_of(struct session *S, const char *sql)
+{
+	uint64_t h;
+	size_t i;
+	char *copy;
+
+	if (!first_word_in(sql, plannable, sizeof plannable / sizeof plannable[0]) ||
+	    tests_param_null(sql))
+		return NULL;
+	h = text_hash(sql);
+	for (i = 0; i < S->nstmts; i++)
+		if (S->stmts[i].hash == h && strcmp(S->stmts[i].sql, sql) == 0)
+			return &S->stmts[i];
+	if (!S->stmts && !(S->stmts = calloc(STMT_MAX, sizeof *S->stmts)))
+		return NULL;
+	if (S->nstmts == STMT_MAX || !(copy = strdup(sql)))
+		return NULL;
+	S->stmts[S->nstmts].sql = copy;
+	S->stmts[S->nstmts].hash = h;
+	S->stmts[S->nstmts].serial = 0;
+	return &S->stmts[S->nstmts++];
+}
+
+/* Run st by name, preparing it on the connection first when it is not
+ * yet; the result (NULL when libpq has none). */
+static PGresult *
+run_prepared(struct session *S, struct stmt *st, int nparams, const char *const *params)
+{
+	char name[24];
+	PGresult *res;
+
+	if (!st->serial) {
+		snprintf(name, sizeof name, "vg_%u", S->serial + 1);
+		res = PQprepare(S->conn, name, st->sql, 0, NULL);
+		if (!res || PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;
+		PQclear(res);
+		st->serial = ++S->serial;
+	}
+	snprintf(name, sizeof name, "vg_%u", st->serial);
+	return PQexecPrepared(S->conn, name, nparams, params, NULL, NULL, 0);
+}
+
+/* Whether res says a prepared statement is gone (26000) or no longer
+ * fits its tables (0A000: a migration changed what it returns). */
+static bool
+stmt_stale(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return state && (strcmp(state, "26000") == 0 || strcmp(state, "0A000") == 0);
+}
+
+/*
+ * Run sql once on the current connection: prepared once per connection
+ * and then run by name when it may be (stmt_of), else with PQexecParams.
+ * A stale prepared statement is prepared afresh under a new name, and run
+ * again at once when no transaction was open (inside one, its failure
+ * has aborted the transaction).
+ */
 static enum vg_err
 exec_once(struct session *S, const char *sql, int nparams, const char *const *params,
     PGresult **out)
 {
+	struct stmt *st = stmt_of(S, sql);
 	PGresult *res;
-	ExecStatusType st;
+	ExecStatusType status;
 	enum vg_err err;
+	bool idle;
 
-	res = PQexecParams(S->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+	if (st) {
+		idle = PQtransactionStatus(S->conn) == PQTRANS_IDLE;
+		res = run_prepared(S, st, nparams, params);
+		if (stmt_stale(res)) {
+			st->serial = 0;
+			if (idle) {
+				PQclear(res);
+				res = run_prepared(S, st, nparams, params);
+			}
+		}
+	} else {
+		res = PQexecParams(S->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	}
+	status = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
 		*out = res;
 		return VG_OK;
 	}
@@ -411,17 +599,7 @@ exec_once(struct session *S, const char *sql, int nparams, const char *const *pa
 static bool
 replay_safe(const char *sql)
 {
-	size_t i, n;
-
-	while (*sql == ' ' || *sql == '\t' || *sql == '\n')
-		sql++;
-	for (i = 0; i < sizeof replayable / sizeof replayable[0]; i++) {
-		n = strlen(replayable[i]);
-		if (strncasecmp(sql, replayable[i], n) == 0 && !isalnum((unsigned char)sql[n]) &&
-		    sql[n] != '_')
-			return true;
-	}
-	return false;
+	return first_word_in(sql, replayable, sizeof replayable / sizeof replayable[0]);
 }
 
 enum vg_err

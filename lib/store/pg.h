@@ -29,8 +29,21 @@
  * the caller's back: the transaction is gone, the call fails with
  * VG_ERR_UNAVAILABLE, and the next one outside it reconnects.
  *
- * Values reach the server only as parameters (PQexecParams), never inside
- * the SQL text (DESIGN.md section 7).
+ * PREPARED STATEMENTS.  A session prepares each statement it runs once
+ * (PQprepare, named per connection) and from then on only sends its name
+ * and parameters: the server skips parsing it, and, where it finds a
+ * plan made for no values in particular as good as one made for the
+ * values (by its own cost estimates), planning it.  Not prepared, and
+ * planned for their values each time as before: statements that test a
+ * parameter for NULL (an optional filter, "$2::text IS NULL OR ..."),
+ * whose best plan depends on which filters are set, and anything but
+ * SELECT, WITH, INSERT, UPDATE and DELETE.  A prepared statement the
+ * server no longer knows or whose result no longer fits its tables (a
+ * migration) is prepared again.  Statements are recognised by their text,
+ * so a caller needs nothing but constant SQL.
+ *
+ * Values reach the server only as parameters (PQexecParams,
+ * PQexecPrepared), never inside the SQL text (DESIGN.md section 7).
  */
 #ifndef VG_STORE_PG_H
 #define VG_STORE_PG_H
