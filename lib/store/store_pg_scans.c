@@ -21,6 +21,7 @@
  * the next, since a statement reads with the snapshot it started with.
  */
 #include "config.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/str.h"
@@ -258,9 +259,16 @@ pg_scan_list(struct vg_store *s, const struct vg_scan_filter *f, const struct vg
 	    "SELECT " SCAN_COLS " FROM scans s WHERE" SCAN_FILTER
 	    " AND (s.created_at, s.id) < (" US_TO_TS("$5") ", $6::uuid)"
 	    " ORDER BY s.created_at DESC, s.id DESC LIMIT $1";
+	/* A repository's latest scans in one state (its latest completed
+	 * scan is every finding list's baseline): no optional filter, so it
+	 * is prepared once per connection (pg.h). */
+	static const char repo_status[] =
+	    "SELECT " SCAN_COLS " FROM scans s WHERE s.repository_id = $2::uuid"
+	    " AND s.status = $3::text ORDER BY s.created_at DESC, s.id DESC LIMIT $1";
 	struct vg_store_pg_num lim, at;
-	const char *params[6];
+	const char *params[6], *sql = pos ? after : first;
 	void *items = NULL;
+	int np = pos ? 6 : 4;
 	enum vg_err err;
 
 	params[0] = vg_store_pg_num(&lim, n);
@@ -269,8 +277,13 @@ pg_scan_list(struct vg_store *s, const struct vg_scan_filter *f, const struct vg
 	params[3] = f && f->status && *f->status ? f->status : NULL;
 	params[4] = pos ? vg_store_pg_num(&at, pos->at_us) : NULL;
 	params[5] = pos ? pos->id : NULL;
-	err = vg_store_pg_rows(s->pg, pos ? after : first, pos ? 6 : 4, params, sizeof **out,
-	    scan_row, NULL, &items, count);
+	if (!pos && params[1] && !params[2] && params[3]) {
+		sql = repo_status;
+		params[2] = params[3];
+		np = 3;
+	}
+	err = vg_store_pg_rows(s->pg, sql, np, params, sizeof **out, scan_row, NULL, &items,
+	    count);
 	if (err == VG_OK)
 		*out = items;
 	return err;
@@ -692,22 +705,105 @@ pg_event_list_repository(struct vg_store *s, const char *repository_id,
 /* ---- findings ---- */
 
 /* The finding columns of findings f, with the first and last scan from
- * the fingerprint's registry t (finding_triage, LEFT JOINed).  data is
- * rebuilt from the columns: all of them, null where the column is. */
+ * the fingerprint's registry t (finding_triage, LEFT JOINed), then the
+ * columns data is made of (finding_data_cols). */
 #define FINDING_COLS \
-	"f.id, f.scan_id, f.repository_id, f.fingerprint, jsonb_build_object(" \
-	"'title', f.title, 'severity', f.severity, 'cwe_ids', to_jsonb(f.cwe_ids)," \
-	" 'category', f.category, 'file_path', f.file_path, 'line_start', f.line_start," \
-	" 'line_end', f.line_end, 'evidence', f.evidence, 'description', f.description," \
-	" 'exploit_scenario', f.exploit_scenario, 'recommendation', f.recommendation," \
-	" 'confidence', f.confidence, 'engine', f.engine, 'rule_id', f.rule_id," \
-	" 'model', f.model)::text, f.severity, f.status, f.status_reason, f.status_actor_id, " \
-	TS_TO_US("f.status_at") ", COALESCE(t.first_scan_id, f.first_scan_id)," \
+	"f.id, f.scan_id, f.repository_id, f.fingerprint, f.severity, f.status, f.status_reason," \
+	" f.status_actor_id, " TS_TO_US("f.status_at") ", COALESCE(t.first_scan_id, f.first_scan_id)," \
 	" COALESCE(t.last_scan_id, f.last_scan_id), " TS_TO_US("f.created_at") ", " \
-	TS_TO_US("f.updated_at")
+	TS_TO_US("f.updated_at") ", f.model, f.title, f.engine, f.cwe_ids, f.rule_id, f.category," \
+	" f.evidence, f.line_end, f.severity, f.file_path, f.confidence, f.line_start," \
+	" f.description, f.recommendation, f.exploit_scenario"
+/* The registry row of each finding, looked up by its key one finding at
+ * a time: the LIMIT keeps the planner from joining a page with the whole
+ * registry, which it would for a page it guesses large (a prepared
+ * statement's generic plan guesses a tenth of the repository). */
 #define FINDING_TRIAGE_JOIN \
-	" LEFT JOIN finding_triage t ON t.repository_id = f.repository_id" \
-	" AND t.fingerprint = f.fingerprint"
+	" LEFT JOIN LATERAL (SELECT t.first_scan_id, t.last_scan_id FROM finding_triage t" \
+	" WHERE t.repository_id = f.repository_id AND t.fingerprint = f.fingerprint LIMIT 1)" \
+	" t ON true"
+/* Where the data columns start in FINDING_COLS. */
+#define FINDING_DATA_COL 13
+
+/* Whether the len bytes at v are all ASCII, looked at eight at a time. */
+static bool
+all_ascii(const char *v, size_t len)
+{
+	uint64_t x, any = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, v + i, 8);
+		any |= x;
+	}
+	for (; i < len; i++)
+		any |= (unsigned char)v[i];
+	return !(any & 0x8080808080808080ULL);
+}
+
+/* Readers of a data column's text (not SQL NULL) of len bytes into a
+ * JSON value (new reference); NULL when it does not read.  Text is
+ * checked to be UTF-8 here, as jansson would (mostly ASCII: cheaply), so
+ * data holds nothing else. */
+static json_t *
+data_text(const char *v, size_t len)
+{
+	if (!all_ascii(v, len) && !vg_utf8_valid(v, len))
+		return NULL;
+	return json_stringn_nocheck(v, len);
+}
+
+static json_t *
+data_int(const char *v, size_t len)
+{
+	int64_t n;
+
+	return vg_str_to_i64(v, INT64_MIN, INT64_MAX, &n) == VG_OK ? json_integer(n) : NULL;
+}
+
+/* An integer[] in the server's text form ("{79,89}") as a JSON array. */
+static json_t *
+data_int_array(const char *v, size_t len)
+{
+	json_t *a = json_array();
+	const char *p = v;
+	char *end;
+	long long n;
+
+	if (!a || *p++ != '{')
+		goto bad;
+	while (*p && *p != '}') {
+		n = strtoll(p, &end, 10);
+		if (end == p || json_array_append_new(a, json_integer(n)) != 0)
+			goto bad;
+		p = *end == ',' ? end + 1 : end;
+	}
+	if (*p != '}' || p[1])
+		goto bad;
+	return a;
+bad:
+	json_decref(a);
+	return NULL;
+}
+
+/*
+ * The members of a finding's data, in FINDING_COLS' order from
+ * FINDING_DATA_COL: all of them, null where the column is.  The order is
+ * the one the members always had on this backend (the server's own
+ * order for an object's keys: shorter first), so answers stay the same
+ * byte for byte.
+ */
+static const struct {
+	const char *key;
+	json_t *(*read)(const char *v, size_t len);
+} finding_data_cols[] = {
+	{"model", data_text}, {"title", data_text}, {"engine", data_text},
+	{"cwe_ids", data_int_array}, {"rule_id", data_text}, {"category", data_text},
+	{"evidence", data_text}, {"line_end", data_int}, {"severity", data_text},
+	{"file_path", data_text}, {"confidence", data_text}, {"line_start", data_int},
+	{"description", data_text}, {"recommendation", data_text},
+	{"exploit_scenario", data_text},
+};
 
 static void
 finding_clear(void *item)
@@ -715,11 +811,35 @@ finding_clear(void *item)
 	vg_finding_row_clear(item);
 }
 
+/* A finding's data read from its columns into *out (new reference). */
+static enum vg_err
+finding_data(const PGresult *res, int row, json_t **out)
+{
+	json_t *o = json_object(), *v;
+	size_t i;
+	int col;
+
+	*out = NULL;
+	if (!o)
+		return VG_ERR_NOMEM;
+	for (i = 0; i < sizeof finding_data_cols / sizeof finding_data_cols[0]; i++) {
+		col = FINDING_DATA_COL + (int)i;
+		v = PQgetisnull(res, row, col) ? json_null() :
+		    finding_data_cols[i].read(PQgetvalue(res, row, col),
+		    (size_t)PQgetlength(res, row, col));
+		if (!v || json_object_set_new_nocheck(o, finding_data_cols[i].key, v) != 0) {
+			json_decref(o);
+			return VG_ERR_INTERNAL;
+		}
+	}
+	*out = o;
+	return VG_OK;
+}
+
 static enum vg_err
 finding_row(const PGresult *res, int row, void *item)
 {
 	struct vg_finding_row *f = item;
-	const char *data = vg_pg_text(res, row, 4);
 	enum vg_err err;
 
 	memset(f, 0, sizeof *f);
@@ -727,20 +847,18 @@ finding_row(const PGresult *res, int row, void *item)
 	    (err = vg_store_pg_cell(res, row, 1, f->scan_id, sizeof f->scan_id)) ||
 	    (err = vg_store_pg_cell(res, row, 2, f->repository_id, sizeof f->repository_id)) ||
 	    (err = vg_store_pg_cell(res, row, 3, f->fingerprint, sizeof f->fingerprint)) ||
-	    (err = vg_store_pg_cell(res, row, 5, f->severity, sizeof f->severity)) ||
-	    (err = vg_store_pg_cell(res, row, 6, f->status, sizeof f->status)) ||
-	    (err = vg_store_pg_cell(res, row, 7, f->status_reason, sizeof f->status_reason)) ||
-	    (err = vg_store_pg_cell(res, row, 8, f->status_actor_id,
+	    (err = vg_store_pg_cell(res, row, 4, f->severity, sizeof f->severity)) ||
+	    (err = vg_store_pg_cell(res, row, 5, f->status, sizeof f->status)) ||
+	    (err = vg_store_pg_cell(res, row, 6, f->status_reason, sizeof f->status_reason)) ||
+	    (err = vg_store_pg_cell(res, row, 7, f->status_actor_id,
 	    sizeof f->status_actor_id)) ||
-	    (err = vg_store_pg_cell(res, row, 10, f->first_scan_id, sizeof f->first_scan_id)) ||
-	    (err = vg_store_pg_cell(res, row, 11, f->last_scan_id, sizeof f->last_scan_id)))
+	    (err = vg_store_pg_cell(res, row, 9, f->first_scan_id, sizeof f->first_scan_id)) ||
+	    (err = vg_store_pg_cell(res, row, 10, f->last_scan_id, sizeof f->last_scan_id)))
 		return err;
-	f->status_at_us = vg_pg_i64(res, row, 9, 0);
-	f->created_at_us = vg_pg_i64(res, row, 12, 0);
-	f->updated_at_us = vg_pg_i64(res, row, 13, 0);
-	if (!data || !(f->data = json_loads(data, 0, NULL)))
-		return VG_ERR_INTERNAL;
-	return VG_OK;
+	f->status_at_us = vg_pg_i64(res, row, 8, 0);
+	f->created_at_us = vg_pg_i64(res, row, 11, 0);
+	f->updated_at_us = vg_pg_i64(res, row, 12, 0);
+	return finding_data(res, row, &f->data);
 }
 
 struct finding_upsert_arg {
@@ -919,25 +1037,45 @@ pg_finding_upsert(struct vg_store *s, const struct vg_lease *l, struct vg_findin
 }
 
 /*
- * The finding list statements: one per (scope, sort), so each can use
- * its index.  $1 the scan or repository, $2 severity, $3 status, $4 CWE,
- * $5 path prefix (each NULL for any), $6 limit, $7 offset.  The page is
- * cut first, then joined with the registry.
+ * The finding list statements: one per (filtered, scope, sort), so each
+ * can use its index.  $1 the scan or repository; filtered, $2 severity,
+ * $3 status, $4 CWE, $5 path prefix (each NULL for any), $6 limit, $7
+ * offset; unfiltered, $2 limit, $3 offset.  The unfiltered ones (the
+ * default view) are prepared once per connection (pg.h); the filtered
+ * ones, whose best plan depends on which filters are set, are planned
+ * for their values each time.  The page is cut first, then joined with
+ * the registry.
  */
 #define FINDING_FILTER \
 	" AND ($2::text IS NULL OR f.severity = $2::text)" \
 	" AND ($3::text IS NULL OR f.status = $3::text)" \
 	" AND ($4::integer IS NULL OR $4::integer = ANY (f.cwe_ids))" \
 	" AND ($5::text IS NULL OR starts_with(f.file_path, $5::text))"
-#define FINDING_IN_SCAN " WHERE f.scan_id = $1::uuid" FINDING_FILTER
-#define FINDING_IN_REPO " WHERE f.repository_id = $1::uuid AND f.is_latest" FINDING_FILTER
+#define FINDING_IN_SCAN " WHERE f.scan_id = $1::uuid"
+#define FINDING_IN_REPO " WHERE f.repository_id = $1::uuid AND f.is_latest"
 #define ORDER_SEVERITY " ORDER BY f.severity_rank, f.file_path COLLATE \"C\"," \
 	" f.line_start, f.id"
 #define ORDER_PATH " ORDER BY f.file_path COLLATE \"C\", f.line_start, f.id"
 #define ORDER_NEWEST " ORDER BY f.created_at DESC, f.id"
-#define FINDING_PAGE(where, order) \
+#define FINDING_PAGE(where, order, limit, offset) \
 	"SELECT " FINDING_COLS " FROM (SELECT * FROM findings f" where order \
-	" LIMIT $6 OFFSET $7) f" FINDING_TRIAGE_JOIN order
+	" LIMIT " limit " OFFSET " offset ") f" FINDING_TRIAGE_JOIN order
+#define FINDING_PAGES(filter, limit, offset) { \
+		{ \
+			[SORT_SEVERITY] = FINDING_PAGE(FINDING_IN_SCAN filter, ORDER_SEVERITY, \
+			    limit, offset), \
+			[SORT_PATH] = FINDING_PAGE(FINDING_IN_SCAN filter, ORDER_PATH, limit, offset), \
+			[SORT_NEWEST] = FINDING_PAGE(FINDING_IN_SCAN filter, ORDER_NEWEST, limit, \
+			    offset), \
+		}, \
+		{ \
+			[SORT_SEVERITY] = FINDING_PAGE(FINDING_IN_REPO filter, ORDER_SEVERITY, \
+			    limit, offset), \
+			[SORT_PATH] = FINDING_PAGE(FINDING_IN_REPO filter, ORDER_PATH, limit, offset), \
+			[SORT_NEWEST] = FINDING_PAGE(FINDING_IN_REPO filter, ORDER_NEWEST, limit, \
+			    offset), \
+		}, \
+	}
 
 enum finding_sort { SORT_SEVERITY, SORT_PATH, SORT_NEWEST, SORT__COUNT };
 
@@ -945,23 +1083,15 @@ static const char *const sort_names[SORT__COUNT] = {
 	[SORT_SEVERITY] = "severity", [SORT_PATH] = "path", [SORT_NEWEST] = "newest",
 };
 
-/* [by repository][sort] */
-static const char *const finding_page_sql[2][SORT__COUNT] = {
-	{
-		[SORT_SEVERITY] = FINDING_PAGE(FINDING_IN_SCAN, ORDER_SEVERITY),
-		[SORT_PATH] = FINDING_PAGE(FINDING_IN_SCAN, ORDER_PATH),
-		[SORT_NEWEST] = FINDING_PAGE(FINDING_IN_SCAN, ORDER_NEWEST),
-	},
-	{
-		[SORT_SEVERITY] = FINDING_PAGE(FINDING_IN_REPO, ORDER_SEVERITY),
-		[SORT_PATH] = FINDING_PAGE(FINDING_IN_REPO, ORDER_PATH),
-		[SORT_NEWEST] = FINDING_PAGE(FINDING_IN_REPO, ORDER_NEWEST),
-	},
+/* [filtered][by repository][sort] */
+static const char *const finding_page_sql[2][2][SORT__COUNT] = {
+	FINDING_PAGES("", "$2", "$3"),
+	FINDING_PAGES(FINDING_FILTER, "$6", "$7"),
 };
 
 static const char *const finding_count_sql[2] = {
-	"SELECT count(*) FROM findings f" FINDING_IN_SCAN,
-	"SELECT count(*) FROM findings f" FINDING_IN_REPO,
+	"SELECT count(*) FROM findings f" FINDING_IN_SCAN FINDING_FILTER,
+	"SELECT count(*) FROM findings f" FINDING_IN_REPO FINDING_FILTER,
 };
 
 /* The filter's parameters ($1..$5) into params; cwe is written into
@@ -999,15 +1129,18 @@ pg_finding_list(struct vg_store *s, const struct vg_finding_filter *f, int64_t o
 	const char *params[7];
 	enum finding_sort sort;
 	void *items = NULL;
-	bool by_repo;
+	bool by_repo, filtered;
+	int np;
 	enum vg_err err;
 
 	if ((err = finding_params(f, params, &cwe, &by_repo, &sort)) != VG_OK)
 		return err;
-	params[5] = vg_store_pg_num(&lim, n);
-	params[6] = vg_store_pg_num(&off, offset);
-	err = vg_store_pg_rows(s->pg, finding_page_sql[by_repo][sort], 7, params, sizeof **out,
-	    finding_row, finding_clear, &items, count);
+	filtered = params[1] || params[2] || params[3] || params[4];
+	np = filtered ? 5 : 1;
+	params[np++] = vg_store_pg_num(&lim, n);
+	params[np++] = vg_store_pg_num(&off, offset);
+	err = vg_store_pg_rows(s->pg, finding_page_sql[filtered][by_repo][sort], np, params,
+	    sizeof **out, finding_row, finding_clear, &items, count);
 	if (err == VG_OK)
 		*out = items;
 	return err;
