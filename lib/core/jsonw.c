@@ -1,6 +1,5 @@
 /* jsonw.c - JSON text written straight into a buffer (jsonw.h). */
 #include "config.h"
-#include <stdio.h>
 #include <string.h>
 #include "core/jsonw.h"
 
@@ -91,42 +90,88 @@ separate(struct vg_jsonw *w)
 	return w->err;
 }
 
-/* s (n bytes) as a quoted, escaped string, without a separator. */
+/* Bytes of eight copies of b, for looking at eight bytes at once. */
+#define EIGHT(b) (0x0101010101010101ULL * (b))
+/* Whether a byte of x is 0 (exact for the whole word). */
+#define ANY_ZERO(x) (((x) - EIGHT(0x01)) & ~(x) & EIGHT(0x80))
+
+/*
+ * How many bytes at the start of p (n bytes) go out as they are: up to
+ * the first that needs an escape or is not ASCII.  Eight at a time while
+ * none of them does: a finding's text is mostly plain.
+ */
+static size_t
+plain_run(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&x, p + i, 8);
+		/* a control character (< 0x20), '"', '\\', or a byte >= 0x80 */
+		if ((((x - EIGHT(0x20)) & ~x) | ANY_ZERO(x ^ EIGHT('"')) |
+		    ANY_ZERO(x ^ EIGHT('\\')) | x) & EIGHT(0x80))
+			break;
+	}
+	while (i < n && p[i] < 0x80 && !ascii_escape[p[i]])
+		i++;
+	return i;
+}
+
+/* Strings up to this long that need no escape are put together on the
+ * stack and appended at once (most keys and values of an answer). */
+#define SHORT_MAX 200
+
+/*
+ * s (n bytes) quoted and escaped, after the ',' that is due, followed by
+ * suffix (":" after a key, "" after a value).
+ */
 static enum vg_err
-put_string(struct vg_jsonw *w, const char *s, size_t n)
+put_string(struct vg_jsonw *w, const char *s, size_t n, const char *suffix)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *p = (const unsigned char *)s, *end = p + n, *run;
-	char u[6] = {'\\', 'u', '0', '0', 0, 0};
-	size_t len;
+	char u[6] = {'\\', 'u', '0', '0', 0, 0}, small[SHORT_MAX + 4];
+	size_t len, k = 0, slen = strlen(suffix);
 
-	if (put(w, "\"", 1) != VG_OK)
-		return w->err;
+	len = plain_run(p, n);
+	if (len == n && n <= SHORT_MAX) {
+		if (w->comma)
+			small[k++] = ',';
+		small[k++] = '"';
+		memcpy(small + k, s, n);
+		k += n;
+		small[k++] = '"';
+		memcpy(small + k, suffix, slen);
+		w->comma = false;
+		return put(w, small, k + slen);
+	}
+	separate(w);
+	put(w, "\"", 1);
 	run = p;
+	p += len;
 	while (p < end) {
 		if (*p >= 0x80) {
 			/* copied as it is, once known to be UTF-8 */
 			if (!(len = utf8_seq(p, (size_t)(end - p))))
 				return fail(w, VG_ERR_INVALID);
 			p += len;
-			continue;
-		}
-		if (!ascii_escape[*p]) {
-			p++;
-			continue;
-		}
-		put(w, run, (size_t)(p - run));
-		if (short_escape[*p]) {
-			put(w, short_escape[*p], 2);
 		} else {
-			u[4] = hex[*p >> 4];
-			u[5] = hex[*p & 0xF];
-			put(w, u, sizeof u);
+			put(w, run, (size_t)(p - run));
+			if (short_escape[*p]) {
+				put(w, short_escape[*p], 2);
+			} else {
+				u[4] = hex[*p >> 4];
+				u[5] = hex[*p & 0xF];
+				put(w, u, sizeof u);
+			}
+			run = ++p;
 		}
-		run = ++p;
+		p += plain_run(p, (size_t)(end - p));
 	}
 	put(w, run, (size_t)(p - run));
-	return put(w, "\"", 1);
+	put(w, "\"", 1);
+	return put(w, suffix, slen);
 }
 
 void
@@ -181,16 +226,13 @@ vg_jsonw_array_end(struct vg_jsonw *w)
 enum vg_err
 vg_jsonw_key(struct vg_jsonw *w, const char *key)
 {
-	separate(w);
-	put_string(w, key, strlen(key));
-	return put(w, ":", 1);
+	return put_string(w, key, strlen(key), ":");
 }
 
 enum vg_err
 vg_jsonw_strn(struct vg_jsonw *w, const char *s, size_t n)
 {
-	separate(w);
-	put_string(w, s, n);
+	put_string(w, s, n, "");
 	w->comma = true;
 	return w->err;
 }
@@ -207,12 +249,22 @@ vg_jsonw_str_or_null(struct vg_jsonw *w, const char *s)
 	return s && *s ? vg_jsonw_str(w, s) : vg_jsonw_null(w);
 }
 
-/* A bare token (a number, true, false, null) as a value. */
+/* A bare token (a number, true, false, null: short) as a value. */
 static enum vg_err
 put_token(struct vg_jsonw *w, const char *t, size_t n)
 {
-	separate(w);
-	put(w, t, n);
+	char small[72];
+	size_t k = 0;
+
+	if (n > sizeof small - 1) {
+		separate(w);
+		put(w, t, n);
+	} else {
+		if (w->comma)
+			small[k++] = ',';
+		memcpy(small + k, t, n);
+		put(w, small, k + n);
+	}
 	w->comma = true;
 	return w->err;
 }
@@ -221,9 +273,17 @@ enum vg_err
 vg_jsonw_int(struct vg_jsonw *w, int64_t v)
 {
 	char n[24];
-	int len = snprintf(n, sizeof n, "%lld", (long long)v);
+	char *p = n + sizeof n;
+	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+	uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-	return put_token(w, n, (size_t)len);
+	do {
+		*--p = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	if (v < 0)
+		*--p = '-';
+	return put_token(w, p, (size_t)(n + sizeof n - p));
 }
 
 enum vg_err

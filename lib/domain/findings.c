@@ -135,7 +135,7 @@ row_member(const char *key, const char *baseline)
 	size_t i;
 
 	for (i = 0; i < ROW_MEMBERS; i++)
-		if (strcmp(key, row_members[i].key) == 0)
+		if (key[0] == row_members[i].key[0] && strcmp(key, row_members[i].key) == 0)
 			break;
 	if (i < ROW_MEMBERS && row_members[i].put == put_baseline && !baseline)
 		return ROW_MEMBERS;

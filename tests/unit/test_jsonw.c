@@ -99,27 +99,30 @@ test_invalid_utf8(void)
 	vg_buf_free(&b);
 }
 
-/* Random strings over bytes the rules care about: the same text as
- * jansson's whenever jansson takes the string, refused when it does not. */
+/* Random strings over bytes the rules care about, short and long (past
+ * the writer's short-string path): the same text as jansson's whenever
+ * jansson takes the string, refused when it does not. */
 static void
 test_random_strings(void)
 {
+	/* the valid pieces first: a long string is drawn from them alone */
 	static const char *const pieces[] = {
 		"a", "Z", " ", "/", "\"", "\\", "\n", "\t", "\x01", "\x1f", "\x7f", "\0",
-		"\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x98\x80", "\xef\xbf\xbd", "\x80", "\xc3",
-		"\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\xa4",
+		"\xc3\xa9", "\xe2\x80\xa8", "\xf0\x9f\x98\x80", "\xef\xbf\xbd", "plain text run ",
+		"\x80", "\xc3", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe0\xa4",
 	};
+	const size_t valid = 17, all = sizeof pieces / sizeof pieces[0];
 	struct vg_buf b;
-	char s[256], *want;
-	size_t n, k, len, agree = 0, refused = 0, runs = 3000, i;
+	char s[4096], *want;
+	size_t n, k, len, agree = 0, refused = 0, runs = 3000, i, longest = 0;
 	unsigned seed = 12345;
 	enum vg_err err;
 
 	vg_buf_init(&b, 1 << 20);
 	for (i = 0; i < runs; i++) {
 		n = 0;
-		for (k = rand_r(&seed) % 24; k > 0; k--) {
-			const char *p = pieces[rand_r(&seed) % (sizeof pieces / sizeof pieces[0])];
+		for (k = rand_r(&seed) % (i % 3 ? 24 : 160); k > 0; k--) {
+			const char *p = pieces[rand_r(&seed) % (i % 3 ? all : valid)];
 
 			len = *p ? strlen(p) : 1;
 			memcpy(s + n, p, len);
@@ -127,14 +130,18 @@ test_random_strings(void)
 		}
 		want = dump_string(s, n);
 		err = write_string(&b, s, n);
-		if (want && err == VG_OK && b.len == strlen(want) && memcmp(b.data, want, b.len) == 0)
+		if (want && err == VG_OK && b.len == strlen(want) &&
+		    memcmp(b.data, want, b.len) == 0) {
 			agree++;
+			longest = n > longest ? n : longest;
+		}
 		else if (!want && err == VG_ERR_INVALID)
 			refused++;
 		free(want);
 	}
 	VT_EQ_INT(agree + refused, runs, "every random string is written as jansson writes it");
 	VT_OK(agree > 100 && refused > 100, "both kinds were drawn");
+	VT_OK(longest > 400, "long strings were written alike");
 	vg_buf_free(&b);
 }
 
