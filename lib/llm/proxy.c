@@ -37,6 +37,18 @@ static struct {
 	bool log_bodies;                  /* VEGA_LLM_LOG_BODIES */
 } px;
 
+/*
+ * The last token this process verified, with its claims: a runner sends
+ * the same token with every call, so its signature is checked once per
+ * process; the expiry is checked on every use, and the store (is the
+ * scan still running this attempt?) on every request.
+ */
+static struct {
+	bool set;
+	char token[4096];
+	struct vg_scantoken_claims claims;
+} verified;
+
 /* The principal the authentication hook attaches: the token's claims and
  * the scan they name, as the store had it. */
 /* The caller: its token's claims, and its scan's state and usage as read
@@ -139,6 +151,7 @@ vg_llm_proxy_shutdown(void)
 	vg_llm_allow_free(px.allow);
 	vg_llm_upstream_free(px.up);
 	memset(&px, 0, sizeof px);
+	memset(&verified, 0, sizeof verified);
 }
 
 /* Log a configuration error naming the setting; VG_ERR_INVALID. */
@@ -237,6 +250,25 @@ principal_free(void *p)
 	free(p);
 }
 
+/* The claims of token: from the last verified one, else verified. */
+static enum vg_err
+token_claims(const char *token, int64_t now, struct vg_scantoken_claims *out)
+{
+	enum vg_err err;
+
+	if (verified.set && strcmp(token, verified.token) == 0) {
+		if (verified.claims.exp <= now - VG_SCANTOKEN_LEEWAY)
+			return VG_ERR_UNAUTHORIZED;
+		*out = verified.claims;
+		return VG_OK;
+	}
+	if ((err = vg_scantoken_verify(px.key, token, now, out)) != VG_OK)
+		return err;
+	verified.set = vg_str_copy(verified.token, sizeof verified.token, token) == VG_OK;
+	verified.claims = *out;
+	return VG_OK;
+}
+
 /* Whether the scan a valid token names may still use the proxy. */
 static bool
 scan_live(const struct vg_llm_gate *sc, const struct vg_scantoken_claims *c)
@@ -272,7 +304,7 @@ vg_llm_proxy_authenticate(struct vg_http_req *req, enum vg_auth need)
 	while (*h == ' ')
 		h++;
 	why = "token refused";
-	if (vg_scantoken_verify(px.key, h, vg_time_now_us() / 1000000, &p->claims) != VG_OK)
+	if (token_claims(h, vg_time_now_us() / 1000000, &p->claims) != VG_OK)
 		goto refuse;
 	if ((err = vg_http_store(&s)) != VG_OK) {
 		free(p);
