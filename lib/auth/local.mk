@@ -9,7 +9,7 @@ lib_libvega_a_SOURCES += \
 	%reldir%/cognito.c %reldir%/cognito.h \
 	%reldir%/access.c %reldir%/access.h
 
-UNIT_TESTS += tests/unit/test_auth
+UNIT_TESTS += tests/unit/test_auth tests/unit/test_jwt_hs256
 
 # Fuzz target for the Authorization header parser (see tests/unit/fuzz_driver.c).
 UNIT_TESTS += tests/unit/fuzz_bearer
