@@ -1,7 +1,9 @@
 /* jsonw.c - JSON text written straight into a buffer (jsonw.h). */
 #include "config.h"
 #include <string.h>
+#include <time.h>
 #include "core/jsonw.h"
+#include "core/timeutil.h"
 
 /* Deeper values than this are refused (jansson's parser stops at 2048;
  * a tree that refers to itself would otherwise never end). */
@@ -334,6 +336,54 @@ put_integer(struct vg_jsonw *w, const json_t *v, int depth)
 {
 	(void)depth;
 	return vg_jsonw_int(w, (int64_t)json_integer_value(v));
+}
+
+/* Write v as width decimal digits ending just before end; returns the
+ * start of what it wrote. */
+static char *
+digits(char *end, long v, int width)
+{
+	while (width-- > 0) {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return end;
+}
+
+enum vg_err
+vg_jsonw_time(struct vg_jsonw *w, int64_t us)
+{
+	char t[VG_TIME_RFC3339_LEN];
+	time_t secs = (time_t)(us / 1000000);
+	long frac = (long)(us % 1000000);
+	struct tm tm;
+
+	if (frac < 0) {
+		frac += 1000000;
+		secs -= 1;
+	}
+	/* Years 0 to 9999 here; vg_time_format itself for the rest (its
+	 * clamp, and whatever it makes of a time gmtime cannot take). */
+	if (!gmtime_r(&secs, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900) {
+		vg_time_format(us, t);
+		return vg_jsonw_str(w, t);
+	}
+	/* YYYY-MM-DDTHH:MM:SS.ffffffZ */
+	digits(t + 4, tm.tm_year + 1900L, 4);
+	t[4] = '-';
+	digits(t + 7, tm.tm_mon + 1L, 2);
+	t[7] = '-';
+	digits(t + 10, tm.tm_mday, 2);
+	t[10] = 'T';
+	digits(t + 13, tm.tm_hour, 2);
+	t[13] = ':';
+	digits(t + 16, tm.tm_min, 2);
+	t[16] = ':';
+	digits(t + 19, tm.tm_sec, 2);
+	t[19] = '.';
+	digits(t + 26, frac, 6);
+	t[26] = 'Z';
+	return vg_jsonw_strn(w, t, 27);
 }
 
 /* A real as jansson formats it (its own rules for digits and ".0"). */

@@ -52,5 +52,9 @@ enum vg_err vg_jsonw_int(struct vg_jsonw *w, int64_t v);
 enum vg_err vg_jsonw_null(struct vg_jsonw *w);
 /* Any jansson value (borrowed), written as vg_json_dump would. */
 enum vg_err vg_jsonw_value(struct vg_jsonw *w, const json_t *v);
+/* The time us (microseconds since the epoch) as a string, exactly as
+ * vg_time_format writes it, without its printf (an answer may hold
+ * hundreds of times). */
+enum vg_err vg_jsonw_time(struct vg_jsonw *w, int64_t us);
 
 #endif

@@ -78,12 +78,8 @@ static enum vg_err
 put_time(struct vg_jsonw *w, const void *field, const char *baseline)
 {
 	int64_t us = *(const int64_t *)field;
-	char at[VG_TIME_RFC3339_LEN];
 
-	if (us == 0)
-		return vg_jsonw_null(w);
-	vg_time_format(us, at);
-	return vg_jsonw_str(w, at);
+	return us == 0 ? vg_jsonw_null(w) : vg_jsonw_time(w, us);
 }
 
 static enum vg_err

@@ -5,6 +5,7 @@
 #include "core/buf.h"
 #include "core/json.h"
 #include "core/jsonw.h"
+#include "core/timeutil.h"
 #include "vt.h"
 
 /* What vg_json_dump makes of the string s (n bytes), NULL when jansson
@@ -239,6 +240,48 @@ test_limits(void)
 	json_decref(root);
 }
 
+/* Times: the text vg_time_format gives, quoted, for edges and for many
+ * times drawn at random from year 1 to 9999 and beyond. */
+static void
+test_times(void)
+{
+	static const int64_t edges[] = {
+		1, -1, 999999, 1000000, -1000000, -1000001, 1763750000123456LL,
+		951782400000000LL /* 2000-02-29 */, 4107542399999999LL /* 2100-02-28 end */,
+		-62135596800000000LL /* 0001-01-01 */, -62167219200000000LL /* 0000-01-01 */,
+		-62167219200000001LL, 253402300799999999LL /* 9999-12-31 end */,
+		253402300800000000LL, INT64_MAX, INT64_MIN, INT64_MIN + 1,
+	};
+	struct vg_buf b;
+	struct vg_jsonw w;
+	char at[VG_TIME_RFC3339_LEN], want[VG_TIME_RFC3339_LEN + 2];
+	size_t i, same = 0, n = 0;
+	unsigned seed = 777;
+	int64_t us;
+
+	vg_buf_init(&b, 1 << 20);
+	for (i = 0; i < sizeof edges / sizeof edges[0] + 20000; i++) {
+		if (i < sizeof edges / sizeof edges[0]) {
+			us = edges[i];
+		} else {
+			/* -6.3e16 .. 2.6e17: years 1 to past 9999 */
+			us = (int64_t)(((uint64_t)rand_r(&seed) << 33 ^ (uint64_t)rand_r(&seed) << 11 ^
+			    (uint64_t)rand_r(&seed)) % 320000000000000000ULL) - 63000000000000000LL;
+		}
+		vg_time_format(us, at);
+		snprintf(want, sizeof want, "\"%s\"", at);
+		vg_buf_reset(&b);
+		vg_jsonw_init(&w, &b);
+		if (vg_jsonw_time(&w, us) == VG_OK && strcmp(vg_buf_str(&b), want) == 0)
+			same++;
+		else
+			printf("# %lld: %s, want %s\n", (long long)us, vg_buf_str(&b), want);
+		n++;
+	}
+	VT_EQ_INT(same, n, "every time written as vg_time_format writes it");
+	vg_buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -248,5 +291,6 @@ main(void)
 	test_values_like_dump();
 	test_structure();
 	test_limits();
+	test_times();
 	return vt_done();
 }
