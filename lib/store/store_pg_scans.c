@@ -1037,14 +1037,18 @@ pg_finding_upsert(struct vg_store *s, const struct vg_lease *l, struct vg_findin
 }
 
 /*
- * The finding list statements: one per (filtered, scope, sort), so each
- * can use its index.  $1 the scan or repository; filtered, $2 severity,
- * $3 status, $4 CWE, $5 path prefix (each NULL for any), $6 limit, $7
- * offset; unfiltered, $2 limit, $3 offset.  The unfiltered ones (the
- * default view) are prepared once per connection (pg.h); the filtered
- * ones, whose best plan depends on which filters are set, are planned
- * for their values each time.  The page is cut first, then joined with
- * the registry.
+ * The finding list statements: one per (kind, scope, sort), so each can
+ * use its index.  $1 the scan or repository; filtered, $2 severity, $3
+ * status, $4 CWE, $5 path prefix (each NULL for any), $6 limit, $7
+ * offset; unfiltered, $2 limit, $3 offset; the first default page, no
+ * more.  The unfiltered ones are prepared once per connection (pg.h);
+ * the filtered ones, whose best plan depends on which filters are set,
+ * are planned for their values each time.  The first page of the API's
+ * default size, what a client asks for most, has its limit and offset
+ * written in: the server plans it once, where a limit given as a
+ * parameter (guessed at a tenth of the rows) makes a plan for no values
+ * in particular look worse than planning each time.  The page is cut
+ * first, then joined with the registry.
  */
 #define FINDING_FILTER \
 	" AND ($2::text IS NULL OR f.severity = $2::text)" \
@@ -1083,10 +1087,19 @@ static const char *const sort_names[SORT__COUNT] = {
 	[SORT_SEVERITY] = "severity", [SORT_PATH] = "path", [SORT_NEWEST] = "newest",
 };
 
-/* [filtered][by repository][sort] */
-static const char *const finding_page_sql[2][2][SORT__COUNT] = {
-	FINDING_PAGES("", "$2", "$3"),
-	FINDING_PAGES(FINDING_FILTER, "$6", "$7"),
+/* The rows of the first default page: the API's default page size
+ * (vg_http_page_args) and one more, to know whether another page follows. */
+#define FIRST_PAGE_ROWS 51
+#define STRINGIFY(x) #x
+#define AS_TEXT(x) STRINGIFY(x)
+
+enum finding_kind { PAGE_FIRST, PAGE_UNFILTERED, PAGE_FILTERED, PAGE__COUNT };
+
+/* [kind][by repository][sort] */
+static const char *const finding_page_sql[PAGE__COUNT][2][SORT__COUNT] = {
+	[PAGE_FIRST] = FINDING_PAGES("", AS_TEXT(FIRST_PAGE_ROWS), "0"),
+	[PAGE_UNFILTERED] = FINDING_PAGES("", "$2", "$3"),
+	[PAGE_FILTERED] = FINDING_PAGES(FINDING_FILTER, "$6", "$7"),
 };
 
 static const char *const finding_count_sql[2] = {
@@ -1129,17 +1142,25 @@ pg_finding_list(struct vg_store *s, const struct vg_finding_filter *f, int64_t o
 	const char *params[7];
 	enum finding_sort sort;
 	void *items = NULL;
-	bool by_repo, filtered;
+	enum finding_kind kind;
+	bool by_repo;
 	int np;
 	enum vg_err err;
 
 	if ((err = finding_params(f, params, &cwe, &by_repo, &sort)) != VG_OK)
 		return err;
-	filtered = params[1] || params[2] || params[3] || params[4];
-	np = filtered ? 5 : 1;
-	params[np++] = vg_store_pg_num(&lim, n);
-	params[np++] = vg_store_pg_num(&off, offset);
-	err = vg_store_pg_rows(s->pg, finding_page_sql[filtered][by_repo][sort], np, params,
+	if (params[1] || params[2] || params[3] || params[4]) {
+		kind = PAGE_FILTERED;
+		np = 5;
+	} else {
+		kind = offset == 0 && n == FIRST_PAGE_ROWS ? PAGE_FIRST : PAGE_UNFILTERED;
+		np = 1;
+	}
+	if (kind != PAGE_FIRST) {
+		params[np++] = vg_store_pg_num(&lim, n);
+		params[np++] = vg_store_pg_num(&off, offset);
+	}
+	err = vg_store_pg_rows(s->pg, finding_page_sql[kind][by_repo][sort], np, params,
 	    sizeof **out, finding_row, finding_clear, &items, count);
 	if (err == VG_OK)
 		*out = items;
