@@ -371,6 +371,12 @@ struct vg_store_llm_ops {
 	enum vg_err (*gate)(struct vg_store *s, const char *scan_id, struct vg_llm_gate *out);
 };
 
+/* Whether one more request of tokens and microusd on top of t crosses a
+ * non-zero limit of lim.  Tokens spent are input plus output plus what
+ * is reserved (cached input is part of input, reasoning part of output). */
+bool vg_store_llm_over_limit(const struct vg_llm_totals *t, const struct vg_llm_limits *lim,
+    int64_t tokens, int64_t microusd);
+
 extern const struct vg_store_llm_ops vg_store_json_llm_ops;
 extern const struct vg_store_llm_ops vg_store_pg_llm_ops;
 

@@ -191,20 +191,6 @@ budget_get(struct vg_jsondb_tx *btx, const char *scan_id, struct vg_llm_totals *
 	return err == VG_ERR_NOT_FOUND ? VG_OK : err;
 }
 
-/* Whether adding one more request of tokens and microusd to t crosses a
- * non-zero limit.  Tokens spent are input plus output (cached input is
- * part of input, reasoning part of output). */
-static bool
-over_limit(const struct vg_llm_totals *t, const struct vg_llm_limits *lim, int64_t tokens,
-    int64_t microusd)
-{
-	return (lim->max_requests && t->requests + 1 > lim->max_requests) ||
-	    (lim->max_tokens && t->input_tokens + t->output_tokens + t->reserved_tokens + tokens >
-	    lim->max_tokens) ||
-	    (lim->max_cost_microusd && t->cost_microusd + t->reserved_microusd + microusd >
-	    lim->max_cost_microusd);
-}
-
 struct llm_op {
 	struct vg_llm_reservation *r;
 	const struct vg_llm_limits *lim;
@@ -235,7 +221,7 @@ do_reserve(struct vg_store_json_held *h, void *arg)
 	    (err = budget_get(btx, r->scan_id, op->after)) != VG_OK)
 		goto out;
 	err = VG_ERR_QUOTA;
-	if (over_limit(op->after, op->lim, r->tokens, r->microusd))
+	if (vg_store_llm_over_limit(op->after, op->lim, r->tokens, r->microusd))
 		goto out;
 	rec = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i,"
 	    " s:i, s:i, s:o, s:n, s:o, s:n}",

@@ -132,3 +132,14 @@ vg_store_llm_gate(struct vg_store *s, const char *scan_id, struct vg_llm_gate *o
 		return VG_ERR_NOT_FOUND;
 	return o->gate(s, key, out);
 }
+
+bool
+vg_store_llm_over_limit(const struct vg_llm_totals *t, const struct vg_llm_limits *lim,
+    int64_t tokens, int64_t microusd)
+{
+	return (lim->max_requests && t->requests + 1 > lim->max_requests) ||
+	    (lim->max_tokens && t->input_tokens + t->output_tokens + t->reserved_tokens + tokens >
+	    lim->max_tokens) ||
+	    (lim->max_cost_microusd && t->cost_microusd + t->reserved_microusd + microusd >
+	    lim->max_cost_microusd);
+}

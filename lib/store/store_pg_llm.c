@@ -50,19 +50,6 @@ budget_get(struct vg_pg *db, const char *scan_id, struct vg_llm_totals *out)
 	return err;
 }
 
-/* Whether one more request of tokens and microusd crosses a non-zero
- * limit of lim (the reservation statement's WHERE, for the refusal). */
-static bool
-over_limit(const struct vg_llm_totals *t, const struct vg_llm_limits *lim, int64_t tokens,
-    int64_t microusd)
-{
-	return (lim->max_requests && t->requests + 1 > lim->max_requests) ||
-	    (lim->max_tokens && t->input_tokens + t->output_tokens + t->reserved_tokens + tokens >
-	    lim->max_tokens) ||
-	    (lim->max_cost_microusd && t->cost_microusd + t->reserved_microusd + microusd >
-	    lim->max_cost_microusd);
-}
-
 /*
  * The reservation is one statement: the UPDATE of the scan's budget row
  * checks every limit in its WHERE (a concurrent reservation waits for the
@@ -133,7 +120,7 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 		 * row that does not cross a limit is tried again. */
 		if ((err = budget_get(s->pg, r->scan_id, &t)) == VG_OK) {
 			err = VG_ERR_QUOTA;
-			if (over_limit(&t, lim, r->tokens, r->microusd))
+			if (vg_store_llm_over_limit(&t, lim, r->tokens, r->microusd))
 				goto out;
 			continue;
 		}
