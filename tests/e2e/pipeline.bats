@@ -89,10 +89,19 @@ finished() { [[ "$("$tool" show "$1")" =~ ^(completed|failed|cancelled)\  ]]; }
 	for _ in 1 2 3 4; do start_worker VEGA_RUNNER_PROGRAM="$prog"; done
 	done_all() { [ "$("$tool" summary $(cat "$BATS_TEST_TMPDIR/ids"))" = "completed 200" ]; }
 	wait_for 240 done_all
-	"$tool" jobs $(cat "$BATS_TEST_TMPDIR/ids") >"$BATS_TEST_TMPDIR/jobs"
+	# a worker records its runner's exit once the process is gone, a
+	# moment after the runner completed the scan
+	jobs_ended() {
+		"$tool" jobs $(cat "$BATS_TEST_TMPDIR/ids") >"$BATS_TEST_TMPDIR/jobs" &&
+			! grep -q ' running ' "$BATS_TEST_TMPDIR/jobs"
+	}
+	wait_for 30 jobs_ended
 	# one job per scan, all of attempt 1, every runner exited 0
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/jobs")" -eq 200 ]
 	[ "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/jobs" | sort -u | wc -l)" -eq 200 ]
+	# (on failure, the jobs that are not so, and what their workers said)
+	awk '!($2 == 1 && $3 == "exited" && $4 == 0)' "$BATS_TEST_TMPDIR/jobs" | head -5
+	grep -h '"level":"\(warn\|error\)"' "$BATS_TEST_TMPDIR"/worker-*.log | head -10
 	[ "$(awk '$2 == 1 && $3 == "exited" && $4 == 0' "$BATS_TEST_TMPDIR/jobs" | wc -l)" -eq 200 ]
 	# the work was shared: every worker launched some
 	for n in 0 1 2 3; do
