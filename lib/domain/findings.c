@@ -219,17 +219,13 @@ static enum vg_err
 read_filters(struct vg_http_req *req, struct vg_finding_filter *f)
 {
 	const char *cwe = vg_http_query_get(req, "cwe");
-	size_t i;
 
 	f->severity = vg_http_query_get(req, "severity");
 	f->status = vg_http_query_get(req, "status");
 	f->path_prefix = vg_http_query_get(req, "path_prefix");
 	f->sort = vg_http_query_get(req, "sort");
 	if (f->severity && *f->severity) {
-		for (i = 0; i < VG_SEVERITY_COUNT; i++)
-			if (strcmp(f->severity, vg_severity_names[i]) == 0)
-				break;
-		if (i == VG_SEVERITY_COUNT)
+		if (vg_severity_rank(f->severity) == VG_SEVERITY_COUNT)
 			return vg_http_fail(req, VG_ERR_INVALID,
 			    "severity must be critical, high, medium, low or info", "severity");
 	}

@@ -173,9 +173,7 @@ read_profile(struct vg_http_req *req, json_t *body, const char **name, json_t **
 	if (desc && *desc && !vg_api_text_ok(desc, DESCRIPTION_MAX, true))
 		return vg_http_fail(req, VG_ERR_INVALID,
 		    "description must be at most 8000 bytes of text", "description");
-	for (i = 0; sev && i < VG_SEVERITY_COUNT && strcmp(sev, vg_severity_names[i]) != 0; i++)
-		;
-	if (sev && i == VG_SEVERITY_COUNT)
+	if (sev && vg_severity_rank(sev) == VG_SEVERITY_COUNT)
 		return vg_http_fail(req, VG_ERR_INVALID,
 		    "min_severity must be critical, high, medium, low or info", "min_severity");
 	/* The name is kept in each version too: reading version 1 shows the

@@ -298,6 +298,9 @@ enum vg_err vg_store_throttle_clear(struct vg_store *s, const char *key);
 /* Severities, most severe first: the index into open_findings[]. */
 #define VG_SEVERITY_COUNT 5
 extern const char *const vg_severity_names[VG_SEVERITY_COUNT];
+/* The index of sev in vg_severity_names (0 most severe), or
+ * VG_SEVERITY_COUNT when it is none of them (sev NULL included). */
+int vg_severity_rank(const char *sev);
 
 struct vg_project {
 	char id[VG_UUID_LEN + 1];                    /* set by create */

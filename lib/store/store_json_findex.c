@@ -32,17 +32,6 @@
 
 /* ---- the records ---- */
 
-static int
-severity_rank(const char *sev)
-{
-	int i;
-
-	for (i = 0; i < VG_SEVERITY_COUNT; i++)
-		if (strcmp(sev, vg_severity_names[i]) == 0)
-			return i;
-	return VG_SEVERITY_COUNT;
-}
-
 /* The bucket of a fingerprint: FNV-1a, modulo NBUCKETS (on disk: never
  * change it without a new build_id scheme). */
 static int
@@ -627,7 +616,7 @@ row_load(const char *scan_id, json_t *v, const char *latest, struct fx_row *x)
 	if (json_is_integer(json_object_get(v, "line_start")))
 		line = json_integer_value(json_object_get(v, "line_start"));
 	x->line = line;
-	x->rank = severity_rank(vg_store_json_peek(v, "severity"));
+	x->rank = vg_severity_rank(vg_store_json_peek(v, "severity"));
 	x->latest = strcmp(x->id, latest) == 0;
 	if (!(x->path = strdup(vg_store_json_peek(v, "file_path"))))
 		return VG_ERR_NOMEM;
@@ -850,7 +839,7 @@ row_matches(const struct fx_row *x, const struct vg_finding_filter *f, int rank)
 static int
 filter_rank(const struct vg_finding_filter *f)
 {
-	return f->severity ? severity_rank(f->severity) : -1;
+	return f->severity ? vg_severity_rank(f->severity) : -1;
 }
 
 /* ---- reading through the cache ---- */

@@ -69,17 +69,6 @@ static const char *const count_keys[VG_SEVERITY_COUNT] = {
 	"critical_count", "high_count", "medium_count", "low_count", "info_count",
 };
 
-static int
-severity_rank(const char *sev)
-{
-	int i;
-
-	for (i = 0; i < VG_SEVERITY_COUNT; i++)
-		if (strcmp(sev, vg_severity_names[i]) == 0)
-			return i;
-	return VG_SEVERITY_COUNT;
-}
-
 static bool
 is_active(const char *status)
 {
@@ -1189,8 +1178,8 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 		if ((err = vg_jsondb_tx_get(ftx, existing, &rec)) != VG_OK ||
 		    (err = vg_store_json_finding_from(rec, NULL, &cur)) != VG_OK)
 			goto out;
-		old_rank = severity_rank(cur.severity);
-		new_rank = severity_rank(f->severity);
+		old_rank = vg_severity_rank(cur.severity);
+		new_rank = vg_severity_rank(f->severity);
 		json_decref(cur.data);
 		cur.data = json_incref(f->data);
 		memcpy(cur.severity, f->severity, sizeof cur.severity);
@@ -1236,7 +1225,7 @@ do_upsert(struct vg_store_json_held *h, void *arg)
 		    (err = vg_store_json_findex_commit(h, &xw, f->fingerprint, tri, f)) != VG_OK)
 			goto out;
 		sc.findings_count++;
-		new_rank = severity_rank(f->severity);
+		new_rank = vg_severity_rank(f->severity);
 		if (new_rank < VG_SEVERITY_COUNT)
 			sc.severity_counts[new_rank]++;
 		sc.updated_at_us = op->now_us;

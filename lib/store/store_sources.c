@@ -23,6 +23,17 @@ const char *const vg_severity_names[VG_SEVERITY_COUNT] = {
 	"critical", "high", "medium", "low", "info",
 };
 
+int
+vg_severity_rank(const char *sev)
+{
+	int i;
+
+	for (i = 0; sev && i < VG_SEVERITY_COUNT; i++)
+		if (strcmp(sev, vg_severity_names[i]) == 0)
+			return i;
+	return VG_SEVERITY_COUNT;
+}
+
 static const char *const roles[] = {"owner", "member", "viewer"};
 static const char *const ingest_states[] = {VG_INGEST_PENDING, VG_INGEST_INGESTING,
     VG_INGEST_READY, VG_INGEST_FAILED};
