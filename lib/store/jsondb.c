@@ -347,6 +347,24 @@ is_record_name(const char *name)
 	    strcmp(name + n - strlen(SUFFIX), SUFFIX) == 0;
 }
 
+/* The collection's directory to read from its start, on a descriptor of
+ * its own (closedir closes it, not the transaction's); NULL on failure. */
+static DIR *
+open_dir(struct vg_jsondb_tx *tx)
+{
+	DIR *d;
+	int fd = dup(tx->dirfd);
+
+	if (fd < 0)
+		return NULL;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return NULL;
+	}
+	rewinddir(d);
+	return d;
+}
+
 enum vg_err
 vg_jsondb_tx_list(struct vg_jsondb_tx *tx, bool (*keep)(json_t *rec, void *arg), void *arg,
     json_t **out)
@@ -354,17 +372,11 @@ vg_jsondb_tx_list(struct vg_jsondb_tx *tx, bool (*keep)(json_t *rec, void *arg),
 	DIR *d = NULL;
 	struct dirent *de;
 	json_t *arr = NULL, *rec = NULL;
-	int fd;
 	enum vg_err err = VG_ERR_IO;
 
 	*out = NULL;
-	if ((fd = dup(tx->dirfd)) < 0)
+	if (!(d = open_dir(tx)))
 		goto out;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		goto out;
-	}
-	rewinddir(d);
 	err = VG_ERR_NOMEM;
 	if (!(arr = json_array()))
 		goto out;
@@ -404,17 +416,11 @@ vg_jsondb_tx_ids(struct vg_jsondb_tx *tx, const char *prefix, json_t **out)
 	struct dirent *de;
 	json_t *arr = NULL;
 	size_t plen = strlen(prefix), n;
-	int fd;
 	enum vg_err err = VG_ERR_IO;
 
 	*out = NULL;
-	if ((fd = dup(tx->dirfd)) < 0)
+	if (!(d = open_dir(tx)))
 		goto out;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		goto out;
-	}
-	rewinddir(d);
 	err = VG_ERR_NOMEM;
 	if (!(arr = json_array()))
 		goto out;
