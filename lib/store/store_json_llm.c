@@ -28,13 +28,6 @@
 
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
-/* A text that may be NULL: null for NULL (new reference). */
-static json_t *
-opt_text(const char *v)
-{
-	return v ? json_string(v) : json_null();
-}
-
 static bool
 of_scan(json_t *rec, void *arg)
 {
@@ -225,13 +218,13 @@ do_reserve(struct vg_store_json_held *h, void *arg)
 		goto out;
 	rec = json_pack("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:I, s:I, s:i, s:i, s:i, s:i, s:i,"
 	    " s:i, s:i, s:o, s:n, s:o, s:n}",
-	    "id", r->id, "scan_id", r->scan_id, "user_id", opt_text(r->user_id),
+	    "id", r->id, "scan_id", r->scan_id, "user_id", vg_store_json_opt_str(r->user_id),
 	    "provider", r->provider, "model", r->model, "endpoint", r->endpoint,
 	    "status", "reserved", "reserved_tokens", (json_int_t)r->tokens,
 	    "reserved_microusd", (json_int_t)r->microusd, "input_tokens", 0,
 	    "cached_input_tokens", 0, "output_tokens", 0, "reasoning_tokens", 0,
 	    "cost_microusd", 0, "latency_ms", 0, "http_status", 0,
-	    "request_id", opt_text(r->request_id), "upstream_request_id",
+	    "request_id", vg_store_json_opt_str(r->request_id), "upstream_request_id",
 	    "created_at", vg_store_json_time(r->now_us), "settled_at");
 	if ((err = vg_store_json_put_new(utx, r->id, rec, true)) != VG_OK)
 		goto out;
@@ -301,7 +294,7 @@ do_settle(struct vg_store_json_held *h, void *arg)
 	    json_object_set_new(rec, "latency_ms", json_integer(st->latency_ms)) != 0 ||
 	    json_object_set_new(rec, "http_status", json_integer(st->http_status)) != 0 ||
 	    json_object_set_new(rec, "upstream_request_id",
-	    opt_text(st->upstream_request_id)) != 0 ||
+	    vg_store_json_opt_str(st->upstream_request_id)) != 0 ||
 	    json_object_set_new(rec, "settled_at", vg_store_json_time(st->now_us)) != 0)
 		goto out;
 	if ((err = vg_jsondb_tx_put(utx, op->id, rec)) != VG_OK)

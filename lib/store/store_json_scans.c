@@ -1312,12 +1312,6 @@ struct triage_op {
 	struct vg_finding_row *out;
 };
 
-static json_t *
-opt_text(const char *v)
-{
-	return v ? json_string(v) : json_null();
-}
-
 /*
  * Under the locks of the index, triage and findings: the decision and
  * its history entry on the fingerprint's record, the status on every row
@@ -1358,16 +1352,16 @@ do_triage(struct vg_store_json_held *h, void *arg)
 	}
 	err = VG_ERR_NOMEM;
 	if (!(entry = json_pack("{s:o, s:s, s:s, s:o, s:o}", "at", vg_store_json_time(t->now_us),
-	    "actor_id", t->actor_id, "status", t->status, "reason", opt_text(t->reason),
-	    "comment", opt_text(t->comment))))
+	    "actor_id", t->actor_id, "status", t->status, "reason", vg_store_json_opt_str(t->reason),
+	    "comment", vg_store_json_opt_str(t->comment))))
 		goto out;
 	if (!json_is_array(json_object_get(tri, "history")) &&
 	    json_object_set_new(tri, "history", json_array()) != 0)
 		goto out;
 	if (json_array_append(json_object_get(tri, "history"), entry) != 0 ||
 	    json_object_set_new(tri, "status", json_string(t->status)) != 0 ||
-	    json_object_set_new(tri, "reason", opt_text(t->reason)) != 0 ||
-	    json_object_set_new(tri, "comment", opt_text(t->comment)) != 0 ||
+	    json_object_set_new(tri, "reason", vg_store_json_opt_str(t->reason)) != 0 ||
+	    json_object_set_new(tri, "comment", vg_store_json_opt_str(t->comment)) != 0 ||
 	    json_object_set_new(tri, "actor_id", json_string(t->actor_id)) != 0 ||
 	    json_object_set_new(tri, "decided_at", vg_store_json_time(t->now_us)) != 0)
 		goto out;
@@ -1382,7 +1376,7 @@ do_triage(struct vg_store_json_held *h, void *arg)
 			goto out;
 		err = VG_ERR_NOMEM;
 		if (json_object_set_new(row, "status", json_string(t->status)) != 0 ||
-		    json_object_set_new(row, "status_reason", opt_text(t->reason)) != 0 ||
+		    json_object_set_new(row, "status_reason", vg_store_json_opt_str(t->reason)) != 0 ||
 		    json_object_set_new(row, "status_actor_id", json_string(t->actor_id)) != 0 ||
 		    json_object_set_new(row, "status_at", vg_store_json_time(t->now_us)) != 0 ||
 		    json_object_set_new(row, "updated_at", vg_store_json_time(t->now_us)) != 0)

@@ -69,6 +69,12 @@ vg_store_json_str(const char *s)
 	return s[0] ? json_string(s) : json_null();
 }
 
+json_t *
+vg_store_json_opt_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
 const char *
 vg_store_json_peek(json_t *rec, const char *key)
 {

@@ -56,6 +56,8 @@ struct vg_jsondb_tx *vg_store_json_tx_of(struct vg_store_json_held *h, const cha
 json_t *vg_store_json_time(int64_t us);
 /* A text member: null for "" (new reference). */
 json_t *vg_store_json_str(const char *s);
+/* A text member that may be absent: null for NULL (new reference). */
+json_t *vg_store_json_opt_str(const char *s);
 /* A string member of rec, "" when absent or not a string (borrowed). */
 const char *vg_store_json_peek(json_t *rec, const char *key);
 /* Whether the string member key of rec equals want. */
