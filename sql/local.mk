@@ -8,4 +8,5 @@ dist_sql_DATA = \
 	%reldir%/003_scans.sql \
 	%reldir%/004_ops.sql \
 	%reldir%/005_sources.sql \
-	%reldir%/006_pipeline.sql
+	%reldir%/006_pipeline.sql \
+	%reldir%/007_findings_version.sql

@@ -13,12 +13,21 @@
  * Triage (PATCH, by members and owners) records status, reason and
  * comment with actor and time for the fingerprint, so the decision
  * follows it into later scans; GET /v1/findings/{id} shows the history.
+ *
+ * A list answer is kept (core/acache.h) under its path and query and the
+ * repository's findings_version, which the store moves with every change
+ * a list could show, and is served again while that version holds; its
+ * ETag names the version, so a client that sends it back in
+ * If-None-Match gets 304 while nothing changed.  The version is read with
+ * the access check, so nothing is served to a caller who may not see it,
+ * nor from an older state than the one the check saw.
  */
 #include "config.h"
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/acache.h"
 #include "core/buf.h"
 #include "core/jsonw.h"
 #include "core/str.h"
@@ -213,11 +222,19 @@ latest_completed(struct vg_store *s, const char *id, char out[VG_UUID_LEN + 1])
 	return err;
 }
 
-/* The filters of a list request into f; errors recorded naming the
- * parameter. */
+/* One list request's parameters. */
+struct list_args {
+	struct vg_finding_filter f;
+	int64_t limit;
+	const char *cursor;     /* NULL: the first page */
+};
+
+/* The filters and page of a list request into a; errors recorded naming
+ * the parameter. */
 static enum vg_err
-read_filters(struct vg_http_req *req, struct vg_finding_filter *f)
+read_filters(struct vg_http_req *req, struct list_args *a)
 {
+	struct vg_finding_filter *f = &a->f;
 	const char *cwe = vg_http_query_get(req, "cwe");
 
 	f->severity = vg_http_query_get(req, "severity");
@@ -244,29 +261,104 @@ read_filters(struct vg_http_req *req, struct vg_finding_filter *f)
 	}
 	if (f->path_prefix && strlen(f->path_prefix) > 4096)
 		return vg_http_fail(req, VG_ERR_INVALID, "path_prefix is too long", "path_prefix");
-	return VG_OK;
+	return vg_http_page_args(req, FINDINGS_PAGE_MAX, &a->limit, &a->cursor);
+}
+
+/* How a list answer is kept: under key at version; etag is its ETag.  A
+ * repository without a findings_version (json backend) has none. */
+struct kept {
+	bool on;
+	char key[VG_ACACHE_KEY_MAX + 1];
+	char version[48];
+	char etag[64];
+};
+
+/* Whether the If-None-Match header names etag (or is "*"). */
+static bool
+etag_matches(const char *header, const char *etag)
+{
+	const char *tag = etag + 2;     /* W/"..." compares weakly: the quoted part */
+	size_t n = strlen(tag);
+	const char *p;
+
+	if (!header)
+		return false;
+	if (strcmp(header, "*") == 0)
+		return true;
+	for (p = strstr(header, tag); p; p = strstr(p + 1, tag)) {
+		char after = p[n];
+
+		if ((p == header || p[-1] == ' ' || p[-1] == ',' || p[-1] == '/') &&
+		    (after == '\0' || after == ',' || after == ' '))
+			return true;
+	}
+	return false;
+}
+
+/* Answer status with the n bytes of text (none for 304) and k's ETag. */
+static enum vg_err
+send_kept(struct vg_http_req *req, const struct kept *k, int status, const char *text, size_t n)
+{
+	if (k->on && (vg_http_add_header(req, "ETag", k->etag) != VG_OK ||
+	    vg_http_add_header(req, "Cache-Control", "private, no-cache") != VG_OK))
+		return vg_http_fail(req, VG_ERR_INTERNAL, NULL, NULL);
+	return vg_http_send(req, status, status == 304 ? NULL : "application/json", text, n);
+}
+
+/*
+ * Serve a kept answer of this request for repo when there is one: 304
+ * when the client has it (If-None-Match), else the kept text.  Sets k
+ * up either way (for keeping the answer made instead); true when
+ * answered.
+ */
+static bool
+answer_kept(struct vg_http_req *req, const struct vg_repository *repo, struct kept *k,
+    enum vg_err *err)
+{
+	const char *q = vg_http_query_string(req);
+	char *data = NULL;
+	size_t len = 0;
+	int n;
+
+	memset(k, 0, sizeof *k);
+	if (repo->findings_version <= 0)
+		return false;
+	n = snprintf(k->key, sizeof k->key, "%s?%s", vg_http_path(req), q ? q : "");
+	if (n < 0 || (size_t)n >= sizeof k->key)
+		return false;
+	snprintf(k->version, sizeof k->version, "%s:%lld", repo->id,
+	    (long long)repo->findings_version);
+	snprintf(k->etag, sizeof k->etag, "W/\"%lld-%s\"", (long long)repo->findings_version,
+	    PACKAGE_VERSION);
+	k->on = true;
+	if (etag_matches(vg_http_header(req, "If-None-Match"), k->etag)) {
+		*err = send_kept(req, k, 304, NULL, 0);
+		return true;
+	}
+	if (!vg_acache_get(k->key, k->version, &data, &len))
+		return false;
+	*err = send_kept(req, k, 200, data, len);
+	free(data);
+	return true;
 }
 
 /* One page of findings matching f, each with its baseline state:
- * {"items":[...],"next_cursor":...}, written straight into the answer. */
+ * {"items":[...],"next_cursor":...}, written straight into the answer,
+ * and kept as k says. */
 static enum vg_err
-answer_findings(struct vg_http_req *req, struct vg_store *s, const struct vg_finding_filter *f,
-    const char *baseline, bool scan_list)
+answer_findings(struct vg_http_req *req, struct vg_store *s, const struct list_args *a,
+    const char *baseline, bool scan_list, const struct kept *k)
 {
 	struct vg_finding_row *rows = NULL;
 	struct vg_jsonw w;
 	struct vg_buf b;
-	const char *cursor;
 	char *next = NULL;
-	int64_t limit;
 	size_t i, n = 0;
 	enum vg_err err;
 
-	if ((err = vg_http_page_args(req, FINDINGS_PAGE_MAX, &limit, &cursor)) != VG_OK)
-		return err;
 	vg_buf_init(&b, ANSWER_MAX);
 	vg_jsonw_init(&w, &b);
-	err = vg_store_finding_list(s, f, cursor, (int)limit, &rows, &n, &next);
+	err = vg_store_finding_list(s, &a->f, a->cursor, (int)a->limit, &rows, &n, &next);
 	if (err != VG_OK) {
 		err = vg_http_answer_page(req, err, NULL, NULL);
 		goto out;
@@ -280,7 +372,12 @@ answer_findings(struct vg_http_req *req, struct vg_store *s, const struct vg_fin
 	vg_jsonw_key(&w, "next_cursor");
 	vg_jsonw_str_or_null(&w, next);
 	vg_jsonw_object_end(&w);
-	err = send_text(req, 200, w.err, &b);
+	if (w.err != VG_OK) {
+		err = vg_http_fail(req, VG_ERR_INTERNAL, "the answer does not serialise", NULL);
+		goto out;
+	}
+	if ((err = send_kept(req, k, 200, vg_buf_str(&b), b.len)) == VG_OK && k->on)
+		vg_acache_put(k->key, k->version, vg_buf_str(&b), b.len);
 out:
 	for (i = 0; i < n; i++)
 		vg_finding_row_clear(&rows[i]);
@@ -296,16 +393,19 @@ vg_api_finding_list_scan(struct vg_http_req *req)
 	struct vg_scope sc;
 	struct vg_scan scan;
 	struct vg_repository repo;
-	struct vg_finding_filter f;
+	struct list_args a;
+	struct kept k;
 	enum vg_err err;
 
-	memset(&f, 0, sizeof f);
-	if ((err = read_filters(req, &f)) != VG_OK ||
+	memset(&a, 0, sizeof a);
+	if ((err = read_filters(req, &a)) != VG_OK ||
 	    (err = vg_api_scope_scan(req, vg_http_capture(req, "id"), VG_NEED_READ, &sc, &scan,
 	    &repo)))
 		return err;
-	f.scan_id = scan.id;
-	return answer_findings(req, sc.store, &f, scan.id, true);
+	if (answer_kept(req, &repo, &k, &err))
+		return err;
+	a.f.scan_id = scan.id;
+	return answer_findings(req, sc.store, &a, scan.id, true, &k);
 }
 
 enum vg_err
@@ -313,19 +413,22 @@ vg_api_finding_list_repository(struct vg_http_req *req)
 {
 	struct vg_scope sc;
 	struct vg_repository repo;
-	struct vg_finding_filter f;
+	struct list_args a;
 	char baseline[VG_UUID_LEN + 1];
+	struct kept k;
 	enum vg_err err;
 
-	memset(&f, 0, sizeof f);
-	if ((err = read_filters(req, &f)) != VG_OK ||
+	memset(&a, 0, sizeof a);
+	if ((err = read_filters(req, &a)) != VG_OK ||
 	    (err = vg_api_scope_repository(req, vg_http_capture(req, "id"), VG_NEED_READ, &sc,
 	    &repo)))
 		return err;
+	if (answer_kept(req, &repo, &k, &err))
+		return err;
 	if ((err = latest_completed(sc.store, repo.id, baseline)) != VG_OK)
 		return vg_http_fail(req, err, NULL, NULL);
-	f.repository_id = repo.id;
-	return answer_findings(req, sc.store, &f, baseline, false);
+	a.f.repository_id = repo.id;
+	return answer_findings(req, sc.store, &a, baseline, false, &k);
 }
 
 /* The finding with its history and repository baseline state. */

@@ -82,19 +82,6 @@ scope_fail(struct vg_http_req *req, enum vg_err err, const char *what)
 	return vg_http_fail(req, err, NULL, NULL);
 }
 
-/* The caller's role in project_id, then access.h's rule. */
-static enum vg_err
-check_role(struct vg_scope *sc, const char *project_id, enum vg_project_need need)
-{
-	enum vg_err err = vg_store_member_role(sc->store, project_id, sc->who->user_id, sc->role);
-
-	if (err == VG_ERR_NOT_FOUND)
-		sc->role[0] = '\0';
-	else if (err != VG_OK)
-		return err;
-	return vg_access_project(sc->who, vg_project_role_parse(sc->role), need);
-}
-
 /* Begin a scope check: the store and the principal, and an id that can
  * be one. */
 static enum vg_err
@@ -115,12 +102,11 @@ static enum vg_err
 scope_through(struct vg_scope *sc, const char *repository_id, enum vg_project_need need,
     struct vg_repository *repo)
 {
-	enum vg_err err;
+	enum vg_err err = vg_store_repository_scope(sc->store, repository_id, sc->who->user_id, repo,
+	    &sc->project, sc->role);
 
-	if ((err = vg_store_repository_get(sc->store, repository_id, repo)) != VG_OK ||
-	    (err = check_role(sc, repo->project_id, need)) != VG_OK)
-		return err;
-	return vg_store_project_get(sc->store, repo->project_id, &sc->project);
+	return err != VG_OK ? err
+	    : vg_access_project(sc->who, vg_project_role_parse(sc->role), need);
 }
 
 enum vg_err

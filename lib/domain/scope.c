@@ -76,9 +76,10 @@ vg_api_scope_repository(struct vg_http_req *req, const char *id, enum vg_project
 		return err;
 	if (!(sc->who = vg_auth_principal(req)) || !id || !vg_uuid_valid(id))
 		return scope_fail(req, VG_ERR_NOT_FOUND, "repository");
-	if ((err = vg_store_repository_get(sc->store, id, repo)) != VG_OK ||
-	    (err = check_role(sc, repo->project_id, need)) != VG_OK ||
-	    (err = vg_store_project_get(sc->store, repo->project_id, &sc->project)) != VG_OK)
+	/* One read: the repository, its project and the caller's role. */
+	if ((err = vg_store_repository_scope(sc->store, id, sc->who->user_id, repo, &sc->project,
+	    sc->role)) != VG_OK ||
+	    (err = vg_access_project(sc->who, vg_project_role_parse(sc->role), need)) != VG_OK)
 		return scope_fail(req, err, "repository");
 	return VG_OK;
 }

@@ -404,6 +404,14 @@ struct vg_repository {
 	char created_by[VG_UUID_LEN + 1];            /* "" when unknown */
 	int64_t created_at_us;
 	int64_t updated_at_us;
+	/*
+	 * Moves whenever anything the repository's finding lists show may
+	 * have changed (a finding, a triage decision, a scan's state), so an
+	 * answer made from them may be served again while it stays the
+	 * same.  0 when the backend does not keep one (json): nothing may be
+	 * kept on it then.
+	 */
+	int64_t findings_version;
 };
 
 /* Create r (project_id, name, source_type, git_url, git_ref, created_by
@@ -412,6 +420,14 @@ struct vg_repository {
 enum vg_err vg_store_repository_create(struct vg_store *s, struct vg_repository *r);
 enum vg_err vg_store_repository_get(struct vg_store *s, const char *id,
     struct vg_repository *out);
+/*
+ * What a repository-scoped request checks: repository id into *repo, its
+ * project into *project and user_id's role in that project into role
+ * ("" when not a member).  One read on Postgres.  VG_ERR_NOT_FOUND when
+ * there is no such repository (or project).
+ */
+enum vg_err vg_store_repository_scope(struct vg_store *s, const char *id, const char *user_id,
+    struct vg_repository *repo, struct vg_project *project, char role[8]);
 /* A project's repositories, paged; *out is malloc'd. */
 enum vg_err vg_store_repository_list(struct vg_store *s, const char *project_id,
     const char *cursor, int limit, struct vg_repository **out, size_t *count,

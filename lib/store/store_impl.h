@@ -243,6 +243,10 @@ struct vg_store_sources_ops {
 	enum vg_err (*repository_create)(struct vg_store *s, const struct vg_repository *r);
 	enum vg_err (*repository_get)(struct vg_store *s, const char *id,
 	    struct vg_repository *out);
+	/* Optional (NULL: store_sources.c reads the three in turn); role
+	 * "" when user_id is not a member. */
+	enum vg_err (*repository_scope)(struct vg_store *s, const char *id, const char *user_id,
+	    struct vg_repository *repo, struct vg_project *project, char role[8]);
 	enum vg_err (*repository_list)(struct vg_store *s, const char *project_id,
 	    const struct vg_store_pos *pos, int n, struct vg_repository **out, size_t *count);
 	enum vg_err (*repository_update)(struct vg_store *s, const struct vg_repository *r,

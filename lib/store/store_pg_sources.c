@@ -444,9 +444,13 @@ pg_member_list(struct vg_store *s, const char *project_id, struct vg_member **ou
 
 /* ---- repositories ---- */
 
-#define REPO_COLS "id, project_id, name, source_type, git_url, git_ref, ingest_status," \
-	" ingest_error_code, ingest_error_message, current_snapshot_id, created_by, " \
-	TS_TO_US("created_at") ", " TS_TO_US("updated_at")
+/* The columns repo_row reads, of the table named t ("" or "r."). */
+#define REPO_COLS_OF(t) t "id, " t "project_id, " t "name, " t "source_type, " t "git_url, " \
+	t "git_ref, " t "ingest_status, " t "ingest_error_code, " t "ingest_error_message, " \
+	t "current_snapshot_id, " t "created_by, " TS_TO_US(t "created_at") ", " \
+	TS_TO_US(t "updated_at") ", " t "findings_version"
+#define REPO_COLS REPO_COLS_OF("")
+#define REPO_NCOLS 14
 
 static enum vg_err
 repo_row(const PGresult *res, int row, void *item)
@@ -472,6 +476,7 @@ repo_row(const PGresult *res, int row, void *item)
 		return err;
 	r->created_at_us = vg_pg_i64(res, row, 11, 0);
 	r->updated_at_us = vg_pg_i64(res, row, 12, 0);
+	r->findings_version = vg_pg_i64(res, row, 13, 0);
 	return VG_OK;
 }
 
@@ -502,6 +507,27 @@ pg_repository_get(struct vg_store *s, const char *id, struct vg_repository *out)
 
 	if (err == VG_OK)
 		err = repo_row(res, 0, out);
+	PQclear(res);
+	return err;
+}
+
+/* The repository, its project and the caller's role: one statement. */
+static enum vg_err
+pg_repository_scope(struct vg_store *s, const char *id, const char *user_id,
+    struct vg_repository *repo, struct vg_project *project, char role[8])
+{
+	static const char sql[] =
+	    "SELECT " REPO_COLS_OF("r.") ", " PROJECT_COLS ", m.role"
+	    " FROM repositories r JOIN projects p ON p.id = r.project_id"
+	    " LEFT JOIN project_members m ON m.project_id = r.project_id AND m.user_id = $2"
+	    " WHERE r.id = $1";
+	const char *params[] = {id, user_id};
+	PGresult *res = NULL;
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 2, params, &res);
+
+	if (err == VG_OK && (err = repo_row(res, 0, repo)) == VG_OK &&
+	    (err = project_row(res, 0, REPO_NCOLS, project)) == VG_OK)
+		err = vg_store_pg_cell(res, 0, REPO_NCOLS + PROJECT_NCOLS, role, 8);
 	PQclear(res);
 	return err;
 }
@@ -970,6 +996,7 @@ const struct vg_store_sources_ops vg_store_pg_sources_ops = {
 	.member_list = pg_member_list,
 	.repository_create = pg_repository_create,
 	.repository_get = pg_repository_get,
+	.repository_scope = pg_repository_scope,
 	.repository_list = pg_repository_list,
 	.repository_update = pg_repository_update,
 	.repository_delete = pg_repository_delete,

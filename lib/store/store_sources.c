@@ -436,6 +436,36 @@ vg_store_repository_get(struct vg_store *s, const char *id, struct vg_repository
 }
 
 enum vg_err
+vg_store_repository_scope(struct vg_store *s, const char *id, const char *user_id,
+    struct vg_repository *repo, struct vg_project *project, char role[8])
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1], uid[VG_UUID_LEN + 1];
+	enum vg_err err;
+
+	role[0] = '\0';
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!vg_store_uuid_norm(id, key))
+		return VG_ERR_NOT_FOUND;
+	memset(repo, 0, sizeof *repo);
+	memset(project, 0, sizeof *project);
+	if (!vg_store_uuid_norm(user_id, uid))
+		uid[0] = '\0';
+	if (o->repository_scope && uid[0])
+		return o->repository_scope(s, key, uid, repo, project, role);
+	if ((err = o->repository_get(s, key, repo)) != VG_OK ||
+	    (err = vg_store_project_get(s, repo->project_id, project)) != VG_OK)
+		return err;
+	err = uid[0] ? o->member_role(s, repo->project_id, uid, role) : VG_ERR_NOT_FOUND;
+	if (err == VG_ERR_NOT_FOUND) {
+		role[0] = '\0';
+		err = VG_OK;
+	}
+	return err;
+}
+
+enum vg_err
 vg_store_repository_list(struct vg_store *s, const char *project_id, const char *cursor,
     int limit, struct vg_repository **out, size_t *count, char **next_cursor)
 {
