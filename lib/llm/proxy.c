@@ -49,13 +49,28 @@ static struct {
 	struct vg_scantoken_claims claims;
 } verified;
 
-/* The principal the authentication hook attaches: the token's claims and
- * the scan they name, as the store had it. */
-/* The caller: its token's claims, and its scan's state and usage as read
- * when the request arrived (one store read, vg_store_llm_gate). */
+/*
+ * The scan this process last let through, as the store last answered for
+ * it (vg_store_llm_gate).  A model call with a token of the same scan and
+ * attempt goes straight to its reservation, which checks in the same
+ * statement that the scan is still live (vg_llm_reservation.attempt):
+ * one store round trip per call instead of two.  Its options are the
+ * scan's own (they never change); its totals are used only for the early
+ * budget check, and the store is read again whenever they would decide
+ * anything: a refusal, or an output cap set from the remaining budget.
+ */
+static struct {
+	bool set;
+	struct vg_llm_gate gate;
+} last_gate;
+
+/* The caller: its token's claims, and its scan's state, options and
+ * usage; checked when the store confirmed them for this request (else
+ * they are last_gate's, and the reservation checks). */
 struct px_principal {
 	struct vg_scantoken_claims claims;
 	struct vg_llm_gate gate;
+	bool checked;
 };
 
 /* Client headers that may go upstream (the rest are not read at all, so
@@ -152,6 +167,7 @@ vg_llm_proxy_shutdown(void)
 	vg_llm_upstream_free(px.up);
 	memset(&px, 0, sizeof px);
 	memset(&verified, 0, sizeof verified);
+	memset(&last_gate, 0, sizeof last_gate);
 }
 
 /* Log a configuration error naming the setting; VG_ERR_INVALID. */
@@ -269,13 +285,51 @@ token_claims(const char *token, int64_t now, struct vg_scantoken_claims *out)
 	return VG_OK;
 }
 
-/* Whether the scan a valid token names may still use the proxy. */
-static bool
-scan_live(const struct vg_llm_gate *sc, const struct vg_scantoken_claims *c)
+/* Refuse the caller: the same 401 whatever was wrong (why is logged). */
+static enum vg_err
+px_refuse(struct vg_http_req *req, const char *why, const char *scan_id)
 {
-	if (strcmp(sc->status, VG_SCAN_CLAIMED) != 0 && strcmp(sc->status, VG_SCAN_RUNNING) != 0)
-		return false;
-	return sc->cancel_requested_at_us == 0 && sc->attempt == c->attempt;
+	vg_log(VG_LOG_WARN, "llm_token_refused", "reason", why, "scan", scan_id ? scan_id : "",
+	    NULL);
+	return px_error(req, VG_ERR_UNAUTHORIZED, 401, "invalid_api_key",
+	    "The scan token is invalid, expired, or its scan is no longer running.");
+}
+
+/*
+ * Read p's scan from the store and check it may still use the proxy:
+ * VG_OK with p->gate current (and kept as last_gate), else the 401 or
+ * 503 answered.
+ */
+static enum vg_err
+gate_check(struct vg_http_req *req, struct px_principal *p)
+{
+	struct vg_store *s = NULL;
+	enum vg_err err;
+
+	if (vg_http_store(&s) != VG_OK)
+		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
+	err = vg_store_llm_gate(s, p->claims.scan_id, &p->gate);
+	if (err == VG_ERR_NOT_FOUND)
+		return px_refuse(req, "no such scan", p->claims.scan_id);
+	if (err != VG_OK)
+		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
+	if (!vg_store_llm_live(p->gate.status, p->gate.attempt, p->gate.cancel_requested_at_us,
+	    p->claims.attempt)) {
+		last_gate.set = false;
+		return px_refuse(req, "scan not active or attempt superseded", p->claims.scan_id);
+	}
+	p->checked = true;
+	last_gate.gate = p->gate;
+	last_gate.set = true;
+	return VG_OK;
+}
+
+/* Whether last_gate is p's scan at p's attempt. */
+static bool
+last_gate_fits(const struct px_principal *p)
+{
+	return last_gate.set && strcasecmp(last_gate.gate.scan_id, p->claims.scan_id) == 0 &&
+	    last_gate.gate.attempt == p->claims.attempt;
 }
 
 /*
@@ -287,46 +341,36 @@ enum vg_err
 vg_llm_proxy_authenticate(struct vg_http_req *req, enum vg_auth need)
 {
 	const char *h = vg_http_header(req, "Authorization");
+	const struct vg_route *rt = vg_http_route(req);
 	struct px_principal *p = NULL;
-	struct vg_store *s = NULL;
-	const char *why = "no bearer token";
 	enum vg_err err;
 
 	(void)need;
 	if (!px.ready)
 		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable",
 		    "The LLM proxy is not configured.");
-	if (!(p = calloc(1, sizeof *p)))
-		return VG_ERR_NOMEM;
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-		goto refuse;
+		return px_refuse(req, "no bearer token", NULL);
 	h += 7;
 	while (*h == ' ')
 		h++;
-	why = "token refused";
-	if (token_claims(h, vg_time_now_us() / 1000000, &p->claims) != VG_OK)
-		goto refuse;
-	if ((err = vg_http_store(&s)) != VG_OK) {
-		free(p);
-		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
+	if (!(p = calloc(1, sizeof *p)))
+		return VG_ERR_NOMEM;
+	if (token_claims(h, vg_time_now_us() / 1000000, &p->claims) != VG_OK) {
+		err = px_refuse(req, "token refused", p->claims.scan_id);
+		goto out;
 	}
-	err = vg_store_llm_gate(s, p->claims.scan_id, &p->gate);
-	if (err == VG_ERR_UNAVAILABLE || (err != VG_OK && err != VG_ERR_NOT_FOUND)) {
-		free(p);
-		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
-	}
-	why = err == VG_ERR_NOT_FOUND ? "no such scan" : "scan not active or attempt superseded";
-	if (err != VG_OK || !scan_live(&p->gate, &p->claims))
-		goto refuse;
+	/* A model call of the scan last let through: its reservation checks. */
+	if (rt && rt->handler != vg_llm_proxy_models && last_gate_fits(p))
+		p->gate = last_gate.gate;
+	else if ((err = gate_check(req, p)) != VG_OK)
+		goto out;
 	vg_log_set_scan_id(p->claims.scan_id);
 	vg_http_set_principal(req, p, principal_free);
 	return VG_OK;
-refuse:
-	vg_log(VG_LOG_WARN, "llm_token_refused", "reason", why,
-	    "scan", p->claims.scan_id[0] ? p->claims.scan_id : "", NULL);
+out:
 	free(p);
-	return px_error(req, VG_ERR_UNAUTHORIZED, 401, "invalid_api_key",
-	    "The scan token is invalid, expired, or its scan is no longer running.");
+	return err;
 }
 
 /* ---- relaying the answer ---- */
@@ -515,6 +559,15 @@ out:
 	free(ans);
 }
 
+/* Before refusing a request whose scan the store has not confirmed for
+ * it: confirm it, so a dead scan's token gets its 401 first.  false when
+ * that answer (401 or 503) was given. */
+static bool
+still_live(struct vg_http_req *req, struct px_principal *p)
+{
+	return p->checked || gate_check(req, p) == VG_OK;
+}
+
 /*
  * A model request of api (chat or responses) at path below the provider's
  * base URL: every step of proxy.h.  The principal is the hook's.
@@ -552,6 +605,8 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 	memset(&call, 0, sizeof call);
 	vg_buf_init(&hstore, 16384);
 	if ((err = read_body(req, &body)) != VG_OK) {
+		if (!still_live(req, p))
+			goto out;
 		if (err == VG_ERR_TOO_LARGE) {
 			snprintf(msg, sizeof msg, "The request body is larger than %lld bytes.",
 			    (long long)vg_cfg_int(VG_SET_LLM_MAX_REQUEST_BYTES));
@@ -562,6 +617,8 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 	}
 	if ((err = vg_llm_request_parse(api, body.data ? body.data : "", body.len, &r, &root,
 	    &field)) != VG_OK) {
+		if (!still_live(req, p))
+			goto out;
 		if (field)
 			snprintf(msg, sizeof msg, "Invalid value for '%s'.", field);
 		else
@@ -570,6 +627,8 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 		goto out;
 	}
 	if (!vg_llm_model_allowed(px.allow, px.prices, r.model)) {
+		if (!still_live(req, p))
+			goto out;
 		snprintf(msg, sizeof msg, "The model '%s' is not allowed for scans.", r.model);
 		err = px_error(req, VG_ERR_INVALID, 400, "model_not_allowed", msg);
 		goto out;
@@ -579,16 +638,30 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 		px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
 		goto out;
 	}
+	/* An output cap set from the remaining budget needs the totals as
+	 * the store has them now. */
+	if (!p->checked && r.output_cap == 0 && (lim.max_tokens || lim.max_cost_microusd) &&
+	    (err = gate_check(req, p)) != VG_OK)
+		goto out;
+	budget = (struct vg_llm_budget){lim.max_requests, lim.max_tokens, lim.max_cost_microusd};
+	have_price = px.prices && vg_llm_prices_lookup(px.prices, r.model, &price) == VG_OK;
+again:
 	/* The early check and the cap; the store's step below is the one
 	 * that counts under concurrency. */
-	budget = (struct vg_llm_budget){lim.max_requests, lim.max_tokens, lim.max_cost_microusd};
 	tot = &p->gate.totals;
 	spent.requests = tot->requests;
 	spent.tokens = tot->input_tokens + tot->output_tokens + tot->reserved_tokens;
 	spent.microusd = tot->cost_microusd + tot->reserved_microusd;
-	have_price = px.prices && vg_llm_prices_lookup(px.prices, r.model, &price) == VG_OK;
 	if ((err = vg_llm_estimate(have_price ? &price : NULL, &budget, &spent, body.len,
 	    r.output_cap, &est)) != VG_OK) {
+		if (err == VG_ERR_QUOTA && !p->checked) {
+			/* Refused on totals kept from an earlier call: read them. */
+			if ((err = gate_check(req, p)) != VG_OK)
+				goto out;
+			goto again;
+		}
+		if (!still_live(req, p))
+			goto out;
 		if (err == VG_ERR_QUOTA)
 			px_quota(req, &lim, est.refused);
 		else
@@ -596,6 +669,8 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 		goto out;
 	}
 	want_usage = api == VG_LLM_API_CHAT && r.stream && !r.include_usage;
+	free(sent);
+	sent = NULL;
 	if (est.cap_set || want_usage) {
 		if ((err = vg_llm_request_rewrite(root, api, est.cap_set ? est.output_tokens : 0,
 		    want_usage, &sent, &sent_len)) != VG_OK) {
@@ -613,14 +688,25 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 	rsv.microusd = est.microusd;
 	rsv.request_id = vg_http_request_id(req);
 	rsv.now_us = vg_time_now_us();
+	rsv.attempt = p->claims.attempt;
 	if ((err = vg_store_llm_reserve(s, &rsv, &lim, &after)) != VG_OK) {
-		if (err == VG_ERR_QUOTA)
+		if (err == VG_ERR_UNAUTHORIZED) {
+			last_gate.set = false;
+			px_refuse(req, "scan not active or attempt superseded", p->claims.scan_id);
+		} else if (err == VG_ERR_QUOTA && !p->checked) {
+			if (gate_check(req, p) != VG_OK)
+				goto out;
+			goto again;
+		} else if (err == VG_ERR_QUOTA) {
 			px_quota(req, &lim, refused_limit(&lim, &after, &est));
-		else
+		} else {
 			px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
+		}
 		goto out;
 	}
 	reserved = true;
+	if (last_gate_fits(p))
+		last_gate.gate.totals = after;
 
 	collect_headers(req, &hstore, hdrs, sizeof hdrs / sizeof hdrs[0]);
 	fr = (struct vg_llm_forward_req){.method = "POST", .path = path,

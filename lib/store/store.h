@@ -877,6 +877,7 @@ struct vg_llm_reservation {
 	int64_t microusd;             /* the estimate, priced */
 	const char *request_id;       /* ours; may be NULL */
 	int64_t now_us;
+	int64_t attempt;              /* > 0: the scan must be live at it (below) */
 };
 /*
  * Reserve r against the scan's limits in one atomic step: refused with
@@ -884,7 +885,9 @@ struct vg_llm_reservation {
  * + the estimate in tokens or cost, would cross a non-zero limit.  N
  * concurrent reserves never take a scan past a limit.  *after (may be
  * NULL) gets the totals including this reservation (or, when refused,
- * as they were).
+ * as they were).  With r->attempt > 0 the same step also requires the
+ * scan to be live at that attempt (vg_store_llm_live), else
+ * VG_ERR_UNAUTHORIZED with nothing written.
  */
 enum vg_err vg_store_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
     const struct vg_llm_limits *lim, struct vg_llm_totals *after);
@@ -918,6 +921,11 @@ struct vg_llm_gate {
 /* VG_ERR_NOT_FOUND when there is no such scan. */
 enum vg_err vg_store_llm_gate(struct vg_store *s, const char *scan_id,
     struct vg_llm_gate *out);
+/* Whether a scan in status, at attempt, with cancel_requested_at_us (0:
+ * none) may still use the LLM proxy with a token for want_attempt:
+ * claimed or running, that attempt, no cancellation requested. */
+bool vg_store_llm_live(const char *status, int64_t attempt, int64_t cancel_requested_at_us,
+    int64_t want_attempt);
 /* A scan's usage records, oldest first: *items is a new array of {id,
  * model, endpoint, status, input_tokens, cached_input_tokens,
  * output_tokens, reasoning_tokens, cost_microusd, reserved_tokens,

@@ -193,6 +193,20 @@ struct llm_op {
 	const char *scan_id;
 };
 
+/* VG_ERR_UNAUTHORIZED unless the scan record rec is live at attempt. */
+static enum vg_err
+check_live(json_t *rec, int64_t attempt)
+{
+	char status[12];
+	int64_t at = 0, cancel = 0;
+
+	if (vg_store_json_get_str(rec, "status", status, sizeof status) != VG_OK ||
+	    vg_store_json_get_int(rec, "attempt", &at) != VG_OK ||
+	    vg_store_json_get_time(rec, "cancel_requested_at", &cancel) != VG_OK)
+		return VG_ERR_IO;    /* a record we did not write */
+	return vg_store_llm_live(status, at, cancel, attempt) ? VG_OK : VG_ERR_UNAUTHORIZED;
+}
+
 /* Under the locks of budgets, usage and scans (shared): the scan's
  * totals read, the limits checked, the reservation and the new totals
  * written in one step. */
@@ -206,7 +220,8 @@ do_reserve(struct vg_store_json_held *h, void *arg)
 	json_t *rec = NULL;
 	enum vg_err err;
 
-	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_SCANS), r->scan_id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(vg_store_json_tx_of(h, C_SCANS), r->scan_id, &rec)) != VG_OK ||
+	    (r->attempt > 0 && (err = check_live(rec, r->attempt)) != VG_OK))
 		goto out;
 	json_decref(rec);
 	rec = NULL;

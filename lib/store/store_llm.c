@@ -23,6 +23,15 @@ static const char *const settle_states[] = {"settled", "failed"};
  * rather than a crash). */
 #define OP(s, slot) ((s)->ops->llm && (s)->ops->llm->slot ? (s)->ops->llm : NULL)
 
+bool
+vg_store_llm_live(const char *status, int64_t attempt, int64_t cancel_requested_at_us,
+    int64_t want_attempt)
+{
+	if (!status || (strcmp(status, VG_SCAN_CLAIMED) != 0 && strcmp(status, VG_SCAN_RUNNING) != 0))
+		return false;
+	return cancel_requested_at_us == 0 && attempt == want_attempt;
+}
+
 /*
  * r->id is set when the reservation is written ("" otherwise).  The
  * backend gets r with a fresh id, scan_id and user_id lower-cased

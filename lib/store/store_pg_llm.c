@@ -73,6 +73,9 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 	    "   + $7::bigint <= $11::bigint)"
 	    "  AND ($12::bigint = 0 OR b.cost_microusd + b.reserved_microusd + $8::bigint"
 	    "   <= $12::bigint)"
+	    "  AND ($14::integer = 0 OR EXISTS (SELECT 1 FROM scans s WHERE s.id = b.scan_id"
+	    "   AND s.status IN ('claimed', 'running') AND s.attempt = $14::integer"
+	    "   AND s.cancel_requested_at IS NULL))"
 	    "  RETURNING b.*),"
 	    " u AS (INSERT INTO llm_usage (id, scan_id, user_id, provider, model, endpoint, status,"
 	    "  reserved_tokens, reserved_microusd, request_id, created_at)"
@@ -83,8 +86,12 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 	    "INSERT INTO scan_llm_budget (scan_id) SELECT id FROM scans WHERE id = $1"
 	    " ON CONFLICT (scan_id) DO NOTHING";
 	static const char has_scan[] = "SELECT 1 FROM scans WHERE id = $1";
-	struct vg_store_pg_num tok, usd, mr, mt, mc, now;
-	const char *params[13];
+	static const char live[] =
+	    "SELECT 1 FROM scans WHERE id = $1 AND status IN ('claimed', 'running')"
+	    " AND attempt = $2::integer AND cancel_requested_at IS NULL";
+	struct vg_store_pg_num tok, usd, mr, mt, mc, now, att;
+	const char *params[14];
+	const char *p_live[2];
 	const char *p_scan[] = {r->scan_id};
 	struct vg_llm_totals t;
 	PGresult *res = NULL;
@@ -107,14 +114,24 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 	params[10] = vg_store_pg_num(&mt, lim ? lim->max_tokens : 0);
 	params[11] = vg_store_pg_num(&mc, lim ? lim->max_cost_microusd : 0);
 	params[12] = vg_store_pg_num(&now, r->now_us);
+	params[13] = vg_store_pg_num(&att, r->attempt > 0 ? r->attempt : 0);
+	p_live[0] = r->scan_id;
+	p_live[1] = params[13];
 	for (round = 0; round < 3; round++) {
-		err = vg_store_pg_exec_one(s->pg, reserve, 13, params, &res);
+		err = vg_store_pg_exec_one(s->pg, reserve, 14, params, &res);
 		if (err == VG_OK) {
 			totals_row(res, 0, &t);
 			goto out;
 		}
 		if (err != VG_ERR_NOT_FOUND)
 			goto out;
+		/* Refused: first, was it the scan no longer being live? */
+		if (r->attempt > 0 &&
+		    (err = vg_store_pg_exec_one(s->pg, live, 2, p_live, NULL)) != VG_OK) {
+			if (err == VG_ERR_NOT_FOUND)
+				err = VG_ERR_UNAUTHORIZED;
+			goto out;
+		}
 		/* Refused, or the scan had no budget row when the statement
 		 * began: a concurrent first call may have made it since, so a
 		 * row that does not cross a limit is tried again. */

@@ -1970,6 +1970,139 @@ case_findings_no_index(struct vg_store *s)
 	VT_EQ_INT(count_of(s, &flt), 6, "and all six");
 }
 
+/* The repository's findings_version (0: the read failed). */
+static int64_t
+findings_version(struct vg_store *s, const char *repository_id)
+{
+	struct vg_repository r;
+
+	return vg_store_repository_get(s, repository_id, &r) == VG_OK ? r.findings_version : 0;
+}
+
+/*
+ * findings_version moves with every change a finding list could show (a
+ * finding written, a triage decision, a scan's state) and not with a
+ * heartbeat; repository_scope reads it with the project and the role.
+ * The json backend keeps none (0).
+ */
+static void
+case_findings_version(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan a;
+	struct vg_lease la;
+	struct vg_finding_row fx;
+	struct vg_triage t;
+	struct vg_scan_finish fin;
+	struct vg_repository repo;
+	struct vg_project project;
+	struct vg_user stranger;
+	bool cr = false;
+	char ta[33], role[8];
+	json_t *d = finding_data("XSS in view", "high", "src/view.c", 10);
+	int64_t v0, v;
+
+	world_new(s, "fversion", &w);
+	VT_EQ_INT(vg_store_repository_scope(s, w.repo.id, w.user.id, &repo, &project, role), VG_OK,
+	    "scope of the owner");
+	EQ_STR(repo.id, w.repo.id, "the repository");
+	EQ_STR(project.id, w.project.id, "its project");
+	EQ_STR(role, "owner", "the owner's role");
+	make_user(s, "fversion-stranger", &stranger);
+	VT_EQ_INT(vg_store_repository_scope(s, w.repo.id, stranger.id, &repo, &project, role), VG_OK,
+	    "scope of a stranger");
+	EQ_STR(role, "", "a stranger has no role");
+	VT_EQ_INT(vg_store_repository_scope(s, stranger.id, w.user.id, &repo, &project, role),
+	    VG_ERR_NOT_FOUND, "no such repository");
+	v0 = findings_version(s, w.repo.id);
+	if (strcmp(backend, "json") == 0) {
+		VT_EQ_INT(v0, 0, "json: no findings_version");
+		json_decref(d);
+		return;
+	}
+	VT_OK(v0 > 0, "a version from the start");
+	VT_EQ_INT(vg_store_repository_scope(s, w.repo.id, w.user.id, &repo, &project, role), VG_OK,
+	    "scope again");
+	VT_EQ_INT(repo.findings_version, v0, "the scope reads the same version");
+	running_scan(s, &w, true, &a, ta, &la);
+	VT_OK((v = findings_version(s, w.repo.id)) > v0, "a scan created, claimed, started: moved");
+	VT_EQ_INT(vg_store_scan_heartbeat(s, &la, 10, t_base + 5 * SEC, &cr), VG_OK, "heartbeat");
+	VT_EQ_INT(findings_version(s, w.repo.id), v, "a heartbeat does not move it");
+	VT_EQ_INT(put_finding(s, &la, "fp-v-00000001", d, &fx, NULL), VG_OK, "a finding");
+	VT_OK(findings_version(s, w.repo.id) > v, "a new finding moves it");
+	v = findings_version(s, w.repo.id);
+	VT_EQ_INT(put_finding(s, &la, "fp-v-00000001", d, NULL, NULL), VG_OK, "the same again");
+	VT_OK(findings_version(s, w.repo.id) > v, "a finding written again moves it");
+	v = findings_version(s, w.repo.id);
+	memset(&t, 0, sizeof t);
+	t.status = "dismissed";
+	t.actor_id = w.user.id;
+	t.now_us = t_base + 20 * SEC;
+	VT_EQ_INT(vg_store_finding_triage(s, fx.id, &t, NULL), VG_OK, "dismiss");
+	VT_OK(findings_version(s, w.repo.id) > v, "a triage decision moves it");
+	v = findings_version(s, w.repo.id);
+	memset(&fin, 0, sizeof fin);
+	fin.status = VG_SCAN_COMPLETED;
+	fin.event_type = "scan_completed";
+	fin.now_us = t_base + 30 * SEC;
+	VT_EQ_INT(vg_store_scan_finish(s, &la, &fin), VG_OK, "finish");
+	VT_OK(findings_version(s, w.repo.id) > v, "the scan completing (a new baseline) moves it");
+	vg_finding_row_clear(&fx);
+	json_decref(d);
+}
+
+/* A reservation that names an attempt is made only while the scan is
+ * claimed or running at that attempt with no cancellation requested. */
+static void
+case_llm_live(struct vg_store *s)
+{
+	struct world w;
+	struct vg_scan sc, got;
+	struct vg_lease l;
+	struct vg_llm_reservation r;
+	struct vg_llm_totals t;
+	char tok[33];
+
+	world_new(s, "llmlive", &w);
+	VT_EQ_INT(make_scan(s, &w, 0, 0, &sc), VG_OK, "a queued scan");
+	memset(&r, 0, sizeof r);
+	r.scan_id = sc.id;
+	r.provider = "openai";
+	r.model = "gpt-test";
+	r.endpoint = "responses";
+	r.tokens = 10;
+	r.attempt = 1;
+	r.now_us = t_base + SEC;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, NULL), VG_ERR_UNAUTHORIZED, "queued: refused");
+	VT_EQ_INT(vg_store_llm_totals(s, sc.id, &t), VG_OK, "totals");
+	VT_EQ_INT(t.requests, 0, "nothing written");
+	new_token(tok);
+	VT_EQ_INT(vg_store_scan_claim(s, NULL, sc.id, tok, 0, &got), VG_OK, "claimed");
+	VT_EQ_INT(got.attempt, 1, "attempt 1");
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, &t), VG_OK, "claimed at attempt 1: made");
+	VT_EQ_INT(t.requests, 1, "one request");
+	r.attempt = 2;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, NULL), VG_ERR_UNAUTHORIZED,
+	    "another attempt: refused");
+	l.scan_id = sc.id;
+	l.attempt = 1;
+	l.lease_token = tok;
+	VT_EQ_INT(vg_store_scan_start(s, &l, 0), VG_OK, "started");
+	r.attempt = 1;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, NULL), VG_OK, "running at attempt 1: made");
+	VT_EQ_INT(vg_store_scan_cancel(s, sc.id, t_base + 5 * SEC, &got), VG_OK, "cancel asked");
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, NULL), VG_ERR_UNAUTHORIZED,
+	    "cancel requested: refused");
+	r.attempt = 0;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, &t), VG_OK, "no attempt named: no check");
+	VT_EQ_INT(t.requests, 3, "three made in all");
+	r.scan_id = w.user.id;
+	r.attempt = 1;
+	VT_EQ_INT(vg_store_llm_reserve(s, &r, NULL, NULL), VG_ERR_NOT_FOUND, "no such scan");
+}
+
+/* ---- the table ---- */
+
 static const struct {
 	const char *name;
 	void (*fn)(struct vg_store *s);
@@ -1993,6 +2126,8 @@ static const struct {
 	{"delete_cascades", case_delete_cascades},
 	{"findings_follow", case_findings_follow},
 	{"findings_no_index", case_findings_no_index},
+	{"findings_version", case_findings_version},
+	{"llm_live", case_llm_live},
 };
 
 /* Point the settings at the backend under test; exits on a bad setup. */
