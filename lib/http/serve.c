@@ -1,10 +1,13 @@
 /* serve.c - the main loop: libfcgi's accept loop, or one plain CGI request. */
 #include "config.h"
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include "core/log.h"
 #include "core/settings.h"
@@ -32,11 +35,69 @@ fcgi_read(void *ctx, void *buf, size_t n)
 	return got;
 }
 
+/*
+ * libfcgi writes stdout in records of its 8 KiB buffer, one write() each.
+ * A large piece (a findings page is about 86 KiB) goes out instead in
+ * records of up to 65,535 bytes, the protocol's largest, written straight
+ * to the connection after what the buffer held: a tenth of the system
+ * calls here and of the reads in the web server.
+ */
+#define DIRECT_MIN ((size_t)16 << 10)
+#define RECORD_MAX ((size_t)65535)
+
+/* Write all of iov[0..cnt) to fd: 0, or -1 (the client is gone). */
+static int
+write_all(int fd, struct iovec *iov, int cnt)
+{
+	while (cnt > 0) {
+		ssize_t w = writev(fd, iov, cnt);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		while (cnt > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/* n bytes of stdout as FCGI_STDOUT records straight to r's connection,
+ * after flushing libfcgi's buffer so the order holds. */
+static int
+fcgi_write_records(FCGX_Request *r, const char *p, size_t n)
+{
+	if (FCGX_FFlush(r->out) != 0)
+		return -1;
+	while (n > 0) {
+		size_t c = n > RECORD_MAX ? RECORD_MAX : n;
+		unsigned char head[8] = {FCGI_VERSION_1, FCGI_STDOUT,
+		    (unsigned char)(r->requestId >> 8), (unsigned char)r->requestId,
+		    (unsigned char)(c >> 8), (unsigned char)c, 0, 0};
+		struct iovec iov[2] = {{head, sizeof head}, {(void *)p, c}};
+
+		if (write_all(r->ipcFd, iov, 2) != 0)
+			return -1;
+		p += c;
+		n -= c;
+	}
+	return 0;
+}
+
 static int
 fcgi_write(void *ctx, const void *buf, size_t n)
 {
 	FCGX_Request *r = ctx;
 
+	if (n >= DIRECT_MIN)
+		return fcgi_write_records(r, buf, n);
 	while (n > 0) {
 		int chunk = n > (size_t)(1 << 30) ? 1 << 30 : (int)n;
 
