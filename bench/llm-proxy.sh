@@ -8,20 +8,32 @@
 # client).  Prints p50 and p99 of each and the overhead (proxy - direct);
 # the goal is p50 overhead under 1 ms and p99 under 5 ms at 32 clients.
 #
+# Each set of cases runs at a provider latency (the fake provider waits
+# that long before its first byte, direct and proxied alike).  At 0 ms
+# the 32 clients send back to back and the two cores are saturated: the
+# overhead is then the whole chain's lower throughput, since every proxied
+# call also does the direct call's work.  A real provider takes hundreds
+# of milliseconds; at 50 ms, 32 clients offer about 600 calls/s, and the
+# overhead is the latency the proxy adds to a call under that load.
+#
 #   make bench-llm-proxy
 #   bench/llm-proxy.sh    (VEGA_SRCDIR, VEGA_BUILDDIR default to the
 #                          source dir and the current directory)
 #
 # Knobs: BENCH_REQUESTS (per client and case, default 200), BENCH_PROCESSES
-# (FastCGI processes per program, default 8), BENCH_BACKEND (json or
-# postgres, default json; postgres starts a throwaway cluster).
+# (vega-llm-proxy processes, default 40: each holds one call while the
+# provider answers, so 32 concurrent clients need at least 32, as the
+# systemd unit's 32 allow), BENCH_BACKEND (json or
+# postgres, default json; postgres starts a throwaway cluster),
+# BENCH_PROVIDER_DELAYS (the provider latencies in ms, default "0 50").
 # Loopback only.  A measurement, never a pass/fail test.
 set -u
 VEGA_SRCDIR=${VEGA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 VEGA_BUILDDIR=${VEGA_BUILDDIR:-$PWD}
 export VEGA_SRCDIR VEGA_BUILDDIR
 requests=${BENCH_REQUESTS:-200}
-export VG_STACK_PROCESSES=${BENCH_PROCESSES:-8}
+delays=${BENCH_PROVIDER_DELAYS:-0 50}
+export VG_STACK_PROCESSES=2 VG_STACK_PROXY_PROCESSES=${BENCH_PROCESSES:-40}
 backend=${BENCH_BACKEND:-json}
 for f in "$VEGA_BUILDDIR/cgi/vega-llm-proxy.fcgi" "$VEGA_BUILDDIR/tests/helpers/llm-scan" \
 	"$VEGA_BUILDDIR/bench/llm-load"; do
@@ -51,11 +63,25 @@ openssl ec -in "$LLM/sign.pem" -pubout -out "$LLM/verify.pem" 2>/dev/null
 echo "$key" >"$LLM/provider.key"
 echo '{"models":{"fake-model":{"input":1.25,"output":10}}}' >"$LLM/prices.json"
 chmod 0755 "$LLM"; chmod 0644 "$LLM"/*
-FAKE_PROVIDER_KEY=$key node "$VEGA_SRCDIR/tests/fixtures/fake-provider/server.js" \
-	--port-file "$LLM/port" >"$LLM/provider.log" 2>&1 &
-provider_pid=$!
-for _ in $(seq 100); do [ -s "$LLM/port" ] && break; sleep 0.05; done
-fake=http://127.0.0.1:$(cat "$LLM/port")
+# provider DELAY_MS: (re)start the fake provider on the same port (the
+# first time on any), answering after DELAY_MS.
+provider() {
+	if [ -n "$provider_pid" ]; then
+		kill "$provider_pid" 2>/dev/null
+		wait "$provider_pid" 2>/dev/null
+	fi
+	local port=${fake##*:}
+	rm -f "$LLM/port"
+	FAKE_PROVIDER_KEY=$key FAKE_PROVIDER_DEFAULTS="{\"delay_ms\":$1}" \
+		node "$VEGA_SRCDIR/tests/fixtures/fake-provider/server.js" --port "${port:-0}" \
+		--port-file "$LLM/port" >>"$LLM/provider.log" 2>&1 &
+	provider_pid=$!
+	for _ in $(seq 100); do [ -s "$LLM/port" ] && break; sleep 0.05; done
+	[ -s "$LLM/port" ] || { echo "llm-proxy.sh: the fake provider did not start" >&2; exit 1; }
+	fake=http://127.0.0.1:$(cat "$LLM/port")
+}
+fake=
+provider 0
 
 export VEGA_PERSISTENCE_BACKEND=$backend VEGA_DATA_DIR=$VG_E2E_TMP/data
 export VEGA_MIGRATIONS_DIR=$VEGA_SRCDIR/sql
@@ -73,29 +99,42 @@ as_web() { if [ "$(id -u)" = 0 ]; then runuser -u www-data -- "$@"; else "$@"; f
 scan=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" create) || exit 1
 token=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" env "$scan" | sed -n 's/^VEGA_LLM_SCAN_TOKEN=//p')
 
-echo "llm-proxy.sh: $backend store, $VG_STACK_PROCESSES FastCGI processes, $requests requests per client and case, $(nproc) cores"
+echo "llm-proxy.sh: $backend store, $VG_STACK_PROXY_PROCESSES proxy processes, $requests requests per client and case, $(nproc) cores"
 load=$VEGA_BUILDDIR/bench/llm-load
 # p50/p99 of the last byte and of the first event, one case: URL TOKEN STREAM CLIENTS
 measure() { "$load" "$1" "$2" "$3" "$4" "$requests" || exit 1; }
-# warm both paths (connections, the processes' first store reads)
-measure "$fake" "$key" 0 4 >/dev/null
-measure "$VEGA_TEST_PROXY_URL" "$token" 0 4 >/dev/null
-printf '%-10s %5s %9s %9s %9s %9s %10s %10s\n' case conc direct50 proxy50 direct99 proxy99 \
-	overhead50 overhead99
-row() {
-	awk -v name="$1" -v conc="$2" -v d50="$3" -v p50="$4" -v d99="$5" -v p99="$6" 'BEGIN {
-		printf "%-10s %5d %7.2fms %7.2fms %7.2fms %7.2fms %8.2fms %8.2fms\n",
-			name, conc, d50, p50, d99, p99, p50 - d50, p99 - d99 }'
+header() {
+	printf '%-10s %5s %9s %9s %9s %9s %10s %10s %8s\n' case conc direct50 proxy50 direct99 \
+		proxy99 overhead50 overhead99 calls/s
 }
-for stream in 0 1; do
-	for conc in 1 32; do
-		read -r _ d50 d99 df50 df99 < <(measure "$fake" "$key" $stream $conc)
-		read -r _ p50 p99 pf50 pf99 < <(measure "$VEGA_TEST_PROXY_URL" "$token" $stream $conc)
-		if [ $stream = 0 ]; then
-			row whole $conc "$d50" "$p50" "$d99" "$p99"
-		else
-			row stream $conc "$d50" "$p50" "$d99" "$p99"
-			row "  first" $conc "$df50" "$pf50" "$df99" "$pf99"
-		fi
+# row NAME CONC D50 P50 D99 P99 SECONDS: SECONDS is the proxied run's
+# wall time, for its calls per second.
+row() {
+	awk -v name="$1" -v conc="$2" -v d50="$3" -v p50="$4" -v d99="$5" -v p99="$6" \
+		-v secs="$7" -v n="$((requests * $2))" 'BEGIN {
+		printf "%-10s %5d %7.2fms %7.2fms %7.2fms %7.2fms %8.2fms %8.2fms %8.0f\n",
+			name, conc, d50, p50, d99, p99, p50 - d50, p99 - d99, (secs > 0 ? n / secs : 0) }'
+}
+for delay in $delays; do
+	provider "$delay"
+	# warm both paths (connections, the processes' first store reads)
+	measure "$fake" "$key" 0 4 >/dev/null
+	measure "$VEGA_TEST_PROXY_URL" "$token" 0 4 >/dev/null
+	echo "provider latency ${delay} ms:"
+	header
+	for stream in 0 1; do
+		for conc in 1 32; do
+			read -r _ d50 d99 df50 df99 < <(measure "$fake" "$key" $stream $conc)
+			t0=$(date +%s.%N)
+			read -r _ p50 p99 pf50 pf99 < <(measure "$VEGA_TEST_PROXY_URL" "$token" \
+				$stream $conc)
+			secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+			if [ $stream = 0 ]; then
+				row whole $conc "$d50" "$p50" "$d99" "$p99" "$secs"
+			else
+				row stream $conc "$d50" "$p50" "$d99" "$p99" "$secs"
+				row "  first" $conc "$df50" "$pf50" "$df99" "$pf99" "$secs"
+			fi
+		done
 	done
 done

@@ -22,6 +22,10 @@
 #   VG_STACK_PROGDIR    directory of the vega-*.fcgi programs
 #                       (default $VEGA_BUILDDIR/cgi)
 #   VG_STACK_PROCESSES  FastCGI processes per program (default 2)
+#   VG_STACK_PROXY_PROCESSES
+#                       processes of vega-llm-proxy (default
+#                       VG_STACK_PROCESSES): each holds one model call for
+#                       as long as the provider takes
 #   VG_STACK_PORT, VG_STACK_PROXY_PORT
 #                       fixed loopback ports for the API and the LLM proxy
 #                       (default: free ports; the local stack uses 8000/8001)
@@ -102,8 +106,9 @@ vg_stack__spawn() {
 	user=$(vg_stack__user)
 	exe=$VG_STACK_PROGDIR/$prog.fcgi
 	[ -x "$exe" ] || { vg_stack__fail "$exe is not built"; return 1; }
-	local opts=(-s "$d/run/$prog.sock" -M 0600 -F "$VG_STACK_PROCESSES"
-		-P "$d/pids/$prog.pid")
+	local n=$VG_STACK_PROCESSES
+	[ "$prog" = vega-llm-proxy ] && n=${VG_STACK_PROXY_PROCESSES:-$VG_STACK_PROCESSES}
+	local opts=(-s "$d/run/$prog.sock" -M 0600 -F "$n" -P "$d/pids/$prog.pid")
 	[ -n "$user" ] && opts+=(-u "$user" -g "$user" -U "$user" -G "$user")
 	: >"$d/logs/$prog.log"
 	[ -n "$user" ] && chown "$user" "$d/logs/$prog.log"
