@@ -128,7 +128,9 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 		/* Refused: first, was it the scan no longer being live? */
 		if (r->attempt > 0 &&
 		    (err = vg_store_pg_exec_one(s->pg, live, 2, p_live, NULL)) != VG_OK) {
-			if (err == VG_ERR_NOT_FOUND)
+			/* not live, or no such scan at all */
+			if (err == VG_ERR_NOT_FOUND &&
+			    (err = vg_store_pg_exec_one(s->pg, has_scan, 1, p_scan, NULL)) == VG_OK)
 				err = VG_ERR_UNAUTHORIZED;
 			goto out;
 		}
