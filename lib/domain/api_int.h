@@ -34,6 +34,15 @@ enum vg_err vg_api_scope_repository(struct vg_http_req *req, const char *id,
 enum vg_err vg_api_scope_snapshot(struct vg_http_req *req, const char *id,
     enum vg_project_need need, struct vg_scope *sc, struct vg_snapshot *snap,
     struct vg_repository *repo);
+/* The same through scan id; *scan and *repo get them. */
+enum vg_err vg_api_scope_scan(struct vg_http_req *req, const char *id,
+    enum vg_project_need need, struct vg_scope *sc, struct vg_scan *scan,
+    struct vg_repository *repo);
+/* The same through finding id; *f (cleared with vg_finding_row_clear)
+ * and *repo get them. */
+enum vg_err vg_api_scope_finding(struct vg_http_req *req, const char *id,
+    enum vg_project_need need, struct vg_scope *sc, struct vg_finding_row *f,
+    struct vg_repository *repo);
 
 /* JSON forms (new references; NULL when out of memory). */
 json_t *vg_api_project_json(const struct vg_project *p, const char *role,
@@ -57,15 +66,6 @@ bool vg_api_text_ok(const char *s, size_t max, bool multiline);
 
 /* ---- scans, events, findings (scans.c) ---- */
 
-/* The same through scan id; *scan and *repo get them. */
-enum vg_err vg_api_scope_scan(struct vg_http_req *req, const char *id,
-    enum vg_project_need need, struct vg_scope *sc, struct vg_scan *scan,
-    struct vg_repository *repo);
-/* The same through finding id; *f (cleared with vg_finding_row_clear)
- * and *repo get them. */
-enum vg_err vg_api_scope_finding(struct vg_http_req *req, const char *id,
-    enum vg_project_need need, struct vg_scope *sc, struct vg_finding_row *f,
-    struct vg_repository *repo);
 /* Whether a scan in status will change no more. */
 bool vg_api_scan_finished(const char *status);
 /* A scan's JSON form; artifacts (taken; NULL: {}) maps names to URLs. */

@@ -30,6 +30,21 @@ scope_fail(struct vg_http_req *req, enum vg_err err, const char *what)
 	return vg_http_fail(req, err, NULL, NULL);
 }
 
+/* Begin a scope check: the store and the principal, and an id that can
+ * be one; what names the thing for the 404. */
+static enum vg_err
+scope_begin(struct vg_http_req *req, const char *id, struct vg_scope *sc, const char *what)
+{
+	enum vg_err err;
+
+	memset(sc, 0, sizeof *sc);
+	if ((err = vg_http_store_or_fail(req, &sc->store)) != VG_OK)
+		return err;
+	if (!(sc->who = vg_auth_principal(req)) || !id || !vg_uuid_valid(id))
+		return scope_fail(req, VG_ERR_NOT_FOUND, what);
+	return VG_OK;
+}
+
 /* The caller's role in project_id (VG_ROLE_NONE when not a member), then
  * the rule of access.h. */
 static enum vg_err
@@ -50,13 +65,8 @@ vg_api_scope_project(struct vg_http_req *req, const char *id, enum vg_project_ne
 {
 	enum vg_err err;
 
-	memset(sc, 0, sizeof *sc);
-	if ((err = vg_http_store_or_fail(req, &sc->store)) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "project")) != VG_OK)
 		return err;
-	if (!(sc->who = vg_auth_principal(req)))
-		return scope_fail(req, VG_ERR_NOT_FOUND, "project");
-	if (!id || !vg_uuid_valid(id))
-		return scope_fail(req, VG_ERR_NOT_FOUND, "project");
 	/* The role first: a stranger learns nothing from timing or errors
 	 * about whether the project exists. */
 	if ((err = check_role(sc, id, need)) != VG_OK ||
@@ -65,21 +75,28 @@ vg_api_scope_project(struct vg_http_req *req, const char *id, enum vg_project_ne
 	return VG_OK;
 }
 
+/* Repository id, its project and the caller's role in one read, then
+ * access.h's rule (errors not recorded). */
+static enum vg_err
+scope_through(struct vg_scope *sc, const char *repository_id, enum vg_project_need need,
+    struct vg_repository *repo)
+{
+	enum vg_err err = vg_store_repository_scope(sc->store, repository_id, sc->who->user_id, repo,
+	    &sc->project, sc->role);
+
+	return err != VG_OK ? err
+	    : vg_access_project(sc->who, vg_project_role_parse(sc->role), need);
+}
+
 enum vg_err
 vg_api_scope_repository(struct vg_http_req *req, const char *id, enum vg_project_need need,
     struct vg_scope *sc, struct vg_repository *repo)
 {
 	enum vg_err err;
 
-	memset(sc, 0, sizeof *sc);
-	if ((err = vg_http_store_or_fail(req, &sc->store)) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "repository")) != VG_OK)
 		return err;
-	if (!(sc->who = vg_auth_principal(req)) || !id || !vg_uuid_valid(id))
-		return scope_fail(req, VG_ERR_NOT_FOUND, "repository");
-	/* One read: the repository, its project and the caller's role. */
-	if ((err = vg_store_repository_scope(sc->store, id, sc->who->user_id, repo, &sc->project,
-	    sc->role)) != VG_OK ||
-	    (err = vg_access_project(sc->who, vg_project_role_parse(sc->role), need)) != VG_OK)
+	if ((err = scope_through(sc, id, need, repo)) != VG_OK)
 		return scope_fail(req, err, "repository");
 	return VG_OK;
 }
@@ -90,16 +107,42 @@ vg_api_scope_snapshot(struct vg_http_req *req, const char *id, enum vg_project_n
 {
 	enum vg_err err;
 
-	memset(sc, 0, sizeof *sc);
-	if ((err = vg_http_store_or_fail(req, &sc->store)) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "snapshot")) != VG_OK)
 		return err;
-	if (!(sc->who = vg_auth_principal(req)) || !id || !vg_uuid_valid(id))
-		return scope_fail(req, VG_ERR_NOT_FOUND, "snapshot");
 	if ((err = vg_store_snapshot_get(sc->store, id, snap)) != VG_OK ||
-	    (err = vg_store_repository_get(sc->store, snap->repository_id, repo)) != VG_OK ||
-	    (err = check_role(sc, repo->project_id, need)) != VG_OK ||
-	    (err = vg_store_project_get(sc->store, repo->project_id, &sc->project)) != VG_OK)
+	    (err = scope_through(sc, snap->repository_id, need, repo)) != VG_OK)
 		return scope_fail(req, err, "snapshot");
+	return VG_OK;
+}
+
+enum vg_err
+vg_api_scope_scan(struct vg_http_req *req, const char *id, enum vg_project_need need,
+    struct vg_scope *sc, struct vg_scan *scan, struct vg_repository *repo)
+{
+	enum vg_err err;
+
+	if ((err = scope_begin(req, id, sc, "scan")) != VG_OK)
+		return err;
+	if ((err = vg_store_scan_get(sc->store, id, scan)) != VG_OK ||
+	    (err = scope_through(sc, scan->repository_id, need, repo)) != VG_OK)
+		return scope_fail(req, err, "scan");
+	return VG_OK;
+}
+
+enum vg_err
+vg_api_scope_finding(struct vg_http_req *req, const char *id, enum vg_project_need need,
+    struct vg_scope *sc, struct vg_finding_row *f, struct vg_repository *repo)
+{
+	enum vg_err err;
+
+	memset(f, 0, sizeof *f);
+	if ((err = scope_begin(req, id, sc, "finding")) != VG_OK)
+		return err;
+	if ((err = vg_store_finding_get(sc->store, id, f)) != VG_OK ||
+	    (err = scope_through(sc, f->repository_id, need, repo)) != VG_OK) {
+		vg_finding_row_clear(f);
+		return scope_fail(req, err, "finding");
+	}
 	return VG_OK;
 }
 
