@@ -193,6 +193,20 @@ struct llm_op {
 	const char *scan_id;
 };
 
+/* The state a scan record rec gives the proxy: status, attempt and when
+ * a cancellation was asked (0: not). */
+static enum vg_err
+scan_state(json_t *rec, char status[12], int64_t *attempt, int64_t *cancel_at_us)
+{
+	enum vg_err err;
+
+	if ((err = vg_store_json_get_str(rec, "status", status, 12)) ||
+	    (err = vg_store_json_get_int(rec, "attempt", attempt)) ||
+	    (err = vg_store_json_get_time(rec, "cancel_requested_at", cancel_at_us)))
+		return err;
+	return VG_OK;
+}
+
 /* VG_ERR_UNAUTHORIZED unless the scan record rec is live at attempt. */
 static enum vg_err
 check_live(json_t *rec, int64_t attempt)
@@ -200,9 +214,7 @@ check_live(json_t *rec, int64_t attempt)
 	char status[12];
 	int64_t at = 0, cancel = 0;
 
-	if (vg_store_json_get_str(rec, "status", status, sizeof status) != VG_OK ||
-	    vg_store_json_get_int(rec, "attempt", &at) != VG_OK ||
-	    vg_store_json_get_time(rec, "cancel_requested_at", &cancel) != VG_OK)
+	if (scan_state(rec, status, &at, &cancel) != VG_OK)
 		return VG_ERR_IO;    /* a record we did not write */
 	return vg_store_llm_live(status, at, cancel, attempt) ? VG_OK : VG_ERR_UNAUTHORIZED;
 }
@@ -439,10 +451,7 @@ json_llm_gate(struct vg_store *s, const char *scan_id, struct vg_llm_gate *out)
 	if ((err = vg_store_json_get_str(rec, "id", out->scan_id, sizeof out->scan_id)) ||
 	    (err = vg_store_json_get_str(rec, "created_by", out->created_by,
 	    sizeof out->created_by)) ||
-	    (err = vg_store_json_get_str(rec, "status", out->status, sizeof out->status)) ||
-	    (err = vg_store_json_get_int(rec, "attempt", &out->attempt)) ||
-	    (err = vg_store_json_get_time(rec, "cancel_requested_at",
-	    &out->cancel_requested_at_us)))
+	    (err = scan_state(rec, out->status, &out->attempt, &out->cancel_requested_at_us)))
 		goto out;
 	if ((err = vg_store_object_dump(opts, out->options, sizeof out->options)) != VG_OK) {
 		err = err == VG_ERR_INVALID ? VG_ERR_IO : err;   /* a record we did not write */

@@ -50,6 +50,11 @@ budget_get(struct vg_pg *db, const char *scan_id, struct vg_llm_totals *out)
 	return err;
 }
 
+/* Scan t (the table's name with its dot, or "") may still use the proxy
+ * at the attempt in parameter att: vg_store_llm_live in SQL. */
+#define SCAN_LIVE(t, att) t "status IN ('claimed', 'running') AND " t "attempt = " att \
+	"::integer AND " t "cancel_requested_at IS NULL"
+
 /*
  * The reservation is one statement: the UPDATE of the scan's budget row
  * checks every limit in its WHERE (a concurrent reservation waits for the
@@ -74,8 +79,7 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 	    "  AND ($12::bigint = 0 OR b.cost_microusd + b.reserved_microusd + $8::bigint"
 	    "   <= $12::bigint)"
 	    "  AND ($14::integer = 0 OR EXISTS (SELECT 1 FROM scans s WHERE s.id = b.scan_id"
-	    "   AND s.status IN ('claimed', 'running') AND s.attempt = $14::integer"
-	    "   AND s.cancel_requested_at IS NULL))"
+	    "   AND " SCAN_LIVE("s.", "$14") "))"
 	    "  RETURNING b.*),"
 	    " u AS (INSERT INTO llm_usage (id, scan_id, user_id, provider, model, endpoint, status,"
 	    "  reserved_tokens, reserved_microusd, request_id, created_at)"
@@ -86,9 +90,7 @@ pg_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
 	    "INSERT INTO scan_llm_budget (scan_id) SELECT id FROM scans WHERE id = $1"
 	    " ON CONFLICT (scan_id) DO NOTHING";
 	static const char has_scan[] = "SELECT 1 FROM scans WHERE id = $1";
-	static const char live[] =
-	    "SELECT 1 FROM scans WHERE id = $1 AND status IN ('claimed', 'running')"
-	    " AND attempt = $2::integer AND cancel_requested_at IS NULL";
+	static const char live[] = "SELECT 1 FROM scans WHERE id = $1 AND " SCAN_LIVE("", "$2");
 	struct vg_store_pg_num tok, usd, mr, mt, mc, now, att;
 	const char *params[14];
 	const char *p_live[2];
