@@ -193,14 +193,29 @@ write_finding(struct vg_jsonw *w, const struct vg_finding_row *f, const char *ba
 	return vg_jsonw_object_end(w);
 }
 
-/* Send the text in b as the 200 or 201 answer, or a 500 when writing it
- * failed (werr). */
+/* How a list answer is kept: under key at version; etag is its ETag.  A
+ * repository without a findings_version (json backend) has none. */
+struct kept {
+	bool on;
+	char key[VG_ACACHE_KEY_MAX + 1];
+	char version[48];
+	char etag[64];
+};
+
+/*
+ * Answer status with the n bytes of JSON text (none for 304) and, when k
+ * is kept, its ETag; or a 500 when writing the text failed (werr).
+ */
 static enum vg_err
-send_text(struct vg_http_req *req, int status, enum vg_err werr, const struct vg_buf *b)
+send_text(struct vg_http_req *req, const struct kept *k, int status, enum vg_err werr,
+    const char *text, size_t n)
 {
 	if (werr != VG_OK)
 		return vg_http_fail(req, VG_ERR_INTERNAL, "the answer does not serialise", NULL);
-	return vg_http_send(req, status, "application/json", vg_buf_str(b), b->len);
+	if (k && k->on && (vg_http_add_header(req, "ETag", k->etag) != VG_OK ||
+	    vg_http_add_header(req, "Cache-Control", "private, no-cache") != VG_OK))
+		return vg_http_fail(req, VG_ERR_INTERNAL, NULL, NULL);
+	return vg_http_send(req, status, status == 304 ? NULL : "application/json", text, n);
 }
 
 /* The id of repository id's latest completed scan into out ("" when none
@@ -264,15 +279,6 @@ read_filters(struct vg_http_req *req, struct list_args *a)
 	return vg_http_page_args(req, FINDINGS_PAGE_MAX, &a->limit, &a->cursor);
 }
 
-/* How a list answer is kept: under key at version; etag is its ETag.  A
- * repository without a findings_version (json backend) has none. */
-struct kept {
-	bool on;
-	char key[VG_ACACHE_KEY_MAX + 1];
-	char version[48];
-	char etag[64];
-};
-
 /* Whether the If-None-Match header names etag (or is "*"). */
 static bool
 etag_matches(const char *header, const char *etag)
@@ -293,16 +299,6 @@ etag_matches(const char *header, const char *etag)
 			return true;
 	}
 	return false;
-}
-
-/* Answer status with the n bytes of text (none for 304) and k's ETag. */
-static enum vg_err
-send_kept(struct vg_http_req *req, const struct kept *k, int status, const char *text, size_t n)
-{
-	if (k->on && (vg_http_add_header(req, "ETag", k->etag) != VG_OK ||
-	    vg_http_add_header(req, "Cache-Control", "private, no-cache") != VG_OK))
-		return vg_http_fail(req, VG_ERR_INTERNAL, NULL, NULL);
-	return vg_http_send(req, status, status == 304 ? NULL : "application/json", text, n);
 }
 
 /*
@@ -332,12 +328,12 @@ answer_kept(struct vg_http_req *req, const struct vg_repository *repo, struct ke
 	    PACKAGE_VERSION);
 	k->on = true;
 	if (etag_matches(vg_http_header(req, "If-None-Match"), k->etag)) {
-		*err = send_kept(req, k, 304, NULL, 0);
+		*err = send_text(req, k, 304, VG_OK, NULL, 0);
 		return true;
 	}
 	if (!vg_acache_get(k->key, k->version, &data, &len))
 		return false;
-	*err = send_kept(req, k, 200, data, len);
+	*err = send_text(req, k, 200, VG_OK, data, len);
 	free(data);
 	return true;
 }
@@ -372,11 +368,7 @@ answer_findings(struct vg_http_req *req, struct vg_store *s, const struct list_a
 	vg_jsonw_key(&w, "next_cursor");
 	vg_jsonw_str_or_null(&w, next);
 	vg_jsonw_object_end(&w);
-	if (w.err != VG_OK) {
-		err = vg_http_fail(req, VG_ERR_INTERNAL, "the answer does not serialise", NULL);
-		goto out;
-	}
-	if ((err = send_kept(req, k, 200, vg_buf_str(&b), b.len)) == VG_OK && k->on)
+	if ((err = send_text(req, k, 200, w.err, vg_buf_str(&b), b.len)) == VG_OK && k->on)
 		vg_acache_put(k->key, k->version, vg_buf_str(&b), b.len);
 out:
 	for (i = 0; i < n; i++)
@@ -450,7 +442,7 @@ answer_finding(struct vg_http_req *req, struct vg_store *s, const struct vg_find
 	vg_buf_init(&b, ANSWER_MAX);
 	vg_jsonw_init(&w, &b);
 	write_finding(&w, f, baseline_state(f, baseline, false), history);
-	err = send_text(req, status, w.err, &b);
+	err = send_text(req, NULL, status, w.err, vg_buf_str(&b), b.len);
 	vg_buf_free(&b);
 	json_decref(history);
 	return err;
