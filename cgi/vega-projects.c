@@ -23,12 +23,14 @@ static const struct vg_route routes[] = {
 	{"DELETE", "/v1/projects/{id}/members/{user_id}", VG_AUTH_USER, vg_api_member_delete},
 	{"GET", "/v1/projects/{id}/repositories", VG_AUTH_USER, vg_api_repository_list},
 	{"POST", "/v1/projects/{id}/repositories", VG_AUTH_USER, vg_api_repository_create},
-	{"GET", "/v1/repositories/{id}", VG_AUTH_USER, vg_api_repository_get},
+	/* VG_AUTH_USER_SCOPED: the handler's access check is its first read
+	 * and confirms the caller's account along with it (auth.h) */
+	{"GET", "/v1/repositories/{id}", VG_AUTH_USER_SCOPED, vg_api_repository_get},
 	{"PATCH", "/v1/repositories/{id}", VG_AUTH_USER, vg_api_repository_update},
 	{"DELETE", "/v1/repositories/{id}", VG_AUTH_USER, vg_api_repository_delete},
-	{"GET", "/v1/repositories/{id}/snapshots", VG_AUTH_USER, vg_api_snapshot_list},
+	{"GET", "/v1/repositories/{id}/snapshots", VG_AUTH_USER_SCOPED, vg_api_snapshot_list},
 	{"POST", "/v1/repositories/{id}/snapshots", VG_AUTH_USER, vg_api_snapshot_create},
-	{"GET", "/v1/repositories/{id}/threat-profiles", VG_AUTH_USER, vg_api_profile_list},
+	{"GET", "/v1/repositories/{id}/threat-profiles", VG_AUTH_USER_SCOPED, vg_api_profile_list},
 	{"POST", "/v1/repositories/{id}/threat-profiles", VG_AUTH_USER, vg_api_profile_create},
 	{"GET", "/v1/snapshots/{id}", VG_AUTH_USER, vg_api_snapshot_get},
 	{"GET", "/v1/snapshots/{id}/files", VG_AUTH_USER, vg_api_snapshot_files},

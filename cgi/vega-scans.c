@@ -13,9 +13,11 @@
 static const struct vg_route routes[] = {
 	VG_HTTP_HEALTH_ROUTES,
 	{"POST", "/v1/repositories/{id}/scans", VG_AUTH_USER, vg_api_scan_create},
-	{"GET", "/v1/repositories/{id}/scans", VG_AUTH_USER, vg_api_scan_list_repository},
-	{"GET", "/v1/repositories/{id}/findings", VG_AUTH_USER, vg_api_finding_list_repository},
-	{"GET", "/v1/repositories/{id}/events", VG_AUTH_USER, vg_api_repository_events},
+	/* VG_AUTH_USER_SCOPED: the handler's access check is its first read
+	 * and confirms the caller's account along with it (auth.h) */
+	{"GET", "/v1/repositories/{id}/scans", VG_AUTH_USER_SCOPED, vg_api_scan_list_repository},
+	{"GET", "/v1/repositories/{id}/findings", VG_AUTH_USER_SCOPED, vg_api_finding_list_repository},
+	{"GET", "/v1/repositories/{id}/events", VG_AUTH_USER_SCOPED, vg_api_repository_events},
 	{"GET", "/v1/scans", VG_AUTH_USER, vg_api_scan_list},
 	{"GET", "/v1/scans/{id}", VG_AUTH_USER, vg_api_scan_get},
 	{"POST", "/v1/scans/{id}/cancel", VG_AUTH_USER, vg_api_scan_cancel},

@@ -61,7 +61,9 @@ vg_principal_in(const struct vg_principal *p, unsigned groups)
 const struct vg_principal *
 vg_auth_principal(const struct vg_http_req *req)
 {
-	return vg_http_principal(req);
+	const struct vg_principal *p = vg_http_principal(req);
+
+	return p && !p->pending ? p : NULL;
 }
 
 /* Fill the principal's user fields; a disabled user is refused. */
@@ -127,15 +129,16 @@ audience_ok(json_t *aud)
 	return false;
 }
 
-/* A custom access token: our signature, our issuer and audience, a live
- * session and an enabled user, whose current groups apply. */
+/*
+ * The claims of a custom access token: our signature, issuer, audience
+ * and use, a user id (sub) and, when it names one, a session id (sid);
+ * those two into p, nothing else.
+ */
 static enum vg_err
-check_custom(struct vg_store *s, const char *token, int64_t now, struct vg_principal *p)
+custom_token(const char *token, int64_t now, struct vg_principal *p)
 {
 	json_t *claims = NULL;
 	const char *iss = NULL, *sub = NULL, *sid = NULL, *use = NULL, *jti = NULL;
-	struct vg_refresh_family f;
-	struct vg_user u;
 	enum vg_err err = VG_ERR_UNAUTHORIZED;
 
 	if (!custom_key)
@@ -148,20 +151,42 @@ check_custom(struct vg_store *s, const char *token, int64_t now, struct vg_princ
 	    vg_json_get_str(claims, "token_use", true, 16, &use) || strcmp(use, "access") ||
 	    vg_json_get_str(claims, "jti", true, 64, &jti) ||
 	    vg_json_get_str(claims, "sub", true, VG_UUID_LEN, &sub) || !vg_uuid_valid(sub) ||
-	    vg_json_get_str(claims, "sid", false, VG_UUID_LEN, &sid))
+	    vg_json_get_str(claims, "sid", false, VG_UUID_LEN, &sid) ||
+	    (sid && !vg_uuid_valid(sid)))   /* such a session can never be live */
 		goto out;
-	/* the user and the session in one look-up */
-	if ((err = as_auth_error(vg_store_user_session(s, sub, sid, &u, &f))) != VG_OK)
-		goto out;
-	err = VG_ERR_UNAUTHORIZED;
-	if (sid && (!f.id[0] || f.revoked_at_us))
-		goto out;
-	memcpy(p->session_id, f.id, sizeof p->session_id);
-	err = from_user(&u, p);
-	p->via = VG_VIA_ACCESS_TOKEN;
+	vg_str_copy(p->user_id, sizeof p->user_id, sub);
+	vg_str_copy(p->session_id, sizeof p->session_id, sid ? sid : "");
+	err = VG_OK;
 out:
 	json_decref(claims);
 	return err;
+}
+
+/* The holder of a custom token whose ids p holds, as the store has it:
+ * an enabled user u, and the token's session f live when it names one. */
+static enum vg_err
+custom_holder(const struct vg_user *u, const struct vg_refresh_family *f,
+    struct vg_principal *p)
+{
+	if (!u->id[0] || (p->session_id[0] && (!f->id[0] || f->revoked_at_us)))
+		return VG_ERR_UNAUTHORIZED;
+	return from_user(u, p);
+}
+
+/* A custom access token: a valid token (custom_token) whose holder the
+ * store confirms (custom_holder), in one look-up. */
+static enum vg_err
+check_custom(struct vg_store *s, const char *token, int64_t now, struct vg_principal *p)
+{
+	struct vg_store_caller who;
+	enum vg_err err;
+
+	if ((err = custom_token(token, now, p)) != VG_OK ||
+	    (err = as_auth_error(vg_store_user_session(s, p->user_id,
+	    p->session_id[0] ? p->session_id : NULL, &who.user, &who.session))) != VG_OK)
+		return err;
+	p->via = VG_VIA_ACCESS_TOKEN;
+	return custom_holder(&who.user, &who.session, p);
 }
 
 /*
@@ -211,6 +236,19 @@ check_cognito(struct vg_store *s, const char *token, int64_t now, struct vg_prin
 	return err;
 }
 
+/* A check's outcome as the client hears it: a credential that names
+ * nothing valid is refused; a store that cannot answer is not the
+ * client's fault (503 or 500).  Nothing is left of a refused principal. */
+static enum vg_err
+refusal(enum vg_err err, struct vg_principal *p)
+{
+	if (err != VG_OK)
+		memset(p, 0, sizeof *p);
+	if (err == VG_ERR_NOT_FOUND || err == VG_ERR_INVALID || err == VG_ERR_FORBIDDEN)
+		err = VG_ERR_UNAUTHORIZED;
+	return err;
+}
+
 enum vg_err
 vg_auth_check(struct vg_store *s, const char *credential, int64_t now, struct vg_principal *out)
 {
@@ -223,13 +261,66 @@ vg_auth_check(struct vg_store *s, const char *credential, int64_t now, struct vg
 		err = check_custom(s, credential, now, out);
 	else
 		err = check_cognito(s, credential, now, out);
-	if (err != VG_OK)
-		memset(out, 0, sizeof *out);
-	/* a credential that names nothing valid is refused; a store that
-	 * cannot answer is not the client's fault (503 or 500) */
-	if (err == VG_ERR_NOT_FOUND || err == VG_ERR_INVALID || err == VG_ERR_FORBIDDEN)
-		err = VG_ERR_UNAUTHORIZED;
-	return err;
+	return refusal(err, out);
+}
+
+/* The hook's check for need: whole, or for a custom access token on a
+ * VG_AUTH_USER_SCOPED route the token alone (a pending principal). */
+static enum vg_err
+check_for(struct vg_store *s, const char *credential, enum vg_auth need, int64_t now,
+    struct vg_principal *p)
+{
+	if (need != VG_AUTH_USER_SCOPED || !provider_is_custom() ||
+	    vg_str_has_prefix(credential, VG_TOKEN_PREFIX_API_KEY))
+		return vg_auth_check(s, credential, now, p);
+	memset(p, 0, sizeof *p);
+	p->via = VG_VIA_ACCESS_TOKEN;
+	p->pending = true;
+	return refusal(custom_token(credential, now, p), p);
+}
+
+const struct vg_principal *
+vg_auth_pending(const struct vg_http_req *req)
+{
+	const struct vg_principal *p = vg_http_principal(req);
+
+	return p && p->pending ? p : NULL;
+}
+
+enum vg_err
+vg_auth_settle(struct vg_http_req *req, const struct vg_user *u,
+    const struct vg_refresh_family *f)
+{
+	struct vg_principal *p = vg_http_principal(req);
+
+	if (!p || !p->pending)
+		return VG_OK;
+	/* a refused caller stays pending: vg_auth_principal never names it */
+	if (custom_holder(u, f, p) != VG_OK)
+		return vg_http_fail(req, VG_ERR_UNAUTHORIZED, "the bearer token is invalid or expired",
+		    NULL);
+	p->pending = false;
+	vg_log(VG_LOG_DEBUG, "authenticated", "user_id", p->user_id, "via", "access_token", NULL);
+	return VG_OK;
+}
+
+enum vg_err
+vg_auth_confirm(struct vg_http_req *req)
+{
+	const struct vg_principal *p = vg_auth_pending(req);
+	struct vg_store_caller who;
+	struct vg_store *s = NULL;
+	enum vg_err err;
+
+	if (!p)
+		return VG_OK;
+	if ((err = vg_http_store_or_fail(req, &s)) != VG_OK)
+		return err;
+	err = vg_store_user_session(s, p->user_id, p->session_id[0] ? p->session_id : NULL,
+	    &who.user, &who.session);
+	if (err != VG_OK && err != VG_ERR_NOT_FOUND)   /* NOT_FOUND: who.user.id is "" */
+		return vg_http_fail(req, err, NULL, NULL);
+	return vg_auth_settle(req, &who.user, &who.session);
 }
 
 enum vg_err
@@ -249,7 +340,7 @@ vg_auth_authenticate(struct vg_http_req *req, enum vg_auth need)
 		goto out;
 	if ((err = vg_http_store(&s)) != VG_OK)
 		goto out;
-	err = vg_auth_check(s, cred, vg_time_now_us() / 1000000, p);
+	err = check_for(s, cred, need, vg_time_now_us() / 1000000, p);
 	if (err == VG_ERR_UNAUTHORIZED) {
 		vg_http_fail(req, err, "the bearer token is invalid or expired", NULL);
 		goto out;
@@ -260,8 +351,9 @@ vg_auth_authenticate(struct vg_http_req *req, enum vg_auth need)
 		err = vg_http_fail(req, VG_ERR_FORBIDDEN, "this needs the operator or root group", NULL);
 		goto out;
 	}
-	vg_log(VG_LOG_DEBUG, "authenticated", "user_id", p->user_id,
-	    "via", p->via == VG_VIA_API_KEY ? "api_key" : "access_token", NULL);
+	if (!p->pending)
+		vg_log(VG_LOG_DEBUG, "authenticated", "user_id", p->user_id,
+		    "via", p->via == VG_VIA_API_KEY ? "api_key" : "access_token", NULL);
 	vg_http_set_principal(req, p, free);
 	p = NULL;
 out:

@@ -26,6 +26,17 @@
  * enabled user; otherwise 401 invalid_token with WWW-Authenticate (the
  * message never says which check failed).  VG_AUTH_OPERATOR routes also
  * need the group operator or root: 403 forbidden.  A store outage is 503.
+ *
+ * VG_AUTH_USER_SCOPED routes save a store round trip: for an access token
+ * of the built-in provider the hook checks the signature and claims only
+ * and attaches a pending principal (user and session ids, nothing else).
+ * The handler's access check (domain scope.c) then reads the account and
+ * session with the repository it checks (vg_store_repository_scope_as)
+ * and settles the principal (vg_auth_settle), or confirms it first with
+ * its own read (vg_auth_confirm), so the caller is checked exactly as on
+ * any other route before anything is read for it.  vg_auth_principal is
+ * NULL while pending: a handler that skips the check acts for nobody.
+ * API keys and Cognito tokens are checked whole by the hook on every route.
  */
 #ifndef VG_AUTH_AUTH_H
 #define VG_AUTH_AUTH_H
@@ -52,6 +63,9 @@ struct vg_principal {
 	enum vg_principal_via via;
 	char session_id[VG_UUID_LEN + 1];        /* refresh family; "" when none */
 	char api_key_id[VG_UUID_LEN + 1];        /* "" unless via an API key */
+	/* Token checked, account and session not yet (VG_AUTH_USER_SCOPED):
+	 * only user_id and session_id are set. */
+	bool pending;
 };
 
 /*
@@ -66,8 +80,22 @@ void vg_auth_reset(void);
 
 /* The hook of every program (vg_http_auth_fn). */
 enum vg_err vg_auth_authenticate(struct vg_http_req *req, enum vg_auth need);
-/* The caller of an authenticated request, or NULL. */
+/* The caller of an authenticated request, or NULL (also while pending). */
 const struct vg_principal *vg_auth_principal(const struct vg_http_req *req);
+/* The pending caller of a VG_AUTH_USER_SCOPED request, or NULL. */
+const struct vg_principal *vg_auth_pending(const struct vg_http_req *req);
+/*
+ * Settle the pending caller with what the store holds of it: u (id ""
+ * when there is no such user) and f (its session, id "" when none).  The
+ * same rule as the hook's: an enabled user, and the token's session live.
+ * VG_OK, or VG_ERR_UNAUTHORIZED with the 401 recorded (nothing to add).
+ * A request with no pending caller is left as it is (VG_OK).
+ */
+enum vg_err vg_auth_settle(struct vg_http_req *req, const struct vg_user *u,
+    const struct vg_refresh_family *f);
+/* Settle the pending caller with a read of its own (vg_store_user_session);
+ * VG_OK, or the failure recorded (401, or 503/500 when the store fails). */
+enum vg_err vg_auth_confirm(struct vg_http_req *req);
 /* Whether the principal holds any of the groups. */
 bool vg_principal_in(const struct vg_principal *p, unsigned groups);
 

@@ -30,17 +30,28 @@ scope_fail(struct vg_http_req *req, enum vg_err err, const char *what)
 	return vg_http_fail(req, err, NULL, NULL);
 }
 
-/* Begin a scope check: the store and the principal, and an id that can
- * be one; what names the thing for the 404. */
+/*
+ * Begin a scope check: the store, the caller, and an id that can be one;
+ * what names the thing for the 404.  The caller is checked before
+ * anything is read for it: a pending one (auth.h) is confirmed now,
+ * unless read_along says the check's own read takes it along (then
+ * sc->who stays NULL until that read settles it).
+ */
 static enum vg_err
-scope_begin(struct vg_http_req *req, const char *id, struct vg_scope *sc, const char *what)
+scope_begin(struct vg_http_req *req, const char *id, struct vg_scope *sc, const char *what,
+    bool read_along)
 {
+	bool valid = id && vg_uuid_valid(id);
 	enum vg_err err;
 
 	memset(sc, 0, sizeof *sc);
 	if ((err = vg_http_store_or_fail(req, &sc->store)) != VG_OK)
 		return err;
-	if (!(sc->who = vg_auth_principal(req)) || !id || !vg_uuid_valid(id))
+	if (read_along && valid && vg_auth_pending(req))
+		return VG_OK;
+	if ((err = vg_auth_confirm(req)) != VG_OK)
+		return err;
+	if (!(sc->who = vg_auth_principal(req)) || !valid)
 		return scope_fail(req, VG_ERR_NOT_FOUND, what);
 	return VG_OK;
 }
@@ -65,7 +76,7 @@ vg_api_scope_project(struct vg_http_req *req, const char *id, enum vg_project_ne
 {
 	enum vg_err err;
 
-	if ((err = scope_begin(req, id, sc, "project")) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "project", false)) != VG_OK)
 		return err;
 	/* The role first: a stranger learns nothing from timing or errors
 	 * about whether the project exists. */
@@ -88,14 +99,38 @@ scope_through(struct vg_scope *sc, const char *repository_id, enum vg_project_ne
 	    : vg_access_project(sc->who, vg_project_role_parse(sc->role), need);
 }
 
+/* A repository's scope for a pending caller: the caller and the scope in
+ * one read, the caller settled first (its 401 before any 404). */
+static enum vg_err
+scope_along(struct vg_http_req *req, struct vg_scope *sc, const char *id,
+    enum vg_project_need need, struct vg_repository *repo)
+{
+	const struct vg_principal *p = vg_auth_pending(req);
+	struct vg_store_caller who;
+	enum vg_err err;
+
+	err = vg_store_repository_scope_as(sc->store, id, p->user_id,
+	    p->session_id[0] ? p->session_id : NULL, &who, repo, &sc->project, sc->role);
+	if (err != VG_OK)
+		return scope_fail(req, err, "repository");
+	if ((err = vg_auth_settle(req, &who.user, &who.session)) != VG_OK)
+		return err;
+	sc->who = vg_auth_principal(req);
+	err = repo->id[0] ? vg_access_project(sc->who, vg_project_role_parse(sc->role), need)
+	    : VG_ERR_NOT_FOUND;
+	return err != VG_OK ? scope_fail(req, err, "repository") : VG_OK;
+}
+
 enum vg_err
 vg_api_scope_repository(struct vg_http_req *req, const char *id, enum vg_project_need need,
     struct vg_scope *sc, struct vg_repository *repo)
 {
 	enum vg_err err;
 
-	if ((err = scope_begin(req, id, sc, "repository")) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "repository", true)) != VG_OK)
 		return err;
+	if (!sc->who)
+		return scope_along(req, sc, id, need, repo);
 	if ((err = scope_through(sc, id, need, repo)) != VG_OK)
 		return scope_fail(req, err, "repository");
 	return VG_OK;
@@ -107,7 +142,7 @@ vg_api_scope_snapshot(struct vg_http_req *req, const char *id, enum vg_project_n
 {
 	enum vg_err err;
 
-	if ((err = scope_begin(req, id, sc, "snapshot")) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "snapshot", false)) != VG_OK)
 		return err;
 	if ((err = vg_store_snapshot_get(sc->store, id, snap)) != VG_OK ||
 	    (err = scope_through(sc, snap->repository_id, need, repo)) != VG_OK)
@@ -121,7 +156,7 @@ vg_api_scope_scan(struct vg_http_req *req, const char *id, enum vg_project_need 
 {
 	enum vg_err err;
 
-	if ((err = scope_begin(req, id, sc, "scan")) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "scan", false)) != VG_OK)
 		return err;
 	if ((err = vg_store_scan_get(sc->store, id, scan)) != VG_OK ||
 	    (err = scope_through(sc, scan->repository_id, need, repo)) != VG_OK)
@@ -136,7 +171,7 @@ vg_api_scope_finding(struct vg_http_req *req, const char *id, enum vg_project_ne
 	enum vg_err err;
 
 	memset(f, 0, sizeof *f);
-	if ((err = scope_begin(req, id, sc, "finding")) != VG_OK)
+	if ((err = scope_begin(req, id, sc, "finding", false)) != VG_OK)
 		return err;
 	if ((err = vg_store_finding_get(sc->store, id, f)) != VG_OK ||
 	    (err = scope_through(sc, f->repository_id, need, repo)) != VG_OK) {

@@ -82,6 +82,10 @@ enum vg_auth {
 	VG_AUTH_NONE,       /* anyone */
 	VG_AUTH_USER,       /* any authenticated user */
 	VG_AUTH_OPERATOR,   /* group operator or root */
+	/* Any authenticated user, whose account and session the handler's
+	 * first step confirms with the access check it reads anyway (the
+	 * hook then checks the credential itself only: auth.h). */
+	VG_AUTH_USER_SCOPED,
 };
 
 typedef enum vg_err (*vg_handler_fn)(struct vg_http_req *req);

@@ -428,6 +428,22 @@ enum vg_err vg_store_repository_get(struct vg_store *s, const char *id,
  */
 enum vg_err vg_store_repository_scope(struct vg_store *s, const char *id, const char *user_id,
     struct vg_repository *repo, struct vg_project *project, char role[8]);
+/* The caller as a scope read finds it: the account and its session. */
+struct vg_store_caller {
+	struct vg_user user;               /* id "" when there is no such user */
+	struct vg_refresh_family session;  /* id "" when the user has no such family */
+};
+/*
+ * vg_store_user_session and vg_store_repository_scope in one read (one
+ * statement on Postgres): the access check of a request whose token the
+ * same look-up confirms (auth.h, VG_AUTH_USER_SCOPED).  family_id may be
+ * NULL (no session to read).  VG_OK unless the store fails: who->user.id
+ * is "" when there is no user user_id, and repo->id is "" (with *project
+ * zero and role "") when there is no repository id.
+ */
+enum vg_err vg_store_repository_scope_as(struct vg_store *s, const char *id,
+    const char *user_id, const char *family_id, struct vg_store_caller *who,
+    struct vg_repository *repo, struct vg_project *project, char role[8]);
 /* A project's repositories, paged; *out is malloc'd. */
 enum vg_err vg_store_repository_list(struct vg_store *s, const char *project_id,
     const char *cursor, int limit, struct vg_repository **out, size_t *count,

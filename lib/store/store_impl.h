@@ -247,6 +247,12 @@ struct vg_store_sources_ops {
 	 * "" when user_id is not a member. */
 	enum vg_err (*repository_scope)(struct vg_store *s, const char *id, const char *user_id,
 	    struct vg_repository *repo, struct vg_project *project, char role[8]);
+	/* Optional (NULL: store_sources.c reads the user and session, then
+	 * the scope); ids normalised, family_id NULL or a uuid; the outputs
+	 * cleared by the caller. */
+	enum vg_err (*repository_scope_as)(struct vg_store *s, const char *id,
+	    const char *user_id, const char *family_id, struct vg_store_caller *who,
+	    struct vg_repository *repo, struct vg_project *project, char role[8]);
 	enum vg_err (*repository_list)(struct vg_store *s, const char *project_id,
 	    const struct vg_store_pos *pos, int n, struct vg_repository **out, size_t *count);
 	enum vg_err (*repository_update)(struct vg_store *s, const struct vg_repository *r,

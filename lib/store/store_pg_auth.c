@@ -47,35 +47,33 @@ groups_parse(const char *lit)
 	return set;
 }
 
-/* The user columns, qualified by prefix p ("" or "u.") for joins. */
-#define USER_COLS_P(p) p "id, " p "email, " p "display_name, " p "groups::text, " p "disabled, " \
-	p "password_hash, " p "cognito_sub, " TS_TO_US(p "created_at") ", " \
-	TS_TO_US(p "updated_at") ", " TS_TO_US(p "last_login_at") ", " \
-	TS_TO_US(p "password_changed_at")
-#define USER_COLS USER_COLS_P("")
-#define USER_NCOLS 11
+enum vg_err
+vg_store_pg_user_at(const PGresult *res, int row, int col, struct vg_user *u)
+{
+	enum vg_err err;
+
+	memset(u, 0, sizeof *u);
+	if ((err = vg_store_pg_cell(res, row, col + 0, u->id, sizeof u->id)) ||
+	    (err = vg_store_pg_cell(res, row, col + 1, u->email, sizeof u->email)) ||
+	    (err = vg_store_pg_cell(res, row, col + 2, u->display_name, sizeof u->display_name)) ||
+	    (err = vg_store_pg_cell(res, row, col + 5, u->password_hash, sizeof u->password_hash)) ||
+	    (err = vg_store_pg_cell(res, row, col + 6, u->cognito_sub, sizeof u->cognito_sub)))
+		return err;
+	if (!(u->groups = groups_parse(vg_pg_text(res, row, col + 3))))
+		return VG_ERR_INTERNAL;
+	u->disabled = strcmp(vg_pg_text(res, row, col + 4) ? vg_pg_text(res, row, col + 4) : "f",
+	    "t") == 0;
+	u->created_at_us = vg_pg_i64(res, row, col + 7, 0);
+	u->updated_at_us = vg_pg_i64(res, row, col + 8, 0);
+	u->last_login_us = vg_pg_i64(res, row, col + 9, 0);
+	u->password_changed_us = vg_pg_i64(res, row, col + 10, 0);
+	return VG_OK;
+}
 
 static enum vg_err
 user_row(const PGresult *res, int row, void *item)
 {
-	struct vg_user *u = item;
-	enum vg_err err;
-
-	memset(u, 0, sizeof *u);
-	if ((err = vg_store_pg_cell(res, row, 0, u->id, sizeof u->id)) ||
-	    (err = vg_store_pg_cell(res, row, 1, u->email, sizeof u->email)) ||
-	    (err = vg_store_pg_cell(res, row, 2, u->display_name, sizeof u->display_name)) ||
-	    (err = vg_store_pg_cell(res, row, 5, u->password_hash, sizeof u->password_hash)) ||
-	    (err = vg_store_pg_cell(res, row, 6, u->cognito_sub, sizeof u->cognito_sub)))
-		return err;
-	if (!(u->groups = groups_parse(vg_pg_text(res, row, 3))))
-		return VG_ERR_INTERNAL;
-	u->disabled = strcmp(vg_pg_text(res, row, 4) ? vg_pg_text(res, row, 4) : "f", "t") == 0;
-	u->created_at_us = vg_pg_i64(res, row, 7, 0);
-	u->updated_at_us = vg_pg_i64(res, row, 8, 0);
-	u->last_login_us = vg_pg_i64(res, row, 9, 0);
-	u->password_changed_us = vg_pg_i64(res, row, 10, 0);
-	return VG_OK;
+	return vg_store_pg_user_at(res, row, 0, item);
 }
 
 static enum vg_err
@@ -185,12 +183,8 @@ pg_user_count(struct vg_store *s, int64_t *count)
 
 /* ---- refresh tokens ---- */
 
-#define FAMILY_COLS "f.id, f.user_id, " TS_TO_US("f.created_at") ", " TS_TO_US("f.expires_at") \
-	", " TS_TO_US("f.revoked_at") ", f.revoked_reason, f.client_ip, f.user_agent"
-#define FAMILY_NCOLS 8
-
-static enum vg_err
-family_row(const PGresult *res, int row, int col, struct vg_refresh_family *f)
+enum vg_err
+vg_store_pg_family_at(const PGresult *res, int row, int col, struct vg_refresh_family *f)
 {
 	enum vg_err err;
 
@@ -259,7 +253,7 @@ family_query(struct vg_store *s, const char *sql, const char *key, struct vg_ref
 	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 1, params, &res);
 
 	if (err == VG_OK)
-		err = family_row(res, 0, 0, out);
+		err = vg_store_pg_family_at(res, 0, 0, out);
 	PQclear(res);
 	return err;
 }
@@ -296,7 +290,7 @@ pg_user_session(struct vg_store *s, const char *user_id, const char *family_id,
 		return pg_user_get(s, VG_USER_BY_ID, user_id, u);
 	if ((err = vg_store_pg_exec_one(s->pg, sql, 2, params, &res)) == VG_OK &&
 	    (err = user_row(res, 0, u)) == VG_OK && !PQgetisnull(res, 0, USER_NCOLS))
-		err = family_row(res, 0, USER_NCOLS, f);
+		err = vg_store_pg_family_at(res, 0, USER_NCOLS, f);
 	PQclear(res);
 	return err;
 }
@@ -377,7 +371,7 @@ do_rotate(struct vg_pg *db, void *arg)
 		err = VG_OK;
 		goto out;
 	}
-	if (err != VG_OK || (err = family_row(res, 0, 0, &r->family)) != VG_OK ||
+	if (err != VG_OK || (err = vg_store_pg_family_at(res, 0, 0, &r->family)) != VG_OK ||
 	    (err = vg_store_pg_cell(res, 0, FAMILY_NCOLS, old_id, sizeof old_id)) != VG_OK)
 		goto out;
 	old_expires = vg_pg_i64(res, 0, FAMILY_NCOLS + 1, 0);

@@ -532,6 +532,40 @@ pg_repository_scope(struct vg_store *s, const char *id, const char *user_id,
 	return err;
 }
 
+/* The user and session of the caller with the repository's scope, in
+ * one statement: the user's row drives it, so a missing repository still
+ * reads the caller (the bearer check's answer comes first). */
+static enum vg_err
+pg_repository_scope_as(struct vg_store *s, const char *id, const char *user_id,
+    const char *family_id, struct vg_store_caller *who, struct vg_repository *repo,
+    struct vg_project *project, char role[8])
+{
+	enum { AT_PROJECT = REPO_NCOLS, AT_ROLE = AT_PROJECT + PROJECT_NCOLS,
+	    AT_USER = AT_ROLE + 1, AT_FAMILY = AT_USER + USER_NCOLS };
+	static const char sql[] =
+	    "SELECT " REPO_COLS_OF("r.") ", " PROJECT_COLS ", m.role, " USER_COLS_P("u.") ", "
+	    FAMILY_COLS " FROM users u"
+	    " LEFT JOIN refresh_token_families f ON f.id = $3::uuid AND f.user_id = u.id"
+	    " LEFT JOIN (repositories r JOIN projects p ON p.id = r.project_id) ON r.id = $1"
+	    " LEFT JOIN project_members m ON m.project_id = r.project_id AND m.user_id = u.id"
+	    " WHERE u.id = $2";
+	const char *params[] = {id, user_id, family_id};
+	PGresult *res = NULL;
+	enum vg_err err = vg_store_pg_exec_one(s->pg, sql, 3, params, &res);
+
+	if (err == VG_ERR_NOT_FOUND)   /* no such user: who->user.id stays "" */
+		return VG_OK;
+	if (err == VG_OK && (err = vg_store_pg_user_at(res, 0, AT_USER, &who->user)) == VG_OK &&
+	    !PQgetisnull(res, 0, AT_FAMILY))
+		err = vg_store_pg_family_at(res, 0, AT_FAMILY, &who->session);
+	if (err == VG_OK && !PQgetisnull(res, 0, 0) &&
+	    (err = repo_row(res, 0, repo)) == VG_OK &&
+	    (err = project_row(res, 0, AT_PROJECT, project)) == VG_OK)
+		err = vg_store_pg_cell(res, 0, AT_ROLE, role, 8);
+	PQclear(res);
+	return err;
+}
+
 static enum vg_err
 pg_repository_list(struct vg_store *s, const char *project_id, const struct vg_store_pos *pos,
     int n, struct vg_repository **out, size_t *count)
@@ -997,6 +1031,7 @@ const struct vg_store_sources_ops vg_store_pg_sources_ops = {
 	.repository_create = pg_repository_create,
 	.repository_get = pg_repository_get,
 	.repository_scope = pg_repository_scope,
+	.repository_scope_as = pg_repository_scope_as,
 	.repository_list = pg_repository_list,
 	.repository_update = pg_repository_update,
 	.repository_delete = pg_repository_delete,

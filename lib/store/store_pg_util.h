@@ -65,4 +65,25 @@ enum vg_err vg_store_pg_list_page(struct vg_pg *db, const char *first, const cha
     const char *key, const struct vg_store_pos *pos, int n, size_t size,
     vg_store_pg_row_fn read_row, void (*clear)(void *item), void **out, size_t *count);
 
+/*
+ * Rows that statements of more than one family read (a user in the
+ * bearer check, and again in a repository scope read): the columns, and
+ * the decoders reading them from column col on.
+ */
+/* The user columns, qualified by prefix p ("" or "u.") for joins. */
+#define USER_COLS_P(p) p "id, " p "email, " p "display_name, " p "groups::text, " p "disabled, " \
+	p "password_hash, " p "cognito_sub, " TS_TO_US(p "created_at") ", " \
+	TS_TO_US(p "updated_at") ", " TS_TO_US(p "last_login_at") ", " \
+	TS_TO_US(p "password_changed_at")
+#define USER_COLS USER_COLS_P("")
+#define USER_NCOLS 11
+/* A refresh family, as table alias f. */
+#define FAMILY_COLS "f.id, f.user_id, " TS_TO_US("f.created_at") ", " TS_TO_US("f.expires_at") \
+	", " TS_TO_US("f.revoked_at") ", f.revoked_reason, f.client_ip, f.user_agent"
+#define FAMILY_NCOLS 8
+
+enum vg_err vg_store_pg_user_at(const PGresult *res, int row, int col, struct vg_user *u);
+enum vg_err vg_store_pg_family_at(const PGresult *res, int row, int col,
+    struct vg_refresh_family *f);
+
 #endif

@@ -465,6 +465,55 @@ vg_store_repository_scope(struct vg_store *s, const char *id, const char *user_i
 	return err;
 }
 
+/* repository_scope_as without the backend's one read: the user and its
+ * session, then the scope. */
+static enum vg_err
+scope_as_in_turn(struct vg_store *s, const char *id, const char *user_id,
+    const char *family_id, struct vg_store_caller *who, struct vg_repository *repo,
+    struct vg_project *project, char role[8])
+{
+	enum vg_err err = vg_store_user_session(s, user_id, family_id, &who->user, &who->session);
+
+	if (err == VG_ERR_NOT_FOUND)
+		return VG_OK;
+	if (err == VG_OK && (err = vg_store_repository_scope(s, id, user_id, repo, project,
+	    role)) == VG_ERR_NOT_FOUND) {
+		memset(repo, 0, sizeof *repo);
+		memset(project, 0, sizeof *project);
+		role[0] = '\0';
+		err = VG_OK;
+	}
+	return err;
+}
+
+enum vg_err
+vg_store_repository_scope_as(struct vg_store *s, const char *id, const char *user_id,
+    const char *family_id, struct vg_store_caller *who, struct vg_repository *repo,
+    struct vg_project *project, char role[8])
+{
+	const struct vg_store_sources_ops *o = ops_of(s);
+	char key[VG_UUID_LEN + 1], uid[VG_UUID_LEN + 1], fid[VG_UUID_LEN + 1];
+	bool known_repo = vg_store_uuid_norm(id, key), known_user = vg_store_uuid_norm(user_id, uid);
+	/* a family id that cannot be one matches no family */
+	bool family = family_id && vg_store_uuid_norm(family_id, fid);
+
+	if (family_id && !family)
+		vg_str_copy(fid, sizeof fid, "00000000-0000-0000-0000-000000000000");
+	memset(who, 0, sizeof *who);
+	memset(repo, 0, sizeof *repo);
+	memset(project, 0, sizeof *project);
+	role[0] = '\0';
+	if (!o)
+		return VG_ERR_INTERNAL;
+	if (!known_user)
+		return VG_OK;
+	if (known_repo && o->repository_scope_as)
+		return o->repository_scope_as(s, key, uid, family_id ? fid : NULL, who, repo,
+		    project, role);
+	return scope_as_in_turn(s, known_repo ? key : "", uid, family_id ? fid : NULL, who, repo,
+	    project, role);
+}
+
 enum vg_err
 vg_store_repository_list(struct vg_store *s, const char *project_id, const char *cursor,
     int limit, struct vg_repository **out, size_t *count, char **next_cursor)

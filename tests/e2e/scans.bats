@@ -470,6 +470,86 @@ assert all(f["last_scan_id"]==os.environ["NEXT"] for f in items), "the new scan 
 	[ "$(jget items)" = "[]" ]
 }
 
+# The repository reads whose access check also confirms the caller's
+# account and session in the same store read (VG_AUTH_USER_SCOPED): on
+# every one of them a logged-out session, a disabled user and a token
+# with a wrong signature are 401, also for a repository that does not
+# exist; a stranger gets 404, a member and an API key 200.
+scoped_reads() {
+	local r=$1
+	echo "/v1/repositories/$r /v1/repositories/$r/snapshots" \
+		"/v1/repositories/$r/threat-profiles /v1/repositories/$r/scans" \
+		"/v1/repositories/$r/findings?limit=1 /v1/repositories/$r/events?limit=1"
+}
+
+@test "repository reads confirm the caller with the access check: logged out, disabled, forged are 401 before any 404" {
+	local owner_token=$TOKEN nobody=00000000-0000-4000-8000-0000000000aa p t key
+	# a second session of the owner, then logged out
+	login "$SC_EMAIL" "$SC_PASSWORD"
+	assert_code 200
+	t=$(tok)
+	for p in $(scoped_reads "$SC_REPO"); do
+		TOKEN=$t api GET "$p"
+		assert_code 200
+	done
+	TOKEN=$t api POST /v1/auth/logout
+	assert_code 204
+	for p in $(scoped_reads "$SC_REPO") $(scoped_reads "$nobody"); do
+		TOKEN=$t api GET "$p"
+		assert_401
+	done
+	# the owner's other session is untouched; an unknown repository is 404
+	for p in $(scoped_reads "$nobody"); do
+		TOKEN=$owner_token api GET "$p"
+		assert_code 404
+		assert_envelope not_found
+	done
+	# a token whose signature is not ours (its first character changed)
+	local sig=${owner_token##*.} c=A forged
+	[ "${sig:0:1}" = A ] && c=B
+	forged="${owner_token%.*}.$c${sig:1}"
+	for p in $(scoped_reads "$SC_REPO"); do
+		TOKEN=$forged api GET "$p"
+		assert_401
+	done
+	# a member, then disabled, then enabled again
+	login_as scoped-viewer
+	local viewer_token=$TOKEN viewer_email=$email viewer_password=$password
+	TOKEN=$owner_token api PUT "/v1/projects/$SC_PROJECT/members/$ME" -d '{"role":"viewer"}'
+	assert_code 201
+	for p in $(scoped_reads "$SC_REPO"); do
+		TOKEN=$viewer_token api GET "$p"
+		assert_code 200
+	done
+	maint disable-user "$viewer_email" >/dev/null
+	for p in $(scoped_reads "$SC_REPO") $(scoped_reads "$nobody"); do
+		TOKEN=$viewer_token api GET "$p"
+		assert_401
+	done
+	# disabling ended the viewer's sessions: enabled again, the old token
+	# stays refused and a new log-in reads
+	maint enable-user "$viewer_email" >/dev/null
+	TOKEN=$viewer_token api GET "/v1/repositories/$SC_REPO/findings?limit=1"
+	assert_401
+	login "$viewer_email" "$viewer_password"
+	assert_code 200
+	TOKEN=$(tok) api GET "/v1/repositories/$SC_REPO/findings?limit=1"
+	assert_code 200
+	# a stranger sees nothing; an API key of the owner reads
+	login_as scoped-stranger
+	for p in $(scoped_reads "$SC_REPO"); do
+		api GET "$p"
+		assert_code 404
+	done
+	TOKEN=$owner_token api POST /v1/api-keys -d '{"name":"scoped"}'
+	assert_code 201
+	key=$(jget key)
+	for p in $(scoped_reads "$SC_REPO"); do
+		TOKEN=$key api GET "$p"
+		assert_code 200
+	done
+}
+
 @test "cancel: idempotent on a finished scan (200, unchanged)" {
 	api POST "/v1/scans/$SC_SCAN/cancel"
 	assert_code 200

@@ -1980,6 +1980,108 @@ findings_version(struct vg_store *s, const char *repository_id)
 }
 
 /*
+ * repository_scope_as: the caller's account and session with the
+ * repository's scope, in one read.  A missing repository still reads the
+ * caller; a missing caller reads nothing; a family of someone else, an
+ * unknown one or one that cannot be an id is no session; a revocation
+ * shows.
+ */
+static void
+case_repository_scope_as(struct vg_store *s)
+{
+	struct world w;
+	struct vg_store_caller who;
+	struct vg_repository repo;
+	struct vg_project project;
+	struct vg_user stranger;
+	struct vg_refresh_family f, g;
+	char role[8], other[VG_UUID_LEN + 1];
+
+	world_new(s, "scopeas", &w);
+	make_user(s, "scopeas-stranger", &stranger);
+	memset(&f, 0, sizeof f);
+	vg_str_copy(f.user_id, sizeof f.user_id, w.user.id);
+	f.created_at_us = t_base;
+	f.expires_at_us = t_base + 3600 * SEC;
+	VT_EQ_INT(vg_store_refresh_start(s, &f,
+	    "5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e5c0e", t_base + 60 * SEC),
+	    VG_OK, "a session of the owner");
+	memset(&g, 0, sizeof g);
+	vg_str_copy(g.user_id, sizeof g.user_id, stranger.id);
+	g.created_at_us = t_base;
+	g.expires_at_us = t_base + 3600 * SEC;
+	VT_EQ_INT(vg_store_refresh_start(s, &g,
+	    "6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f6d1f", t_base + 60 * SEC),
+	    VG_OK, "a session of the stranger");
+
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, w.user.id, f.id, &who, &repo,
+	    &project, role), VG_OK, "owner with a live session");
+	EQ_STR(who.user.id, w.user.id, "the user");
+	EQ_STR(who.user.email, w.user.email, "the user's email");
+	VT_EQ_INT(who.user.groups, VG_GROUP_USER, "the user's groups");
+	VT_OK(!who.user.disabled, "enabled");
+	EQ_STR(who.session.id, f.id, "the session");
+	VT_EQ_INT(who.session.revoked_at_us, 0, "live");
+	EQ_STR(repo.id, w.repo.id, "the repository");
+	EQ_STR(repo.name, w.repo.name, "its name");
+	EQ_STR(project.id, w.project.id, "its project");
+	EQ_STR(role, "owner", "the owner's role");
+
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, w.user.id, NULL, &who, &repo,
+	    &project, role), VG_OK, "no session asked");
+	EQ_STR(who.user.id, w.user.id, "the user without a session");
+	EQ_STR(who.session.id, "", "no session read");
+	EQ_STR(role, "owner", "the role all the same");
+
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, w.user.id, g.id, &who, &repo,
+	    &project, role), VG_OK, "someone else's session");
+	EQ_STR(who.session.id, "", "is no session of this user");
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, w.user.id, "not-a-session", &who,
+	    &repo, &project, role), VG_OK, "a session id that cannot be one");
+	EQ_STR(who.user.id, w.user.id, "the user still");
+	EQ_STR(who.session.id, "", "and no session");
+
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, stranger.id, g.id, &who, &repo,
+	    &project, role), VG_OK, "a stranger");
+	EQ_STR(who.session.id, g.id, "the stranger's session");
+	EQ_STR(repo.id, w.repo.id, "sees the repository row");
+	EQ_STR(role, "", "without a role");
+
+	vg_uuid_new(other);
+	VT_EQ_INT(vg_store_repository_scope_as(s, other, w.user.id, f.id, &who, &repo, &project,
+	    role), VG_OK, "an unknown repository");
+	EQ_STR(who.user.id, w.user.id, "the caller is read all the same");
+	EQ_STR(who.session.id, f.id, "with the session");
+	EQ_STR(repo.id, "", "no repository");
+	EQ_STR(project.id, "", "no project");
+	EQ_STR(role, "", "no role");
+	VT_EQ_INT(vg_store_repository_scope_as(s, "../etc", w.user.id, f.id, &who, &repo, &project,
+	    role), VG_OK, "a repository id that cannot be one");
+	EQ_STR(who.user.id, w.user.id, "the caller still");
+	EQ_STR(repo.id, "", "and no repository");
+
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, other, NULL, &who, &repo, &project,
+	    role), VG_OK, "an unknown user");
+	EQ_STR(who.user.id, "", "no user");
+	EQ_STR(repo.id, "", "and nothing else read");
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, "", NULL, &who, &repo, &project, role),
+	    VG_OK, "a user id that cannot be one");
+	EQ_STR(who.user.id, "", "no user either");
+
+	VT_EQ_INT(vg_store_refresh_family_revoke(s, f.id, "logout", t_base + 10 * SEC), VG_OK,
+	    "log out");
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, w.user.id, f.id, &who, &repo,
+	    &project, role), VG_OK, "after the log-out");
+	EQ_STR(who.session.id, f.id, "the session");
+	VT_EQ_INT(who.session.revoked_at_us, t_base + 10 * SEC, "revoked");
+	VT_EQ_INT(vg_store_user_set_disabled(s, w.user.id, true, t_base + 11 * SEC), VG_OK,
+	    "disable the user");
+	VT_EQ_INT(vg_store_repository_scope_as(s, w.repo.id, w.user.id, NULL, &who, &repo,
+	    &project, role), VG_OK, "a disabled user");
+	VT_OK(who.user.disabled, "shows as disabled");
+}
+
+/*
  * findings_version moves with every change a finding list could show (a
  * finding written, a triage decision, a scan's state) and not with a
  * heartbeat; repository_scope reads it with the project and the role.
@@ -2127,6 +2229,7 @@ static const struct {
 	{"findings_follow", case_findings_follow},
 	{"findings_no_index", case_findings_no_index},
 	{"findings_version", case_findings_version},
+	{"repository_scope_as", case_repository_scope_as},
 	{"llm_live", case_llm_live},
 };
 
