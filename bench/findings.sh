@@ -32,7 +32,11 @@
 # Knobs (environment): BENCH_BACKENDS (default "json postgres"),
 # BENCH_FINDINGS (10000), BENCH_PAGE (limit, 50), BENCH_DURATION (wrk -d,
 # 10s), BENCH_ROUNDS (2), BENCH_CONNECTIONS (8), BENCH_THREADS (2),
-# BENCH_PROCESSES (FastCGI processes per program, 2), BENCH_FILL_PROCESSES
+# BENCH_PROCESSES (FastCGI processes per program: 4, what the shipped
+# units start, FCGI_PROCESSES in systemd/vega-fcgi@.service and
+# VEGA_FCGI_PROCESSES in httpd/local.mk; a findings request waits on
+# Postgres, and with 2 processes the CPUs idle through those waits),
+# BENCH_FILL_PROCESSES
 # (parallel fillers: default 1 for json, whose upserts serialise on the
 # collections' locks anyway, 4 for postgres), BENCH_PERF=DIR (record the
 # vega-scans processes with `perf record -g` during one extra findings run
@@ -50,7 +54,7 @@ duration=${BENCH_DURATION:-10s}
 rounds=${BENCH_ROUNDS:-2}
 conns=${BENCH_CONNECTIONS:-8}
 threads=${BENCH_THREADS:-2}
-export VG_STACK_PROCESSES=${BENCH_PROCESSES:-2}
+export VG_STACK_PROCESSES=${BENCH_PROCESSES:-4}
 me=findings.sh
 fill=$VEGA_BUILDDIR/bench/findings-fill
 
