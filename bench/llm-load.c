@@ -3,12 +3,14 @@
  * bench/llm-proxy.sh: the same requests to the fake provider directly and
  * through the proxy, so the difference is what the proxy adds.
  *
- *   llm-load URL TOKEN STREAM CLIENTS REQUESTS
+ *   llm-load URL TOKENS STREAM CLIENTS REQUESTS
  *
  * URL is http://127.0.0.1:PORT (loopback, no TLS); each of CLIENTS
  * threads keeps one connection (reopened when the server closes it) and
  * POSTs REQUESTS chat completions to URL/v1/chat/completions with
- * "Authorization: Bearer TOKEN", streamed when STREAM is 1.  Each
+ * "Authorization: Bearer TOKEN", streamed when STREAM is 1.  TOKENS is
+ * one token or several separated by commas: client i sends token i
+ * modulo their number (one scan per client, as one runner per scan).  Each
  * request's time to the last byte and to the first "data:" of a stream
  * (to the last byte when not streamed) is recorded; prints one line:
  *
@@ -43,7 +45,8 @@
 struct conf {
 	struct sockaddr_in addr;
 	char host[64];
-	const char *token;
+	char *tokens[MAX_CLIENTS];   /* into the copy of TOKENS */
+	long ntokens;
 	bool stream;
 	long requests;
 };
@@ -51,6 +54,7 @@ struct conf {
 /* One client's connection and what it measured (owned by its thread). */
 struct client {
 	const struct conf *cf;
+	const char *token;
 	int fd;
 	char buf[BUF_SIZE];
 	size_t have, off;        /* buffered bytes; next unread */
@@ -261,7 +265,7 @@ run_client(void *arg)
 	char req[2048];
 	int n = snprintf(req, sizeof req, "POST /v1/chat/completions HTTP/1.1\r\n"
 	    "Host: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %zu\r\n\r\n%s", c->cf->host, c->cf->token, strlen(body), body);
+	    "Content-Length: %zu\r\n\r\n%s", c->cf->host, c->token, strlen(body), body);
 	long i;
 
 	if (n < 0 || (size_t)n >= sizeof req) {
@@ -311,6 +315,7 @@ main(int argc, char **argv)
 {
 	struct conf cf;
 	struct client *cs;
+	char *list, *tok, *save = NULL;
 	pthread_t th[MAX_CLIENTS];
 	double *total, *first;
 	long clients, i, n = 0;
@@ -318,7 +323,7 @@ main(int argc, char **argv)
 	int status = 0;
 
 	if (argc != 6) {
-		fprintf(stderr, "usage: llm-load URL TOKEN STREAM CLIENTS REQUESTS\n");
+		fprintf(stderr, "usage: llm-load URL TOKENS STREAM CLIENTS REQUESTS\n");
 		return 2;
 	}
 	memset(&cf, 0, sizeof cf);
@@ -329,7 +334,17 @@ main(int argc, char **argv)
 	}
 	cf.addr.sin_family = AF_INET;
 	cf.addr.sin_port = htons((uint16_t)port);
-	cf.token = argv[2];
+	if (!(list = strdup(argv[2]))) {
+		fprintf(stderr, "llm-load: out of memory\n");
+		return 2;
+	}
+	for (tok = strtok_r(list, ",", &save); tok && cf.ntokens < MAX_CLIENTS;
+	    tok = strtok_r(NULL, ",", &save))
+		cf.tokens[cf.ntokens++] = tok;
+	if (cf.ntokens == 0) {
+		fprintf(stderr, "llm-load: no token\n");
+		return 2;
+	}
 	cf.stream = arg_long(argv[3], 0, 1) == 1;
 	clients = arg_long(argv[4], 1, MAX_CLIENTS);
 	cf.requests = arg_long(argv[5], 1, 1000000);
@@ -342,6 +357,7 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < clients; i++) {
 		cs[i].cf = &cf;
+		cs[i].token = cf.tokens[i % cf.ntokens];
 		cs[i].fd = -1;
 		cs[i].total_ms = total + i * cf.requests;
 		cs[i].first_ms = first + i * cf.requests;
@@ -374,5 +390,6 @@ main(int argc, char **argv)
 	free(cs);
 	free(total);
 	free(first);
+	free(list);
 	return status;
 }

@@ -5,7 +5,9 @@
 # relaying, settlement), in the same run, non-streaming and streaming
 # (time to the last byte and to the first event), at 1 and 32 concurrent
 # clients (bench/llm-load: one thread and one keep-alive connection per
-# client).  Prints p50 and p99 of each and the overhead (proxy - direct);
+# client, and one scan per client, as one runner per scan; a last row per
+# provider latency has the 32 clients share one scan, whose budget row
+# every reservation and settlement then updates in turn).  Prints p50 and p99 of each and the overhead (proxy - direct);
 # the goal is p50 overhead under 1 ms and p99 under 5 ms at 32 clients.
 #
 # Each set of cases runs at a provider latency (the fake provider waits
@@ -96,8 +98,17 @@ export VEGA_LLM_PRICES_FILE=$LLM/prices.json VEGA_LOG_LEVEL=${BENCH_LOG_LEVEL:-i
 vg_stack_start nginx >/dev/null || { echo "llm-proxy.sh: cannot start the stack" >&2; exit 1; }
 vg_stack_env
 as_web() { if [ "$(id -u)" = 0 ]; then runuser -u www-data -- "$@"; else "$@"; fi; }
-scan=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" create) || exit 1
-token=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" env "$scan" | sed -n 's/^VEGA_LLM_SCAN_TOKEN=//p')
+# scan_token: a new running scan's token (llm-scan create, then env).
+scan_token() {
+	local scan
+	scan=$(as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" create) || return 1
+	as_web "$VEGA_BUILDDIR/tests/helpers/llm-scan" env "$scan" | sed -n 's/^VEGA_LLM_SCAN_TOKEN=//p'
+}
+# One scan per client, as one runner per scan: tokens[c] for client c.
+tokens=()
+for _ in $(seq 32); do tokens+=("$(scan_token)") || exit 1; done
+token=${tokens[0]}
+all_tokens=$(IFS=,; echo "${tokens[*]}")
 
 echo "llm-proxy.sh: $backend store, $VG_STACK_PROXY_PROCESSES proxy processes, $requests requests per client and case, $(nproc) cores"
 load=$VEGA_BUILDDIR/bench/llm-load
@@ -119,14 +130,14 @@ for delay in $delays; do
 	provider "$delay"
 	# warm both paths (connections, the processes' first store reads)
 	measure "$fake" "$key" 0 4 >/dev/null
-	measure "$VEGA_TEST_PROXY_URL" "$token" 0 4 >/dev/null
+	measure "$VEGA_TEST_PROXY_URL" "$all_tokens" 0 32 >/dev/null
 	echo "provider latency ${delay} ms:"
 	header
 	for stream in 0 1; do
 		for conc in 1 32; do
 			read -r _ d50 d99 df50 df99 < <(measure "$fake" "$key" $stream $conc)
 			t0=$(date +%s.%N)
-			read -r _ p50 p99 pf50 pf99 < <(measure "$VEGA_TEST_PROXY_URL" "$token" \
+			read -r _ p50 p99 pf50 pf99 < <(measure "$VEGA_TEST_PROXY_URL" "$all_tokens" \
 				$stream $conc)
 			secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
 			if [ $stream = 0 ]; then
@@ -137,4 +148,10 @@ for delay in $delays; do
 			fi
 		done
 	done
+	# the worst case of the budget's row lock: 32 clients of one scan
+	read -r _ d50 d99 _ _ < <(measure "$fake" "$key" 0 32)
+	t0=$(date +%s.%N)
+	read -r _ p50 p99 _ _ < <(measure "$VEGA_TEST_PROXY_URL" "$token" 0 32)
+	secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+	row "one scan" 32 "$d50" "$p50" "$d99" "$p99" "$secs"
 done

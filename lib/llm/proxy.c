@@ -38,35 +38,34 @@ static struct {
 } px;
 
 /*
- * The last token this process verified, with its claims: a runner sends
- * the same token with every call, so its signature is checked once per
- * process; the expiry is checked on every use, and the store (is the
- * scan still running this attempt?) on every request.
+ * The scans this process served lately, KEPT_SCANS at most (the least
+ * recently used goes first): a runner sends the same token with every
+ * call, and each process serves many runners.  For each token:
+ *   - its claims as verified: the signature is checked once per process,
+ *     the expiry on every use;
+ *   - its scan as the store last answered for it (vg_store_llm_gate),
+ *     once a request of it got through.  A model call with that token
+ *     goes straight to its reservation, which checks in the same
+ *     statement that the scan is still live at that attempt
+ *     (vg_llm_reservation.attempt): one store round trip per call instead
+ *     of two.  The options are the scan's own (they never change); the
+ *     totals are used only for the early budget check, and the store is
+ *     read again whenever they would decide anything: a refusal, or an
+ *     output cap set from the remaining budget.
  */
-static struct {
-	bool set;
+#define KEPT_SCANS 64
+static struct kept {
+	uint64_t used;                        /* 0: a free entry */
 	char token[4096];
 	struct vg_scantoken_claims claims;
-} verified;
-
-/*
- * The scan this process last let through, as the store last answered for
- * it (vg_store_llm_gate).  A model call with a token of the same scan and
- * attempt goes straight to its reservation, which checks in the same
- * statement that the scan is still live (vg_llm_reservation.attempt):
- * one store round trip per call instead of two.  Its options are the
- * scan's own (they never change); its totals are used only for the early
- * budget check, and the store is read again whenever they would decide
- * anything: a refusal, or an output cap set from the remaining budget.
- */
-static struct {
-	bool set;
+	bool gate_set;
 	struct vg_llm_gate gate;
-} last_gate;
+} kept[KEPT_SCANS];
+static uint64_t kept_clock;
 
 /* The caller: its token's claims, and its scan's state, options and
  * usage; checked when the store confirmed them for this request (else
- * they are last_gate's, and the reservation checks). */
+ * they are kept ones, and the reservation checks). */
 struct px_principal {
 	struct vg_scantoken_claims claims;
 	struct vg_llm_gate gate;
@@ -166,8 +165,8 @@ vg_llm_proxy_shutdown(void)
 	vg_llm_allow_free(px.allow);
 	vg_llm_upstream_free(px.up);
 	memset(&px, 0, sizeof px);
-	memset(&verified, 0, sizeof verified);
-	memset(&last_gate, 0, sizeof last_gate);
+	memset(kept, 0, sizeof kept);
+	kept_clock = 0;
 }
 
 /* Log a configuration error naming the setting; VG_ERR_INVALID. */
@@ -266,23 +265,76 @@ principal_free(void *p)
 	free(p);
 }
 
-/* The claims of token: from the last verified one, else verified. */
+/* The kept entry of token, or NULL. */
+static struct kept *
+kept_token(const char *token)
+{
+	size_t i;
+
+	for (i = 0; i < KEPT_SCANS; i++)
+		if (kept[i].used && strcmp(token, kept[i].token) == 0)
+			return &kept[i];
+	return NULL;
+}
+
+/* The kept entry whose gate is p's scan at p's attempt, or NULL. */
+static struct kept *
+kept_gate(const struct px_principal *p)
+{
+	size_t i;
+
+	for (i = 0; i < KEPT_SCANS; i++)
+		if (kept[i].used && kept[i].gate_set && kept[i].gate.attempt == p->claims.attempt &&
+		    strcasecmp(kept[i].gate.scan_id, p->claims.scan_id) == 0)
+			return &kept[i];
+	return NULL;
+}
+
+/* Keep token's claims in a free entry or the least recently used one. */
+static void
+keep_token(const char *token, const struct vg_scantoken_claims *claims)
+{
+	struct kept *k = &kept[0];
+	size_t i;
+
+	for (i = 1; i < KEPT_SCANS && k->used; i++)
+		if (kept[i].used < k->used)
+			k = &kept[i];
+	memset(k, 0, sizeof *k);
+	if (vg_str_copy(k->token, sizeof k->token, token) != VG_OK)
+		return;   /* too long to keep: verified every time */
+	k->claims = *claims;
+	k->used = ++kept_clock;
+}
+
+/* The claims of token: kept, else verified (and kept). */
 static enum vg_err
 token_claims(const char *token, int64_t now, struct vg_scantoken_claims *out)
 {
+	struct kept *k = kept_token(token);
 	enum vg_err err;
 
-	if (verified.set && strcmp(token, verified.token) == 0) {
-		if (verified.claims.exp <= now - VG_SCANTOKEN_LEEWAY)
+	if (k) {
+		if (k->claims.exp <= now - VG_SCANTOKEN_LEEWAY)
 			return VG_ERR_UNAUTHORIZED;
-		*out = verified.claims;
+		k->used = ++kept_clock;
+		*out = k->claims;
 		return VG_OK;
 	}
 	if ((err = vg_scantoken_verify(px.key, token, now, out)) != VG_OK)
 		return err;
-	verified.set = vg_str_copy(verified.token, sizeof verified.token, token) == VG_OK;
-	verified.claims = *out;
+	keep_token(token, out);
 	return VG_OK;
+}
+
+/* Forget the gates kept for p's scan (it is no longer live for p). */
+static void
+forget_gate(const struct px_principal *p)
+{
+	struct kept *k;
+
+	while ((k = kept_gate(p)))
+		k->gate_set = false;
 }
 
 /* Refuse the caller: the same 401 whatever was wrong (why is logged). */
@@ -297,13 +349,14 @@ px_refuse(struct vg_http_req *req, const char *why, const char *scan_id)
 
 /*
  * Read p's scan from the store and check it may still use the proxy:
- * VG_OK with p->gate current (and kept as last_gate), else the 401 or
+ * VG_OK with p->gate current (and kept with its token), else the 401 or
  * 503 answered.
  */
 static enum vg_err
 gate_check(struct vg_http_req *req, struct px_principal *p)
 {
 	struct vg_store *s = NULL;
+	size_t i;
 	enum vg_err err;
 
 	if (vg_http_store(&s) != VG_OK)
@@ -315,21 +368,17 @@ gate_check(struct vg_http_req *req, struct px_principal *p)
 		return px_error(req, VG_ERR_UNAVAILABLE, 503, "unavailable", NULL);
 	if (!vg_store_llm_live(p->gate.status, p->gate.attempt, p->gate.cancel_requested_at_us,
 	    p->claims.attempt)) {
-		last_gate.set = false;
+		forget_gate(p);
 		return px_refuse(req, "scan not active or attempt superseded", p->claims.scan_id);
 	}
 	p->checked = true;
-	last_gate.gate = p->gate;
-	last_gate.set = true;
+	for (i = 0; i < KEPT_SCANS; i++)   /* the kept tokens of this scan and attempt */
+		if (kept[i].used && kept[i].claims.attempt == p->claims.attempt &&
+		    strcasecmp(kept[i].claims.scan_id, p->claims.scan_id) == 0) {
+			kept[i].gate = p->gate;
+			kept[i].gate_set = true;
+		}
 	return VG_OK;
-}
-
-/* Whether last_gate is p's scan at p's attempt. */
-static bool
-last_gate_fits(const struct px_principal *p)
-{
-	return last_gate.set && strcasecmp(last_gate.gate.scan_id, p->claims.scan_id) == 0 &&
-	    last_gate.gate.attempt == p->claims.attempt;
 }
 
 /*
@@ -343,6 +392,7 @@ vg_llm_proxy_authenticate(struct vg_http_req *req, enum vg_auth need)
 	const char *h = vg_http_header(req, "Authorization");
 	const struct vg_route *rt = vg_http_route(req);
 	struct px_principal *p = NULL;
+	struct kept *k;
 	enum vg_err err;
 
 	(void)need;
@@ -360,9 +410,9 @@ vg_llm_proxy_authenticate(struct vg_http_req *req, enum vg_auth need)
 		err = px_refuse(req, "token refused", p->claims.scan_id);
 		goto out;
 	}
-	/* A model call of the scan last let through: its reservation checks. */
-	if (rt && rt->handler != vg_llm_proxy_models && last_gate_fits(p))
-		p->gate = last_gate.gate;
+	/* A model call of a scan kept: its reservation checks. */
+	if (rt && rt->handler != vg_llm_proxy_models && (k = kept_gate(p)))
+		p->gate = k->gate;
 	else if ((err = gate_check(req, p)) != VG_OK)
 		goto out;
 	vg_log_set_scan_id(p->claims.scan_id);
@@ -600,6 +650,7 @@ model_call(struct vg_http_req *req, enum vg_llm_api api, const char *path,
 	char *sent = NULL, msg[VG_LLM_MODEL_MAX + 128];
 	size_t sent_len;
 	bool have_price, want_usage, reserved = false;
+	struct kept *k;
 	enum vg_err err, ferr;
 
 	memset(&call, 0, sizeof call);
@@ -691,7 +742,7 @@ again:
 	rsv.attempt = p->claims.attempt;
 	if ((err = vg_store_llm_reserve(s, &rsv, &lim, &after)) != VG_OK) {
 		if (err == VG_ERR_UNAUTHORIZED) {
-			last_gate.set = false;
+			forget_gate(p);
 			px_refuse(req, "scan not active or attempt superseded", p->claims.scan_id);
 		} else if (err == VG_ERR_QUOTA && !p->checked) {
 			if (gate_check(req, p) != VG_OK)
@@ -705,8 +756,8 @@ again:
 		goto out;
 	}
 	reserved = true;
-	if (last_gate_fits(p))
-		last_gate.gate.totals = after;
+	if ((k = kept_gate(p)))
+		k->gate.totals = after;
 
 	collect_headers(req, &hstore, hdrs, sizeof hdrs / sizeof hdrs[0]);
 	fr = (struct vg_llm_forward_req){.method = "POST", .path = path,

@@ -142,6 +142,34 @@ chat() { # TOKEN [EXTRA_JSON]
 	run chat "$TOKEN"; [ "$output" = 401 ]
 }
 
+@test "many scans through the same processes: each token stays its own scan's; a cancel ends only that one" {
+	local scans=() toks=() i round u
+	for i in 0 1 2 3 4 5; do
+		new_scan
+		scans+=("$SCAN") toks+=("$TOKEN")
+	done
+	# every process serves every scan, several times, interleaved
+	for round in 1 2 3 4; do
+		for i in 0 1 2 3 4 5; do
+			run chat "${toks[$i]}"
+			[ "$output" = 200 ]
+		done
+	done
+	llm_scan cancel "${scans[2]}"
+	for round in 1 2 3 4; do
+		for i in 0 1 2 3 4 5; do
+			run chat "${toks[$i]}"
+			if [ "$i" = 2 ]; then [ "$output" = 401 ]; else [ "$output" = 200 ]; fi
+		done
+	done
+	# each call was charged to its own scan
+	for i in 0 1 2 3 4 5; do
+		u=$(settled_usage "${scans[$i]}")
+		python3 -c 'import sys,json; n=json.load(sys.stdin)["totals"]["requests"]; sys.exit(n != int(sys.argv[1]))' \
+			"$([ "$i" = 2 ] && echo 4 || echo 8)" <<<"$u"
+	done
+}
+
 @test "a stream through the web server arrives piece by piece, not buffered" {
 	new_scan
 	# 10 pieces 300 ms apart: the first must arrive long before the last
