@@ -58,6 +58,12 @@ vg_principal_in(const struct vg_principal *p, unsigned groups)
 	return p && (p->groups & groups) != 0;
 }
 
+const char *
+vg_principal_session(const struct vg_principal *p)
+{
+	return p->session_id[0] ? p->session_id : NULL;
+}
+
 const struct vg_principal *
 vg_auth_principal(const struct vg_http_req *req)
 {
@@ -173,17 +179,26 @@ custom_holder(const struct vg_user *u, const struct vg_refresh_family *f,
 	return from_user(u, p);
 }
 
+/* The account and session p's ids name, in one look-up: who->user.id is
+ * "" when there is no such user (custom_holder refuses it). */
+static enum vg_err
+read_holder(struct vg_store *s, const struct vg_principal *p, struct vg_store_caller *who)
+{
+	enum vg_err err = vg_store_user_session(s, p->user_id, vg_principal_session(p),
+	    &who->user, &who->session);
+
+	return err == VG_ERR_NOT_FOUND ? VG_OK : err;
+}
+
 /* A custom access token: a valid token (custom_token) whose holder the
- * store confirms (custom_holder), in one look-up. */
+ * store confirms (custom_holder). */
 static enum vg_err
 check_custom(struct vg_store *s, const char *token, int64_t now, struct vg_principal *p)
 {
 	struct vg_store_caller who;
 	enum vg_err err;
 
-	if ((err = custom_token(token, now, p)) != VG_OK ||
-	    (err = as_auth_error(vg_store_user_session(s, p->user_id,
-	    p->session_id[0] ? p->session_id : NULL, &who.user, &who.session))) != VG_OK)
+	if ((err = custom_token(token, now, p)) != VG_OK || (err = read_holder(s, p, &who)) != VG_OK)
 		return err;
 	p->via = VG_VIA_ACCESS_TOKEN;
 	return custom_holder(&who.user, &who.session, p);
@@ -316,9 +331,7 @@ vg_auth_confirm(struct vg_http_req *req)
 		return VG_OK;
 	if ((err = vg_http_store_or_fail(req, &s)) != VG_OK)
 		return err;
-	err = vg_store_user_session(s, p->user_id, p->session_id[0] ? p->session_id : NULL,
-	    &who.user, &who.session);
-	if (err != VG_OK && err != VG_ERR_NOT_FOUND)   /* NOT_FOUND: who.user.id is "" */
+	if ((err = read_holder(s, p, &who)) != VG_OK)
 		return vg_http_fail(req, err, NULL, NULL);
 	return vg_auth_settle(req, &who.user, &who.session);
 }

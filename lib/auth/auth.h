@@ -98,6 +98,8 @@ enum vg_err vg_auth_settle(struct vg_http_req *req, const struct vg_user *u,
 enum vg_err vg_auth_confirm(struct vg_http_req *req);
 /* Whether the principal holds any of the groups. */
 bool vg_principal_in(const struct vg_principal *p, unsigned groups);
+/* The session p's token names (its refresh family), or NULL when none. */
+const char *vg_principal_session(const struct vg_principal *p);
 
 /*
  * Check one bearer credential (the token, without "Bearer ") as of now

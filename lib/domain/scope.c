@@ -109,8 +109,8 @@ scope_along(struct vg_http_req *req, struct vg_scope *sc, const char *id,
 	struct vg_store_caller who;
 	enum vg_err err;
 
-	err = vg_store_repository_scope_as(sc->store, id, p->user_id,
-	    p->session_id[0] ? p->session_id : NULL, &who, repo, &sc->project, sc->role);
+	err = vg_store_repository_scope_as(sc->store, id, p->user_id, vg_principal_session(p), &who,
+	    repo, &sc->project, sc->role);
 	if (err != VG_OK)
 		return scope_fail(req, err, "repository");
 	if ((err = vg_auth_settle(req, &who.user, &who.session)) != VG_OK)
