@@ -193,12 +193,13 @@ write_finding(struct vg_jsonw *w, const struct vg_finding_row *f, const char *ba
 	return vg_jsonw_object_end(w);
 }
 
-/* How a list answer is kept: under key at version; etag is its ETag.  A
- * repository without a findings_version (json backend) has none. */
+/* How a list answer is kept: under key at version ("<repository
+ * id>:<findings_version>"); etag is its ETag.  A repository without a
+ * findings_version (0: none yet) has none. */
 struct kept {
 	bool on;
 	char key[VG_ACACHE_KEY_MAX + 1];
-	char version[48];
+	char version[VG_UUID_LEN + 24];
 	char etag[64];
 };
 
@@ -322,10 +323,14 @@ answer_kept(struct vg_http_req *req, const struct vg_repository *repo, struct ke
 	n = snprintf(k->key, sizeof k->key, "%s?%s", vg_http_path(req), q ? q : "");
 	if (n < 0 || (size_t)n >= sizeof k->key)
 		return false;
-	snprintf(k->version, sizeof k->version, "%s:%lld", repo->id,
+	n = snprintf(k->version, sizeof k->version, "%s:%lld", repo->id,
 	    (long long)repo->findings_version);
-	snprintf(k->etag, sizeof k->etag, "W/\"%lld-%s\"", (long long)repo->findings_version,
+	if (n < 0 || (size_t)n >= sizeof k->version)
+		return false;   /* a version cut short could name another state */
+	n = snprintf(k->etag, sizeof k->etag, "W/\"%lld-%s\"", (long long)repo->findings_version,
 	    PACKAGE_VERSION);
+	if (n < 0 || (size_t)n >= sizeof k->etag)
+		return false;
 	k->on = true;
 	if (etag_matches(vg_http_header(req, "If-None-Match"), k->etag)) {
 		*err = send_text(req, k, 304, VG_OK, NULL, 0);

@@ -408,8 +408,10 @@ struct vg_repository {
 	 * Moves whenever anything the repository's finding lists show may
 	 * have changed (a finding, a triage decision, a scan's state), so an
 	 * answer made from them may be served again while it stays the
-	 * same.  0 when the backend does not keep one (json): nothing may be
-	 * kept on it then.
+	 * same.  Postgres reads it with the row; the json backend reads it
+	 * from the repository's finding index after the row (store_json_
+	 * findex.h).  0 when there is none yet: nothing may be kept on it
+	 * then.
 	 */
 	int64_t findings_version;
 };

@@ -2,6 +2,7 @@
  * per-process cache (store_json_findex.h). */
 #include "config.h"
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "core/timeutil.h"
 #include "store/store_json_findex.h"
 
 #define C_INDEX VG_STORE_JSON_C_FINDEX
@@ -61,9 +63,11 @@ bucket_new(const char *repository_id, int b)
 	    "generation", (json_int_t)0, "fingerprints");
 }
 
-/* A head record naming build_id and the generations (new reference). */
+/* A head record naming build_id, the generations and the findings
+ * version (new reference). */
 static json_t *
-head_new(const char *repository_id, const char *build_id, const int64_t gens[NBUCKETS])
+head_new(const char *repository_id, const char *build_id, const int64_t gens[NBUCKETS],
+    int64_t version)
 {
 	json_t *arr = json_array();
 	int i;
@@ -75,8 +79,29 @@ head_new(const char *repository_id, const char *build_id, const int64_t gens[NBU
 		}
 	if (!arr)
 		return NULL;
-	return json_pack("{s:s, s:s, s:o}", "repository_id", repository_id, "build_id", build_id,
-	    "buckets", arr);
+	return json_pack("{s:s, s:s, s:o, s:I}", "repository_id", repository_id, "build_id",
+	    build_id, "buckets", arr, "version", (json_int_t)version);
+}
+
+/* The findings version of a head record: 0 when it has none (a head from
+ * before versions, or of another form). */
+static int64_t
+head_version(json_t *head)
+{
+	json_t *v = json_object_get(head, "version");
+
+	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+}
+
+/* Move the findings version of head on: one more, or the time now for a
+ * head that has none (a build's start, see the header). */
+static enum vg_err
+head_bump(json_t *head)
+{
+	int64_t v = head_version(head);
+
+	v = v > 0 && v < INT64_MAX ? v + 1 : vg_time_now_us();
+	return json_object_set_new(head, "version", json_integer(v)) == 0 ? VG_OK : VG_ERR_NOMEM;
 }
 
 /*
@@ -277,8 +302,8 @@ build(struct vg_store_json_held *h, const char *repository_id)
 		if ((err = vg_jsondb_tx_put(xtx, bid, bk[b])) != VG_OK)
 			goto out;
 	}
-	err = vg_store_json_put_new(xtx, repository_id, head_new(repository_id, build_id, gens),
-	    false);
+	err = vg_store_json_put_new(xtx, repository_id,
+	    head_new(repository_id, build_id, gens, vg_time_now_us()), false);
 out:
 	for (b = 0; b < NBUCKETS; b++)
 		json_decref(bk[b]);
@@ -327,7 +352,7 @@ vg_store_json_findex_begin(struct vg_store_json_held *h, const char *repository_
 		goto out;
 	gens[b]++;
 	if (json_array_set_new(json_object_get(head, "buckets"), (size_t)b,
-	    json_integer(gens[b])) != 0)
+	    json_integer(gens[b])) != 0 || head_bump(head) != VG_OK)
 		goto out;
 	if ((err = vg_jsondb_tx_put(xtx, repository_id, head)) != VG_OK)
 		goto out;
@@ -368,6 +393,23 @@ vg_store_json_findex_done(struct vg_store_json_findex_w *w)
 	json_decref(w->rec);
 	w->rec = NULL;
 	w->bucket = -1;
+}
+
+enum vg_err
+vg_store_json_findex_touch(struct vg_store_json_held *h, const char *repository_id)
+{
+	struct vg_jsondb_tx *xtx = vg_store_json_tx_of(h, C_INDEX);
+	json_t *head = NULL;
+	char build_id[VG_UUID_LEN + 1];
+	int64_t gens[NBUCKETS];
+	enum vg_err err = head_load(xtx, repository_id, &head, gens, build_id);
+
+	if (err == VG_ERR_NOT_FOUND)
+		return VG_OK;   /* its first list builds it, with a new version */
+	if (err == VG_OK && (err = head_bump(head)) == VG_OK)
+		err = vg_jsondb_tx_put(xtx, repository_id, head);
+	json_decref(head);
+	return err;
 }
 
 enum vg_err
@@ -433,6 +475,7 @@ struct fx_repo {
 	char build_id[VG_UUID_LEN + 1];
 	int fd;                          /* the head read, kept open (-1: none yet) */
 	struct stat st;                  /* its fstat() */
+	int64_t version;                 /* its findings version */
 	int64_t gens[NBUCKETS];          /* of the buckets loaded (-1: none) */
 	struct fx_bucket b[NBUCKETS];
 	struct fx_row **order[NSORTS];   /* NULL until a list asks for it */
@@ -731,6 +774,7 @@ refresh(struct vg_jsondb_tx *xtx, struct fx_repo *r)
 		close(r->fd);
 	r->fd = fd;
 	r->st = st;
+	r->version = head_version(head);
 	fd = -1;
 	err = VG_OK;
 out:
@@ -1126,6 +1170,26 @@ vg_store_json_findex_list(struct vg_jsondb *db, const struct vg_finding_filter *
 	*out = a.out;
 	*count = a.count;
 	return VG_OK;
+}
+
+int64_t
+vg_store_json_findex_version(struct vg_jsondb *db, const char *repository_id)
+{
+	struct fx_repo *r;
+	json_t *head = NULL;
+	int64_t v = 0;
+	int slot;
+
+	pthread_mutex_lock(&cache_mu);
+	if ((r = cache_find(vg_jsondb_root(db), repository_id, &slot)) && head_current(db, r))
+		v = r->version;
+	pthread_mutex_unlock(&cache_mu);
+	if (v > 0 || vg_jsondb_get(db, C_INDEX, repository_id, &head) != VG_OK)
+		return v;
+	if (vg_store_json_field_is(head, "repository_id", repository_id))
+		v = head_version(head);
+	json_decref(head);
+	return v;
 }
 
 enum vg_err

@@ -9,7 +9,8 @@
  *   <repository id>       the head: {"repository_id", "build_id" (new
  *                         each time the index is built), "buckets": [the
  *                         generation of each of the 256 buckets; 0 for
- *                         one never written, which is empty]}
+ *                         one never written, which is empty], "version":
+ *                         the repository's findings version}
  *   <repository id>_<bb>  bucket bb (two hex digits: the FNV-1a hash of
  *                         the fingerprint, modulo 256): {"repository_id",
  *                         "bucket", "generation", "fingerprints": {fp:
@@ -34,6 +35,17 @@
  * between the head and the bucket leaves the bucket behind the rows
  * until the fingerprint is written again (the same as the rows and the
  * triage record it left behind).
+ *
+ * The findings version (store.h: vg_repository.findings_version) moves
+ * with every head write: by one, from the time in microseconds when the
+ * head was built (or had none), so a version is never given twice to
+ * two states of a repository, in any process.  A scan of the repository
+ * that completes moves it too (vg_store_json_findex_touch), after its
+ * own write, under the exclusive lock of the index: the baseline of the
+ * repository's list is its latest completed scan.  A reader that sees a
+ * version sees every change made before it moved, and a list read after
+ * it is never older (the list reads the index under its shared lock
+ * whenever the head changed since it was cached).
  *
  * The cache holds a few repositories (least recently used goes first)
  * and, for each, a bounded number of row records read for pages; it is a
@@ -74,6 +86,11 @@ enum vg_err vg_store_json_findex_commit(struct vg_store_json_held *h,
     const struct vg_finding_row *row);
 void vg_store_json_findex_done(struct vg_store_json_findex_w *w);
 
+/* Under the exclusive lock of finding_index: move the findings version
+ * of repository_id on (nothing when it has no index yet: its build
+ * starts a new one). */
+enum vg_err vg_store_json_findex_touch(struct vg_store_json_held *h, const char *repository_id);
+
 /* Under the exclusive lock of finding_index: remove the index of a
  * deleted repository (the head first). */
 enum vg_err vg_store_json_findex_purge(struct vg_store_json_held *h, const char *repository_id);
@@ -89,6 +106,13 @@ enum vg_err vg_store_json_findex_list(struct vg_jsondb *db, const struct vg_find
     int64_t offset, int n, struct vg_finding_row **out, size_t *count);
 enum vg_err vg_store_json_findex_count(struct vg_jsondb *db, const struct vg_finding_filter *f,
     int64_t *count);
+
+/* The findings version of repository_id, from the cache while its head
+ * is the one cached, else from the head (under the shared lock of the
+ * index); 0 when there is none yet or it cannot be read (nothing may be
+ * kept on it then).  Takes the lock of the index: call it holding no
+ * other. */
+int64_t vg_store_json_findex_version(struct vg_jsondb *db, const char *repository_id);
 
 /* The row record rec into *f (f->data a new reference); first and last
  * scan from the fingerprint's triage record tri (may be NULL)

@@ -602,8 +602,13 @@ json_scan_heartbeat(struct vg_store *s, const struct vg_lease *l, int64_t files_
 }
 
 static const struct vg_store_json_lock events_scans[] = {{C_EVENTS, true}, {C_SCANS, true}};
+static const struct vg_store_json_lock finish_locks[] = {
+	{C_INDEX, true}, {C_EVENTS, true}, {C_SCANS, true},
+};
 
-/* Under the locks of events and scans: the final state and event. */
+/* Under the locks of the finding index, events and scans: the final
+ * state and event; a completed scan then moves its repository's
+ * findings version (it is the lists' new baseline). */
 static enum vg_err
 do_finish(struct vg_store_json_held *h, void *arg)
 {
@@ -622,7 +627,9 @@ do_finish(struct vg_store_json_held *h, void *arg)
 	if (f->event_type && (err = event_write(vg_store_json_tx_of(h, C_EVENTS), &sc,
 	    f->event_type, f->event_payload, f->now_us)) != VG_OK)
 		return err;
-	return scan_store(stx, &sc);
+	if ((err = scan_store(stx, &sc)) != VG_OK || strcmp(sc.status, VG_SCAN_COMPLETED) != 0)
+		return err;
+	return vg_store_json_findex_touch(h, sc.repository_id);
 }
 
 static enum vg_err
@@ -630,7 +637,7 @@ json_scan_finish(struct vg_store *s, const struct vg_lease *l, const struct vg_s
 {
 	struct lease_op op = {.l = l, .f = f};
 
-	return vg_store_json_with_locks(s->jdb, events_scans, 2, do_finish, &op);
+	return vg_store_json_with_locks(s->jdb, finish_locks, NELEM(finish_locks), do_finish, &op);
 }
 
 /* Under the locks of events and scans: cancel at once, or ask. */

@@ -27,6 +27,7 @@
 #include <string.h>
 #include "core/str.h"
 #include "core/timeutil.h"
+#include "store/store_json_findex.h"
 #include "store/store_json_util.h"
 
 #define C_FINDINGS "findings"
@@ -924,6 +925,9 @@ json_repository_get(struct vg_store *s, const char *id, struct vg_repository *ou
 	if (err == VG_OK)
 		err = repository_from(rec, out);
 	json_decref(rec);
+	/* read after the record: no older than the state the read saw */
+	if (err == VG_OK)
+		out->findings_version = vg_store_json_findex_version(s->jdb, out->id);
 	return err;
 }
 

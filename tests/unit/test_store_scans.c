@@ -2085,7 +2085,8 @@ case_repository_scope_as(struct vg_store *s)
  * findings_version moves with every change a finding list could show (a
  * finding written, a triage decision, a scan's state) and not with a
  * heartbeat; repository_scope reads it with the project and the role.
- * The json backend keeps none (0).
+ * The json backend keeps it in the finding index: none (0) until the
+ * index is built by the first list.
  */
 static void
 case_findings_version(struct vg_store *s)
@@ -2118,16 +2119,29 @@ case_findings_version(struct vg_store *s)
 	    VG_ERR_NOT_FOUND, "no such repository");
 	v0 = findings_version(s, w.repo.id);
 	if (strcmp(backend, "json") == 0) {
-		VT_EQ_INT(v0, 0, "json: no findings_version");
-		json_decref(d);
-		return;
+		struct vg_finding_filter ff = {.repository_id = w.repo.id};
+		struct vg_finding_row *rows = NULL;
+		size_t nrows = 1;
+		char *next = NULL;
+
+		VT_EQ_INT(v0, 0, "json: none before the index is built");
+		VT_EQ_INT(vg_store_finding_list(s, &ff, NULL, 10, &rows, &nrows, &next), VG_OK,
+		    "the first list builds the index");
+		VT_EQ_INT(nrows, 0, "no rows yet");
+		free(rows);
+		free(next);
+		v0 = findings_version(s, w.repo.id);
 	}
 	VT_OK(v0 > 0, "a version from the start");
 	VT_EQ_INT(vg_store_repository_scope(s, w.repo.id, w.user.id, &repo, &project, role), VG_OK,
 	    "scope again");
 	VT_EQ_INT(repo.findings_version, v0, "the scope reads the same version");
 	running_scan(s, &w, true, &a, ta, &la);
-	VT_OK((v = findings_version(s, w.repo.id)) > v0, "a scan created, claimed, started: moved");
+	v = findings_version(s, w.repo.id);
+	if (strcmp(backend, "postgres") == 0)
+		VT_OK(v > v0, "a scan created, claimed, started: moved");
+	else
+		VT_EQ_INT(v, v0, "json: a scan that has not completed shows in no list");
 	VT_EQ_INT(vg_store_scan_heartbeat(s, &la, 10, t_base + 5 * SEC, &cr), VG_OK, "heartbeat");
 	VT_EQ_INT(findings_version(s, w.repo.id), v, "a heartbeat does not move it");
 	VT_EQ_INT(put_finding(s, &la, "fp-v-00000001", d, &fx, NULL), VG_OK, "a finding");
