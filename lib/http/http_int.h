@@ -56,6 +56,7 @@ struct vg_http_req {
 	int status;
 	int retry_after;                 /* 0: the default for the status */
 	struct vg_buf extra_headers;
+	bool own_cache_control;          /* a Cache-Control among them: no default */
 	char allow[64];                  /* for 405 */
 	bool io_failed;
 	bool finished;                   /* vg_http_finish: no more writes */

@@ -3,6 +3,7 @@
 #include "config.h"
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "core/json.h"
 #include "core/log.h"
 #include "core/str.h"
@@ -60,6 +61,8 @@ vg_http_add_header(struct vg_http_req *req, const char *name, const char *value)
 	if (!header_text_ok(name, true) || !header_text_ok(value, false))
 		return VG_ERR_INVALID;
 	err = vg_buf_printf(&req->extra_headers, "%s: %s\r\n", name, value);
+	if (!err && strcasecmp(name, "Cache-Control") == 0)
+		req->own_cache_control = true;
 	if (err) {
 		/* keep the block whole: drop a partial line */
 		req->extra_headers.len = before;
@@ -110,8 +113,8 @@ write_head(struct vg_http_req *req, int status, const char *content_type,
 		    content_length);
 	if (n > 0 && (size_t)n < sizeof head)
 		n += snprintf(head + n, sizeof head - (size_t)n,
-		    "X-Request-Id: %s\r\nCache-Control: no-store\r\n"
-		    "X-Content-Type-Options: nosniff\r\n", req->request_id);
+		    "X-Request-Id: %s\r\n%sX-Content-Type-Options: nosniff\r\n", req->request_id,
+		    req->own_cache_control ? "" : "Cache-Control: no-store\r\n");
 	if (n < 0 || (size_t)n >= sizeof head)
 		return VG_ERR_INTERNAL;
 	req->status = status;

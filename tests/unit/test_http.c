@@ -148,6 +148,7 @@ h_header(struct vg_http_req *req)
 	enum vg_err bad2 = vg_http_add_header(req, "X Bad", "v");
 	enum vg_err good = vg_http_add_header(req, "ETag", "\"abc\"");
 
+	vg_http_add_header(req, "cache-control", "private, no-cache");
 	return vg_http_json(req, 200, json_pack("{s:b, s:b, s:b}",
 	    "bad1", bad1 == VG_ERR_INVALID, "bad2", bad2 == VG_ERR_INVALID,
 	    "good", good == VG_OK));
@@ -1075,6 +1076,10 @@ test_envelope(void)
 		    "header injection refused");
 		VT_EQ_STR(vg_http_mem_header(m, "ETag"), "\"abc\"", "good header sent");
 		VT_OK(vg_http_mem_header(m, "Set-Cookie") == NULL, "no injected header");
+		VT_EQ_STR(vg_http_mem_header(m, "Cache-Control"), "private, no-cache",
+		    "the handler's Cache-Control");
+		VT_OK(strstr(vg_http_mem_output(m, NULL), "no-store") == NULL,
+		    "in place of the default, not beside it");
 		vg_http_mem_free(m);
 	}
 	{
