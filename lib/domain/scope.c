@@ -136,32 +136,40 @@ vg_api_scope_repository(struct vg_http_req *req, const char *id, enum vg_project
 	return VG_OK;
 }
 
+/*
+ * The rest of the check of a thing that lives in a repository, once it
+ * is read: got is the read's result and repository_id (filled by that
+ * read) names its repository, whose scope access.h's rule then judges;
+ * an error is recorded naming what.
+ */
+static enum vg_err
+scope_owned(struct vg_http_req *req, struct vg_scope *sc, enum vg_err got,
+    const char *repository_id, enum vg_project_need need, struct vg_repository *repo,
+    const char *what)
+{
+	enum vg_err err = got != VG_OK ? got : scope_through(sc, repository_id, need, repo);
+
+	return err != VG_OK ? scope_fail(req, err, what) : VG_OK;
+}
+
 enum vg_err
 vg_api_scope_snapshot(struct vg_http_req *req, const char *id, enum vg_project_need need,
     struct vg_scope *sc, struct vg_snapshot *snap, struct vg_repository *repo)
 {
-	enum vg_err err;
+	enum vg_err err = scope_begin(req, id, sc, "snapshot", false);
 
-	if ((err = scope_begin(req, id, sc, "snapshot", false)) != VG_OK)
-		return err;
-	if ((err = vg_store_snapshot_get(sc->store, id, snap)) != VG_OK ||
-	    (err = scope_through(sc, snap->repository_id, need, repo)) != VG_OK)
-		return scope_fail(req, err, "snapshot");
-	return VG_OK;
+	return err != VG_OK ? err : scope_owned(req, sc, vg_store_snapshot_get(sc->store, id, snap),
+	    snap->repository_id, need, repo, "snapshot");
 }
 
 enum vg_err
 vg_api_scope_scan(struct vg_http_req *req, const char *id, enum vg_project_need need,
     struct vg_scope *sc, struct vg_scan *scan, struct vg_repository *repo)
 {
-	enum vg_err err;
+	enum vg_err err = scope_begin(req, id, sc, "scan", false);
 
-	if ((err = scope_begin(req, id, sc, "scan", false)) != VG_OK)
-		return err;
-	if ((err = vg_store_scan_get(sc->store, id, scan)) != VG_OK ||
-	    (err = scope_through(sc, scan->repository_id, need, repo)) != VG_OK)
-		return scope_fail(req, err, "scan");
-	return VG_OK;
+	return err != VG_OK ? err : scope_owned(req, sc, vg_store_scan_get(sc->store, id, scan),
+	    scan->repository_id, need, repo, "scan");
 }
 
 enum vg_err
@@ -173,12 +181,10 @@ vg_api_scope_finding(struct vg_http_req *req, const char *id, enum vg_project_ne
 	memset(f, 0, sizeof *f);
 	if ((err = scope_begin(req, id, sc, "finding", false)) != VG_OK)
 		return err;
-	if ((err = vg_store_finding_get(sc->store, id, f)) != VG_OK ||
-	    (err = scope_through(sc, f->repository_id, need, repo)) != VG_OK) {
+	if ((err = scope_owned(req, sc, vg_store_finding_get(sc->store, id, f), f->repository_id,
+	    need, repo, "finding")) != VG_OK)
 		vg_finding_row_clear(f);
-		return scope_fail(req, err, "finding");
-	}
-	return VG_OK;
+	return err;
 }
 
 bool
