@@ -9,4 +9,5 @@ dist_sql_DATA = \
 	%reldir%/004_ops.sql \
 	%reldir%/005_sources.sql \
 	%reldir%/006_pipeline.sql \
-	%reldir%/007_findings_version.sql
+	%reldir%/007_findings_version.sql \
+	%reldir%/008_llm_hot_path.sql

@@ -217,7 +217,9 @@ copy_sql() {
 	[[ "$output" == *'`VEGA_MIGRATIONS_DIR`'* ]]
 }
 
-@test "the schema holds a scan's whole life and refuses impossible states" {
+# scan_fixture: a migrated database with a user $u, project $p, repository
+# $r, snapshot $sn, threat profile $tp and a queued scan $sc.
+scan_fixture() {
 	"$M" migrate >/dev/null
 	u=11111111-1111-4111-8111-111111111111 p=22222222-2222-4222-8222-222222222222
 	r=33333333-3333-4333-8333-333333333333 sn=44444444-4444-4444-8444-444444444444
@@ -236,8 +238,12 @@ copy_sql() {
 	   VALUES ('$tp', '$p', '$r', 'web', 1);
 	   INSERT INTO threat_profile_versions (profile_id, version, content) VALUES ('$tp', 1, '{}');
 	   INSERT INTO scans (id, repository_id, snapshot_id, profile_id, profile_version, created_by, engine)
-	   VALUES ('$sc', '$r', '$sn', '$tp', 1, '$u', 'rules');
-	   UPDATE scans SET status = 'claimed', attempt = attempt + 1, lease_token = repeat('a', 32),
+	   VALUES ('$sc', '$r', '$sn', '$tp', 1, '$u', 'rules');"
+}
+
+@test "the schema holds a scan's whole life and refuses impossible states" {
+	scan_fixture
+	q "UPDATE scans SET status = 'claimed', attempt = attempt + 1, lease_token = repeat('a', 32),
 	          claimed_at = now() WHERE id = '$sc' AND status = 'queued';
 	   INSERT INTO runner_jobs (scan_id, attempt, mode) VALUES ('$sc', 1, 'local');
 	   UPDATE scans SET status = 'running', started_at = now(), heartbeat_at = now() WHERE id = '$sc';
@@ -283,4 +289,60 @@ copy_sql() {
 	q "DELETE FROM projects WHERE id = '$p'"
 	[ "$(q 'SELECT count(*) FROM scans') $(q 'SELECT count(*) FROM findings') $(q 'SELECT count(*) FROM scan_events')" = "0 0 0" ]
 	[ "$(q "SELECT count(*) FROM finding_triage")" -eq 0 ]
+}
+
+@test "the LLM usage tables refuse negative counts and impossible states" {
+	scan_fixture
+	l=77777777-7777-4777-8777-777777777777
+	q "INSERT INTO scan_llm_budget (scan_id, requests, reserved_tokens) VALUES ('$sc', 1, 40);
+	   INSERT INTO llm_usage (id, scan_id, user_id, provider, model, endpoint, reserved_tokens,
+	          request_id) VALUES ('$l', '$sc', '$u', 'openai', 'm', 'responses', 40, 'req-1');
+	   UPDATE llm_usage SET status = 'settled', settled_at = now(), input_tokens = 10,
+	          output_tokens = 5, latency_ms = 50, http_status = 200, upstream_request_id = 'up-1'
+	   WHERE id = '$l';"
+	[ "$(q "SELECT status FROM llm_usage WHERE id = '$l'")" = settled ]
+	# Each must fail on a CHECK of its own table, not on anything else.
+	bad=(
+		"UPDATE scan_llm_budget SET requests = -1"
+		"UPDATE scan_llm_budget SET reserved_tokens = -1"
+		"UPDATE scan_llm_budget SET reserved_microusd = -1"
+		"UPDATE scan_llm_budget SET input_tokens = -1"
+		"UPDATE scan_llm_budget SET cached_input_tokens = -1"
+		"UPDATE scan_llm_budget SET output_tokens = -1"
+		"UPDATE scan_llm_budget SET reasoning_tokens = -1"
+		"UPDATE scan_llm_budget SET cost_microusd = -1"
+		"UPDATE llm_usage SET reserved_tokens = -1"
+		"UPDATE llm_usage SET input_tokens = -1"
+		"UPDATE llm_usage SET cached_input_tokens = -1"
+		"UPDATE llm_usage SET output_tokens = -1"
+		"UPDATE llm_usage SET reasoning_tokens = -1"
+		"UPDATE llm_usage SET reserved_microusd = -1"
+		"UPDATE llm_usage SET cost_microusd = -1"
+		"UPDATE llm_usage SET latency_ms = -1"
+		"UPDATE llm_usage SET provider = ''"
+		"UPDATE llm_usage SET provider = repeat('p', 65)"
+		"UPDATE llm_usage SET model = ''"
+		"UPDATE llm_usage SET model = repeat('m', 257)"
+		"UPDATE llm_usage SET endpoint = 'completions'"
+		"UPDATE llm_usage SET status = 'lost'"
+		"UPDATE llm_usage SET request_id = repeat('r', 129)"
+		"UPDATE llm_usage SET http_status = 1000"
+		"UPDATE llm_usage SET http_status = -1"
+		"UPDATE llm_usage SET upstream_request_id = repeat('u', 257)"
+		"UPDATE llm_usage SET status = 'reserved'"
+		"UPDATE llm_usage SET settled_at = NULL"
+	)
+	for s in "${bad[@]}"; do
+		run q "$s"
+		[[ "$output" == *"violates check constraint"* ]] || { echo "not refused by a CHECK: $s: $output"; false; }
+	done
+	# What the columns allow: NULLs where they were optional, the bounds.
+	q "UPDATE llm_usage SET request_id = NULL, latency_ms = NULL, http_status = NULL,
+	   upstream_request_id = NULL, provider = repeat('p', 64), model = repeat('m', 256),
+	   endpoint = 'chat_completions', status = 'failed', cost_microusd = 0 WHERE id = '$l'"
+	[ "$(q "SELECT status FROM llm_usage WHERE id = '$l'")" = failed ]
+	# The settlement's UPDATE changes no indexed column, so it can stay on
+	# the row's page: no index names status, settled_at or a counter.
+	[ "$(q "SELECT count(*) FROM pg_indexes WHERE tablename = 'llm_usage' AND
+	       (indexdef ~ '(status|settled_at|tokens|microusd|latency_ms|http_status)')")" -eq 0 ]
 }
