@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -450,36 +451,86 @@ open_collection(struct vg_jsondb *db, const char *collection)
 	return openat(db->rootfd, collection, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-enum vg_err
-vg_jsondb_tx(struct vg_jsondb *db, const char *collection, bool exclusive,
+/* The key lock a key falls on: FNV-1a of the key, modulo the count. */
+static unsigned
+key_slot(const char *key)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % VG_JSONDB_KEY_LOCKS;
+}
+
+/* Open the lock file name in the collection and flock it as asked;
+ * -1 (errno set) when either fails. */
+static int
+lock_file(int dirfd, const char *name, int how)
+{
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
+
+	if (fd < 0)
+		return -1;
+	while (flock(fd, how) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* vg_jsondb_tx and vg_jsondb_tx_keyed: the collection's lock (shared
+ * under a key), then the key's, then fn. */
+static enum vg_err
+run_tx(struct vg_jsondb *db, const char *collection, const char *key, bool exclusive,
     enum vg_err (*fn)(struct vg_jsondb_tx *tx, void *arg), void *arg)
 {
-	struct vg_jsondb_tx tx = {db, collection, -1, exclusive};
-	int lockfd = -1;
+	struct vg_jsondb_tx tx = {db, collection, -1, exclusive || key};
+	char name[32];
+	int lockfd = -1, keyfd = -1;
 	enum vg_err err = VG_ERR_INVALID;
 
-	if (!vg_jsondb_collection_valid(collection))
+	if (!vg_jsondb_collection_valid(collection) || (key && !vg_jsondb_id_valid(key)))
 		goto out;
 	err = VG_ERR_IO;
-	if ((tx.dirfd = open_collection(db, collection)) < 0)
+	if ((tx.dirfd = open_collection(db, collection)) < 0 ||
+	    (lockfd = lock_file(tx.dirfd, ".lock", exclusive && !key ? LOCK_EX : LOCK_SH)) < 0)
 		goto out;
-	lockfd = openat(tx.dirfd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0660);
-	if (lockfd < 0)
-		goto out;
-	while (flock(lockfd, exclusive ? LOCK_EX : LOCK_SH) != 0)
-		if (errno != EINTR)
+	if (key) {
+		snprintf(name, sizeof name, ".lock-%02u", key_slot(key));
+		if ((keyfd = lock_file(tx.dirfd, name, LOCK_EX)) < 0)
 			goto out;
+	}
 	err = fn(&tx, arg);
 out:
-	if (err == VG_ERR_IO && lockfd < 0)
+	if (err == VG_ERR_IO && (lockfd < 0 || (key && keyfd < 0)))
 		vg_log(VG_LOG_ERROR, "jsondb_lock_failed", "collection", collection,
 		    "error", strerror(errno), NULL);
-	/* Closing the lock file releases the lock. */
+	/* Closing a lock file releases its lock. */
+	if (keyfd >= 0)
+		close(keyfd);
 	if (lockfd >= 0)
 		close(lockfd);
 	if (tx.dirfd >= 0)
 		close(tx.dirfd);
 	return err;
+}
+
+enum vg_err
+vg_jsondb_tx(struct vg_jsondb *db, const char *collection, bool exclusive,
+    enum vg_err (*fn)(struct vg_jsondb_tx *tx, void *arg), void *arg)
+{
+	return run_tx(db, collection, NULL, exclusive, fn, arg);
+}
+
+enum vg_err
+vg_jsondb_tx_keyed(struct vg_jsondb *db, const char *collection, const char *key,
+    enum vg_err (*fn)(struct vg_jsondb_tx *tx, void *arg), void *arg)
+{
+	if (!key)
+		return VG_ERR_INVALID;
+	return run_tx(db, collection, key, true, fn, arg);
 }
 
 /* ---- one-shot forms ---- */

@@ -12,7 +12,9 @@
  *   - Each collection has a lock file (".lock"); every operation holds a
  *     flock() on it, shared for reads and exclusive for writes, so a
  *     read-modify-write sequence run through vg_jsondb_tx() sees no
- *     interleaved writer from any process.
+ *     interleaved writer from any process.  A writer of one key's records
+ *     may instead hold it shared and that key's lock exclusive
+ *     (vg_jsondb_tx_keyed), beside writers of other keys.
  *
  * Locks are per collection.  A sequence that must hold several at once
  * takes them in ascending order of collection name (never the reverse) so
@@ -56,6 +58,24 @@ bool vg_jsondb_id_valid(const char *id);
  * created on first use.
  */
 enum vg_err vg_jsondb_tx(struct vg_jsondb *db, const char *collection, bool exclusive,
+    enum vg_err (*fn)(struct vg_jsondb_tx *tx, void *arg), void *arg);
+
+/* How many key locks a collection has (vg_jsondb_tx_keyed). */
+#define VG_JSONDB_KEY_LOCKS 64
+
+/*
+ * Run fn(tx, arg) as a writer of the records of one key (a scan's, say):
+ * holding the collection's lock shared and the key's lock exclusive.
+ * Writers of different keys then run side by side; a whole-collection
+ * exclusive vg_jsondb_tx waits for them all (and they for it), and a
+ * shared one runs beside them, seeing each record whole, old or new.
+ * The key's lock is one of VG_JSONDB_KEY_LOCKS lock files (".lock-NN",
+ * by a hash of the key), so two keys may share one and the files stay
+ * few.  put/create/del are allowed; fn must write only records of its
+ * key, since a writer of another key does not wait for it.  key must be
+ * a valid record id (VG_ERR_INVALID otherwise).
+ */
+enum vg_err vg_jsondb_tx_keyed(struct vg_jsondb *db, const char *collection, const char *key,
     enum vg_err (*fn)(struct vg_jsondb_tx *tx, void *arg), void *arg);
 
 /* ---- under a held lock ---- */

@@ -11,8 +11,12 @@
  *                data directory from before budgets gets them summed
  *                from its usage records on first use)
  * Locks are taken in ascending order of name: llm_budgets < llm_usage <
- * scans.  A scan without a budget record (once "_built" exists) has
- * made no call.
+ * scans.  A call's reservation and settlement write only its scan's
+ * records, so they hold budgets and usage as the writer of that scan's
+ * key (vg_jsondb_tx_keyed): calls of different scans do not wait for
+ * each other's writes (two fsync'd files each).  Building "_built" holds
+ * the whole collections.  A scan without a budget record (once "_built"
+ * exists) has made no call.
  */
 #include "config.h"
 #include <stddef.h>
@@ -219,9 +223,9 @@ check_live(json_t *rec, int64_t attempt)
 	return vg_store_llm_live(status, at, cancel, attempt) ? VG_OK : VG_ERR_UNAUTHORIZED;
 }
 
-/* Under the locks of budgets, usage and scans (shared): the scan's
- * totals read, the limits checked, the reservation and the new totals
- * written in one step. */
+/* As the writer of the scan's budget and usage records, under the scans'
+ * lock (shared): the scan's totals read, the limits checked, the
+ * reservation and the new totals written in one step. */
 static enum vg_err
 do_reserve(struct vg_store_json_held *h, void *arg)
 {
@@ -237,8 +241,7 @@ do_reserve(struct vg_store_json_held *h, void *arg)
 		goto out;
 	json_decref(rec);
 	rec = NULL;
-	if ((err = budgets_build(btx, utx)) != VG_OK ||
-	    (err = budget_get(btx, r->scan_id, op->after)) != VG_OK)
+	if ((err = budget_get(btx, r->scan_id, op->after)) != VG_OK)
 		goto out;
 	err = VG_ERR_QUOTA;
 	if (vg_store_llm_over_limit(op->after, op->lim, r->tokens, r->microusd))
@@ -267,23 +270,52 @@ out:
 	return err;
 }
 
+static enum vg_err
+do_build(struct vg_store_json_held *h, void *arg)
+{
+	(void)arg;
+	return budgets_build(vg_store_json_tx_of(h, C_BUDGETS), vg_store_json_tx_of(h, C_LLM));
+}
+
+static const struct vg_store_json_lock build_locks[] = {{C_BUDGETS, true}, {C_LLM, false}};
+
+/* The budgets of a data directory from before them, built once (under the
+ * whole collections' locks), before a scan's records are written as its
+ * key's alone. */
+static enum vg_err
+ensure_built(struct vg_store *s)
+{
+	struct stat st;
+	enum vg_err err = vg_jsondb_stat(s->jdb, C_BUDGETS, BUILT, &st);
+
+	if (err == VG_ERR_NOT_FOUND)
+		err = vg_store_json_with_locks(s->jdb, build_locks, NELEM(build_locks), do_build,
+		    NULL);
+	return err;
+}
+
 static const struct vg_store_json_lock reserve_locks[] = {
 	{C_BUDGETS, true}, {C_LLM, true}, {C_SCANS, false},
 };
 
+/* A scan's calls are written as its key's records (budget and usage
+ * alike), so calls of different scans do not wait for each other. */
 static enum vg_err
 json_llm_reserve(struct vg_store *s, struct vg_llm_reservation *r,
     const struct vg_llm_limits *lim, struct vg_llm_totals *after)
 {
 	struct llm_op op = {.r = r, .lim = lim, .after = after};
+	enum vg_err err = ensure_built(s);
 
-	return vg_store_json_with_locks(s->jdb, reserve_locks, NELEM(reserve_locks), do_reserve,
-	    &op);
+	if (err != VG_OK)
+		return err;
+	return vg_store_json_with_key_locks(s->jdb, reserve_locks, NELEM(reserve_locks), r->scan_id,
+	    do_reserve, &op);
 }
 
-/* Under the locks of budgets and usage: the record leaves 'reserved'
- * (once), and the scan's totals give back the reservation and count the
- * real usage (a failed call costs nothing). */
+/* As the writer of the scan's budget and usage records: the record
+ * leaves 'reserved' (once), and the scan's totals give back the
+ * reservation and count the real usage (a failed call costs nothing). */
 static enum vg_err
 do_settle(struct vg_store_json_held *h, void *arg)
 {
@@ -298,11 +330,11 @@ do_settle(struct vg_store_json_held *h, void *arg)
 	json_t *rec = NULL;
 	enum vg_err err;
 
-	if ((err = budgets_build(btx, utx)) != VG_OK ||
-	    (err = vg_jsondb_tx_get(utx, op->id, &rec)) != VG_OK)
+	if ((err = vg_jsondb_tx_get(utx, op->id, &rec)) != VG_OK)
 		goto out;
 	err = VG_ERR_CONFLICT;
-	if (!vg_store_json_field_is(rec, "status", "reserved"))
+	if (!vg_store_json_field_is(rec, "status", "reserved") ||
+	    !vg_store_json_field_is(rec, "scan_id", op->scan_id))
 		goto out;
 	if ((err = vg_store_json_get_str(rec, "scan_id", scan_id, sizeof scan_id)) ||
 	    (err = vg_store_json_get_int(rec, "reserved_tokens", &rtok)) ||
@@ -341,12 +373,25 @@ out:
 
 static const struct vg_store_json_lock settle_locks[] = {{C_BUDGETS, true}, {C_LLM, true}};
 
+/* The record names its scan, which never changes: read first, it says
+ * whose key to write under. */
 static enum vg_err
 json_llm_settle(struct vg_store *s, const char *id, const struct vg_llm_settlement *st)
 {
-	struct llm_op op = {.id = id, .st = st};
+	char scan_id[VG_UUID_LEN + 1];
+	struct llm_op op = {.id = id, .st = st, .scan_id = scan_id};
+	json_t *rec = NULL;
+	enum vg_err err;
 
-	return vg_store_json_with_locks(s->jdb, settle_locks, NELEM(settle_locks), do_settle, &op);
+	if ((err = ensure_built(s)) != VG_OK ||
+	    (err = vg_jsondb_get(s->jdb, C_LLM, id, &rec)) != VG_OK ||
+	    (err = vg_store_json_get_str(rec, "scan_id", scan_id, sizeof scan_id)) != VG_OK)
+		goto out;
+	err = vg_store_json_with_key_locks(s->jdb, settle_locks, NELEM(settle_locks), scan_id,
+	    do_settle, &op);
+out:
+	json_decref(rec);
+	return err;
 }
 
 static enum vg_err
@@ -358,8 +403,6 @@ do_totals(struct vg_store_json_held *h, void *arg)
 
 	return err != VG_OK ? err : budget_get(btx, op->scan_id, op->after);
 }
-
-static const struct vg_store_json_lock build_locks[] = {{C_BUDGETS, true}, {C_LLM, false}};
 
 /* One read of the budget record; the first read on a data directory from
  * before budgets builds them. */

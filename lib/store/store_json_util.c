@@ -7,6 +7,18 @@
 
 /* ---- several collections under one set of locks ---- */
 
+static enum vg_err held_step(struct vg_jsondb_tx *tx, void *arg);
+
+/* Take lock l (as the writer of h's key's records when exclusive and h
+ * has a key), then go on in held_step. */
+static enum vg_err
+take(struct vg_store_json_held *h, const struct vg_store_json_lock *l)
+{
+	if (h->key && l->exclusive)
+		return vg_jsondb_tx_keyed(h->db, l->coll, h->key, held_step, h);
+	return vg_jsondb_tx(h->db, l->coll, l->exclusive, held_step, h);
+}
+
 /* Record the lock just taken; take the next one, or run fn under all. */
 static enum vg_err
 held_step(struct vg_jsondb_tx *tx, void *arg)
@@ -18,17 +30,17 @@ held_step(struct vg_jsondb_tx *tx, void *arg)
 	if (h->depth == h->n)
 		err = h->fn(h, h->arg);
 	else
-		err = vg_jsondb_tx(h->db, h->locks[h->depth].coll, h->locks[h->depth].exclusive,
-		    held_step, h);
+		err = take(h, &h->locks[h->depth]);
 	h->depth--;
 	return err;
 }
 
 enum vg_err
-vg_store_json_with_locks(struct vg_jsondb *db, const struct vg_store_json_lock *locks,
-    size_t n, enum vg_err (*fn)(struct vg_store_json_held *h, void *arg), void *arg)
+vg_store_json_with_key_locks(struct vg_jsondb *db, const struct vg_store_json_lock *locks,
+    size_t n, const char *key, enum vg_err (*fn)(struct vg_store_json_held *h, void *arg),
+    void *arg)
 {
-	struct vg_store_json_held h = {db, locks, n, 0, {NULL}, fn, arg};
+	struct vg_store_json_held h = {db, locks, n, 0, {NULL}, fn, arg, key};
 	size_t i;
 
 	if (n == 0 || n > VG_STORE_JSON_MAX_LOCKS)
@@ -36,7 +48,14 @@ vg_store_json_with_locks(struct vg_jsondb *db, const struct vg_store_json_lock *
 	for (i = 1; i < n; i++)
 		if (strcmp(locks[i - 1].coll, locks[i].coll) >= 0)
 			return VG_ERR_INTERNAL;
-	return vg_jsondb_tx(db, locks[0].coll, locks[0].exclusive, held_step, &h);
+	return take(&h, &locks[0]);
+}
+
+enum vg_err
+vg_store_json_with_locks(struct vg_jsondb *db, const struct vg_store_json_lock *locks,
+    size_t n, enum vg_err (*fn)(struct vg_store_json_held *h, void *arg), void *arg)
+{
+	return vg_store_json_with_key_locks(db, locks, n, NULL, fn, arg);
 }
 
 struct vg_jsondb_tx *

@@ -33,6 +33,7 @@ struct vg_store_json_held {
 	struct vg_jsondb_tx *tx[VG_STORE_JSON_MAX_LOCKS];
 	enum vg_err (*fn)(struct vg_store_json_held *h, void *arg);
 	void *arg;
+	const char *key;    /* vg_store_json_with_key_locks: the key, else NULL */
 };
 
 /*
@@ -45,6 +46,17 @@ struct vg_store_json_held {
  */
 enum vg_err vg_store_json_with_locks(struct vg_jsondb *db, const struct vg_store_json_lock *locks,
     size_t n, enum vg_err (*fn)(struct vg_store_json_held *h, void *arg), void *arg);
+
+/*
+ * vg_store_json_with_locks for a writer of one key's records (a scan's,
+ * say): each exclusive lock is taken as the writer of key's records
+ * (vg_jsondb_tx_keyed: the collection shared, the key exclusive), so
+ * writers of other keys run beside it; shared locks are taken as such.
+ * fn must write only key's records.
+ */
+enum vg_err vg_store_json_with_key_locks(struct vg_jsondb *db,
+    const struct vg_store_json_lock *locks, size_t n, const char *key,
+    enum vg_err (*fn)(struct vg_store_json_held *h, void *arg), void *arg);
 
 /* The held transaction of collection coll (one of h's locks; NULL
  * otherwise). */

@@ -1465,6 +1465,164 @@ case_jsondb(struct vg_store *s)
 	vg_jsondb_free(db);
 }
 
+/* ---- keyed writers (vg_jsondb_tx_keyed) ---- */
+
+/* What a keyed-lock child does: bump its key's counter under the key, or
+ * take the whole collection's lock (exclusive or shared) and read. */
+enum keyed_act { KEYED_BUMP, WHOLE_EXCLUSIVE, WHOLE_SHARED };
+
+static enum vg_err
+peek_tx(struct vg_jsondb_tx *tx, void *arg)
+{
+	json_t *rec = NULL;
+	enum vg_err err = vg_jsondb_tx_get(tx, arg, &rec);
+
+	json_decref(rec);
+	return err == VG_ERR_NOT_FOUND ? VG_OK : err;
+}
+
+static enum vg_err
+bump_key(struct vg_jsondb_tx *tx, void *arg)
+{
+	json_t *rec = NULL;
+	enum vg_err err = vg_jsondb_tx_get(tx, arg, &rec);
+	json_int_t n = err == VG_OK ? json_integer_value(json_object_get(rec, "n")) : 0;
+
+	json_decref(rec);
+	if (err != VG_OK && err != VG_ERR_NOT_FOUND)
+		return err;
+	rec = json_pack("{s:I}", "n", n + 1);
+	err = rec ? vg_jsondb_tx_put(tx, arg, rec) : VG_ERR_NOMEM;
+	json_decref(rec);
+	return err;
+}
+
+/* A child doing act on key (a record id too); exits 0 when it worked. */
+static pid_t
+keyed_child(struct vg_jsondb *db, enum keyed_act act, const char *key)
+{
+	pid_t pid;
+	enum vg_err err;
+
+	fflush(stdout);
+	if ((pid = fork()) != 0)
+		return pid;
+	if (act == KEYED_BUMP)
+		err = vg_jsondb_tx_keyed(db, "keyed", key, bump_key, (void *)key);
+	else
+		err = vg_jsondb_tx(db, "keyed", act == WHOLE_EXCLUSIVE, peek_tx, (void *)key);
+	_exit(err == VG_OK ? 0 : 1);
+}
+
+/* Whether child pid has exited with 0 within ms milliseconds. */
+static bool
+done_within(pid_t pid, long ms)
+{
+	int status;
+	long waited;
+
+	for (waited = 0; waited <= ms; waited += 10) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (r < 0)
+			return false;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* The holder's step: say it holds the key, then wait to be let go. */
+static enum vg_err
+hold_key(struct vg_jsondb_tx *tx, void *arg)
+{
+	int *fds = arg;   /* [0]: read "go", [1]: write "held" */
+	char c = 'h';
+
+	(void)tx;
+	if (write(fds[1], &c, 1) != 1 || read(fds[0], &c, 1) != 1)
+		return VG_ERR_IO;
+	return VG_OK;
+}
+
+static void
+case_jsondb_keyed(struct vg_store *s)
+{
+	struct vg_jsondb *db = NULL;
+	char dir[400], c;
+	int held[2], go[2], fds[2], i, ok = 0;
+	pid_t holder, pids[NPROCS], other, same, whole, reader;
+	json_t *got = NULL;
+
+	(void)s;
+	snprintf(dir, sizeof dir, "%s/jsondb-keyed", tmpdir);
+	VT_EQ_INT(vg_jsondb_open(dir, &db), VG_OK, "open a jsondb");
+	VT_EQ_INT(vg_jsondb_tx_keyed(db, "keyed", NULL, peek_tx, "x"), VG_ERR_INVALID, "no key");
+	VT_EQ_INT(vg_jsondb_tx_keyed(db, "keyed", "../x", peek_tx, "x"), VG_ERR_INVALID,
+	    "a key that is no record id");
+
+	/* Read-modify-write of two keys' records from many processes at once
+	 * loses nothing. */
+	for (i = 0; i < NPROCS; i++) {
+		fflush(stdout);
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			int j, fails = 0;
+
+			for (j = 0; j < 20; j++)
+				if (vg_jsondb_tx_keyed(db, "keyed", i % 2 ? "a" : "b", bump_key,
+				    i % 2 ? "a" : "b") != VG_OK)
+					fails++;
+			_exit(fails ? 1 : 0);
+		}
+	}
+	for (i = 0; i < NPROCS; i++)
+		if (pids[i] > 0 && done_within(pids[i], 60000))
+			ok++;
+	VT_EQ_INT(ok, NPROCS, "every keyed writer succeeded");
+	VT_EQ_INT(vg_jsondb_get(db, "keyed", "a", &got), VG_OK, "read a");
+	VT_EQ_INT(json_integer_value(json_object_get(got, "n")), NPROCS / 2 * 20, "no write of a lost");
+	json_decref(got);
+	VT_EQ_INT(vg_jsondb_get(db, "keyed", "b", &got), VG_OK, "read b");
+	VT_EQ_INT(json_integer_value(json_object_get(got, "n")), (NPROCS + 1) / 2 * 20,
+	    "no write of b lost");
+	json_decref(got);
+
+	/* While one process writes as key a: a writer of b and a shared reader
+	 * of the whole collection go on; a writer of a and a whole-collection
+	 * writer wait until it is done. */
+	if (pipe(held) != 0 || pipe(go) != 0) {
+		VT_OK(false, "pipes");
+		vg_jsondb_free(db);
+		return;
+	}
+	fflush(stdout);
+	if ((holder = fork()) == 0) {
+		fds[0] = go[0];
+		fds[1] = held[1];
+		_exit(vg_jsondb_tx_keyed(db, "keyed", "a", hold_key, fds) == VG_OK ? 0 : 1);
+	}
+	VT_EQ_INT(read(held[0], &c, 1), 1, "the holder holds key a");
+	other = keyed_child(db, KEYED_BUMP, "b");
+	reader = keyed_child(db, WHOLE_SHARED, "a");
+	same = keyed_child(db, KEYED_BUMP, "a");
+	whole = keyed_child(db, WHOLE_EXCLUSIVE, "a");
+	VT_OK(done_within(other, 10000), "a writer of b does not wait for a's");
+	VT_OK(done_within(reader, 10000), "a shared reader does not wait for a keyed writer");
+	VT_OK(!done_within(same, 300), "a second writer of a waits");
+	VT_OK(!done_within(whole, 300), "a whole-collection writer waits");
+	VT_EQ_INT(write(go[1], "g", 1), 1, "let the holder go");
+	VT_OK(done_within(holder, 10000), "the holder is done");
+	VT_OK(done_within(same, 10000), "then the second writer of a");
+	VT_OK(done_within(whole, 10000), "and the whole-collection writer");
+	close(held[0]);
+	close(held[1]);
+	close(go[0]);
+	close(go[1]);
+	vg_jsondb_free(db);
+}
+
 /* ---- setup and the table ---- */
 
 static const struct {
@@ -1479,6 +1637,7 @@ static const struct {
 	{"cursor_codec", case_cursor_codec, NULL},
 	{"sqlstate_map", case_sqlstate_map, NULL},
 	{"jsondb", case_jsondb, NULL},
+	{"jsondb_keyed", case_jsondb_keyed, "json"},
 	{"audit_fields", case_audit_fields, NULL},
 	{"audit_invalid", case_audit_invalid, NULL},
 	{"audit_paging", case_audit_paging, NULL},
