@@ -326,7 +326,6 @@ do_settle(struct vg_store_json_held *h, void *arg)
 	bool failed = strcmp(st->status, "failed") == 0;
 	struct vg_llm_totals t;
 	int64_t rtok, rusd;
-	char scan_id[VG_UUID_LEN + 1];
 	json_t *rec = NULL;
 	enum vg_err err;
 
@@ -336,10 +335,9 @@ do_settle(struct vg_store_json_held *h, void *arg)
 	if (!vg_store_json_field_is(rec, "status", "reserved") ||
 	    !vg_store_json_field_is(rec, "scan_id", op->scan_id))
 		goto out;
-	if ((err = vg_store_json_get_str(rec, "scan_id", scan_id, sizeof scan_id)) ||
-	    (err = vg_store_json_get_int(rec, "reserved_tokens", &rtok)) ||
+	if ((err = vg_store_json_get_int(rec, "reserved_tokens", &rtok)) ||
 	    (err = vg_store_json_get_int(rec, "reserved_microusd", &rusd)) ||
-	    (err = budget_get(btx, scan_id, &t)))
+	    (err = budget_get(btx, op->scan_id, &t)))
 		goto out;
 	err = VG_ERR_NOMEM;
 	if (json_object_set_new(rec, "status", json_string(st->status)) != 0 ||
@@ -365,7 +363,7 @@ do_settle(struct vg_store_json_held *h, void *arg)
 	t.output_tokens += st->output_tokens;
 	t.reasoning_tokens += st->reasoning_tokens;
 	t.cost_microusd += failed ? 0 : st->cost_microusd;
-	err = budget_put(btx, scan_id, &t);
+	err = budget_put(btx, op->scan_id, &t);
 out:
 	json_decref(rec);
 	return err;
@@ -394,34 +392,21 @@ out:
 	return err;
 }
 
-static enum vg_err
-do_totals(struct vg_store_json_held *h, void *arg)
-{
-	struct llm_op *op = arg;
-	struct vg_jsondb_tx *btx = vg_store_json_tx_of(h, C_BUDGETS);
-	enum vg_err err = budgets_build(btx, vg_store_json_tx_of(h, C_LLM));
-
-	return err != VG_OK ? err : budget_get(btx, op->scan_id, op->after);
-}
-
-/* One read of the budget record; the first read on a data directory from
- * before budgets builds them. */
+/* One read of the budget record; none is zeros (no call yet), once a
+ * data directory from before budgets has them built. */
 static enum vg_err
 json_llm_totals(struct vg_store *s, const char *scan_id, struct vg_llm_totals *out)
 {
-	struct llm_op op = {.scan_id = scan_id, .after = out};
 	json_t *rec = NULL;
 	enum vg_err err = vg_jsondb_get(s->jdb, C_BUDGETS, scan_id, &rec);
 
 	memset(out, 0, sizeof *out);
+	if (err == VG_ERR_NOT_FOUND && (err = ensure_built(s)) == VG_OK)
+		err = vg_jsondb_get(s->jdb, C_BUDGETS, scan_id, &rec);
 	if (err == VG_OK)
 		err = totals_from(rec, out);
-	else if (err == VG_ERR_NOT_FOUND && (err = vg_jsondb_get(s->jdb, C_BUDGETS, BUILT,
-	    &rec)) == VG_ERR_NOT_FOUND)
-		err = vg_store_json_with_locks(s->jdb, build_locks, NELEM(build_locks), do_totals,
-		    &op);
 	json_decref(rec);
-	return err;
+	return err == VG_ERR_NOT_FOUND ? VG_OK : err;
 }
 
 /* Oldest first by (created_at, id). */

@@ -1383,17 +1383,20 @@ case_throttle_race(struct vg_store *s)
 
 /* ---- the jsondb layer itself ---- */
 
+/* Add one to the "n" of the record whose id is arg (a missing record
+ * counts from 0), under tx's lock. */
 static enum vg_err
-bump(struct vg_jsondb_tx *tx, void *arg)
+bump_key(struct vg_jsondb_tx *tx, void *arg)
 {
 	json_t *rec = NULL;
-	enum vg_err err = vg_jsondb_tx_get(tx, "counter", &rec);
+	enum vg_err err = vg_jsondb_tx_get(tx, arg, &rec);
+	json_int_t n = err == VG_OK ? json_integer_value(json_object_get(rec, "n")) : 0;
 
-	(void)arg;
-	if (err != VG_OK)
+	json_decref(rec);
+	if (err != VG_OK && err != VG_ERR_NOT_FOUND)
 		return err;
-	json_object_set_new(rec, "n", json_integer(json_integer_value(json_object_get(rec, "n")) + 1));
-	err = vg_jsondb_tx_put(tx, "counter", rec);
+	rec = json_pack("{s:I}", "n", n + 1);
+	err = rec ? vg_jsondb_tx_put(tx, arg, rec) : VG_ERR_NOMEM;
 	json_decref(rec);
 	return err;
 }
@@ -1445,7 +1448,7 @@ case_jsondb(struct vg_store *s)
 			int j, fails = 0;
 
 			for (j = 0; j < 25; j++)
-				if (vg_jsondb_tx(db, "counters", true, bump, NULL) != VG_OK)
+				if (vg_jsondb_tx(db, "counters", true, bump_key, "counter") != VG_OK)
 					fails++;
 			_exit(fails ? 1 : 0);
 		}
@@ -1479,22 +1482,6 @@ peek_tx(struct vg_jsondb_tx *tx, void *arg)
 
 	json_decref(rec);
 	return err == VG_ERR_NOT_FOUND ? VG_OK : err;
-}
-
-static enum vg_err
-bump_key(struct vg_jsondb_tx *tx, void *arg)
-{
-	json_t *rec = NULL;
-	enum vg_err err = vg_jsondb_tx_get(tx, arg, &rec);
-	json_int_t n = err == VG_OK ? json_integer_value(json_object_get(rec, "n")) : 0;
-
-	json_decref(rec);
-	if (err != VG_OK && err != VG_ERR_NOT_FOUND)
-		return err;
-	rec = json_pack("{s:I}", "n", n + 1);
-	err = rec ? vg_jsondb_tx_put(tx, arg, rec) : VG_ERR_NOMEM;
-	json_decref(rec);
-	return err;
 }
 
 /* A child doing act on key (a record id too); exits 0 when it worked. */
