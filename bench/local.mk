@@ -49,13 +49,17 @@ bench-findings: all %reldir%/findings-fill$(EXEEXT)
 # bench/llm-proxy.sh: the latency vega-llm-proxy.fcgi adds (p50, p99) in
 # front of the fake provider against calling it directly in the same run,
 # whole answers and streams, at 1 and 32 concurrent clients
-# (bench/llm-load is the clients).
-check_PROGRAMS += %reldir%/llm-load
+# (bench/llm-load is the clients), and against the smallest relay through
+# the same nginx (bench/minimal-relay: what the architecture costs).
+check_PROGRAMS += %reldir%/llm-load %reldir%/minimal-relay
 %canon_reldir%_llm_load_SOURCES = %reldir%/llm-load.c
 %canon_reldir%_llm_load_LDADD =
+%canon_reldir%_minimal_relay_SOURCES = %reldir%/minimal-relay.c
+%canon_reldir%_minimal_relay_LDADD = $(FCGI_LIBS) $(LIBCURL_LIBS)
 EXTRA_DIST += %reldir%/llm-proxy.sh
 .PHONY: bench-llm-proxy
 bench: bench-llm-proxy
-bench-llm-proxy: all tests/helpers/llm-scan$(EXEEXT) %reldir%/llm-load$(EXEEXT)
+bench-llm-proxy: all tests/helpers/llm-scan$(EXEEXT) %reldir%/llm-load$(EXEEXT) \
+		%reldir%/minimal-relay$(EXEEXT)
 	VEGA_SRCDIR='$(abs_top_srcdir)' VEGA_BUILDDIR='$(abs_top_builddir)' \
 		$(top_srcdir)/%reldir%/llm-proxy.sh
