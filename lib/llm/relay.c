@@ -16,13 +16,29 @@ struct vg_llm_relay {
 	struct vg_buf body;         /* a whole body's copy */
 	struct vg_buf held;         /* dropping: stream bytes not yet written nor dropped */
 	size_t consumed;            /* of held, by the blocks of the current feed */
+	struct vg_buf out;          /* dropping: the current feed's blocks to write */
 	bool body_over;             /* it outgrew max_body */
 	enum vg_err write_err;
 	struct vg_llm_outcome outcome;
 };
 
+/* Dropping: write the blocks the current feed let through, in one piece
+ * (one flush to the client for what arrived together). */
+static enum vg_err
+write_out(struct vg_llm_relay *r)
+{
+	enum vg_err err = VG_OK;
+
+	if (r->out.len)
+		err = r->write(r->arg, r->out.data, r->out.len);
+	r->out.len = 0;
+	if (err != VG_OK)
+		r->write_err = err;
+	return err;
+}
+
 /* One block of the stream: observe it and, when the relay holds blocks
- * back, write it on unless it is the usage chunk to remove. */
+ * back, pass it on unless it is the usage chunk to remove. */
 static enum vg_err
 on_block(const struct vg_sse_event *ev, void *arg)
 {
@@ -34,9 +50,11 @@ on_block(const struct vg_sse_event *ev, void *arg)
 	if (!r->drop_usage_chunk)
 		return VG_OK;
 	r->consumed += ev->raw_len;
-	if (usage_only)
+	if (usage_only || vg_buf_append(&r->out, ev->raw, ev->raw_len) == VG_OK)
 		return VG_OK;
-	if ((r->write_err = r->write(r->arg, ev->raw, ev->raw_len)) != VG_OK)
+	/* Too much to gather: what is gathered, then this block. */
+	if (write_out(r) != VG_OK ||
+	    (r->write_err = r->write(r->arg, ev->raw, ev->raw_len)) != VG_OK)
 		return r->write_err;
 	return VG_OK;
 }
@@ -60,6 +78,7 @@ vg_llm_relay_new(enum vg_llm_api api, bool stream, bool drop_usage_chunk,
 	r->arg = arg;
 	vg_buf_init(&r->body, max_body);
 	vg_buf_init(&r->held, VG_SSE_MAX_EVENT_DEFAULT + ((size_t)1 << 20));
+	vg_buf_init(&r->out, VG_SSE_MAX_EVENT_DEFAULT + ((size_t)1 << 20));
 	vg_llm_outcome_init(&r->outcome);
 	if (stream && (err = vg_sse_new(0, on_block, r, &r->sse)) != VG_OK) {
 		vg_llm_relay_free(r);
@@ -78,6 +97,7 @@ vg_llm_relay_free(struct vg_llm_relay *r)
 	vg_sse_free(r->sse);
 	vg_buf_free(&r->body);
 	vg_buf_free(&r->held);
+	vg_buf_free(&r->out);
 	free(r);
 }
 
@@ -122,11 +142,11 @@ vg_llm_relay_feed(struct vg_llm_relay *r, const char *data, size_t n)
 			return r->write_err = err;
 		return r->write_err = r->write(r->arg, data, n);
 	}
-	if (vg_sse_feed(r->sse, data, n) != VG_OK) {
-		if (r->write_err)
-			return r->write_err;
+	err = vg_sse_feed(r->sse, data, n);
+	if (r->write_err || write_out(r) != VG_OK)
+		return r->write_err;
+	if (err != VG_OK)
 		return r->write_err = stop_watching(r);
-	}
 	memmove(r->held.data, r->held.data + r->consumed, r->held.len - r->consumed);
 	r->held.len -= r->consumed;
 	r->consumed = 0;

@@ -172,7 +172,8 @@ test_write_errors(void)
 	vg_buf_init(&s.out, 1 << 20);
 	s.fail_after = 2;
 	vg_llm_relay_new(VG_LLM_API_CHAT, true, true, 0, to_sink, &s, &r);
-	VT_EQ_INT(vg_llm_relay_feed(r, chat_stream, sizeof chat_stream - 1), VG_ERR_IO,
+	VT_EQ_INT(vg_llm_relay_feed(r, chat_stream, 40), VG_OK, "dropping: a first piece written");
+	VT_EQ_INT(vg_llm_relay_feed(r, chat_stream + 40, sizeof chat_stream - 41), VG_ERR_IO,
 	    "a failed write stops the relay");
 	VT_EQ_INT(vg_llm_relay_feed(r, DONE, sizeof DONE - 1), VG_ERR_IO, "and it stays stopped");
 	vg_llm_relay_free(r);
@@ -192,6 +193,39 @@ test_write_errors(void)
 	    "a writer is required");
 }
 
+/* What arrives in one read leaves in one write (one flush to the client),
+ * less the usage chunk, whether the relay removes a chunk or not. */
+static void
+test_one_write_per_read(void)
+{
+	static const char tail[] = CHUNK("!") DONE;
+	struct vg_llm_relay *r = NULL;
+	struct sink s;
+	int drop;
+
+	for (drop = 0; drop <= 1; drop++) {
+		memset(&s, 0, sizeof s);
+		vg_buf_init(&s.out, 1 << 20);
+		vg_llm_relay_new(VG_LLM_API_CHAT, true, drop, 0, to_sink, &s, &r);
+		/* counted, never failed */
+		s.fail_after = 1000;
+		VT_EQ_INT(vg_llm_relay_feed(r, chat_stream, sizeof chat_stream - 1), VG_OK,
+		    "five blocks in one read");
+		VT_EQ_INT(s.writes, 1, drop ? "dropping: one write for the read's blocks"
+		    : "passing through: one write for the read");
+		VT_EQ_INT(vg_llm_relay_feed(r, tail, 10), VG_OK, "a block's first bytes");
+		VT_EQ_INT(s.writes, drop ? 1 : 2, drop ? "dropping: an unfinished block waits"
+		    : "passing through: written at once");
+		VT_EQ_INT(vg_llm_relay_feed(r, tail + 10, sizeof tail - 11), VG_OK, "the rest");
+		VT_EQ_INT(vg_llm_relay_finish(r), VG_OK, "finished");
+		VT_EQ_INT(s.writes, drop ? 2 : 3, "one more write for the rest");
+		VT_EQ_INT(s.out.len, (drop ? sizeof chat_without_usage : sizeof chat_stream) - 1
+		    + sizeof tail - 1, drop ? "every byte but the usage chunk" : "every byte");
+		vg_llm_relay_free(r);
+		vg_buf_free(&s.out);
+	}
+}
+
 int
 main(void)
 {
@@ -199,5 +233,6 @@ main(void)
 	test_cut_and_oversized();
 	test_bodies();
 	test_write_errors();
+	test_one_write_per_read();
 	return vt_done();
 }
