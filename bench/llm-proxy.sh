@@ -35,7 +35,8 @@
 # provider answers, so 32 concurrent clients need at least 32, as the
 # systemd unit's 32 allow), BENCH_BACKEND (json or
 # postgres, default json; postgres starts a throwaway cluster),
-# BENCH_PROVIDER_DELAYS (the provider latencies in ms, default "0 50").
+# BENCH_PROVIDER_DELAYS (the provider latencies in ms, default "0 50"),
+# BENCH_CLIENTS (the numbers of concurrent clients, default "1 32").
 # Loopback only.  A measurement, never a pass/fail test.
 set -u
 VEGA_SRCDIR=${VEGA_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -43,6 +44,7 @@ VEGA_BUILDDIR=${VEGA_BUILDDIR:-$PWD}
 export VEGA_SRCDIR VEGA_BUILDDIR
 requests=${BENCH_REQUESTS:-200}
 delays=${BENCH_PROVIDER_DELAYS:-0 50}
+clients=${BENCH_CLIENTS:-1 32}
 export VG_STACK_PROCESSES=2 VG_STACK_PROXY_PROCESSES=${BENCH_PROCESSES:-40}
 backend=${BENCH_BACKEND:-json}
 relay=$VEGA_BUILDDIR/bench/minimal-relay
@@ -163,7 +165,7 @@ for delay in $delays; do
 	header
 	relays=()
 	for stream in 0 1; do
-		for conc in 1 32; do
+		for conc in $clients; do
 			read -r _ d50 d99 df50 df99 < <(measure "$fake" "$key" $stream $conc)
 			read -r _ r50 r99 rf50 rf99 < <(measure "$relay_url" "$key" $stream $conc)
 			t0=$(date +%s.%N)
