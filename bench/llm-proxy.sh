@@ -157,7 +157,7 @@ relay_row() {
 }
 for delay in $delays; do
 	provider "$delay"
-	# warm both paths (connections, the processes' first store reads)
+	# warm the three paths (connections, the processes' first store reads)
 	measure "$fake" "$key" 0 4 >/dev/null
 	measure "$relay_url" "$key" 0 32 >/dev/null
 	measure "$VEGA_TEST_PROXY_URL" "$all_tokens" 0 32 >/dev/null

@@ -24,31 +24,29 @@
 
 struct relay {
 	FCGX_Request *r;
-	long status;
+	CURL *c;
 	int head_sent;
 };
 
-/* The status line and headers, once, before the first byte of the body. */
+/* The status line and headers, once, before the first byte of the body:
+ * the provider's status and type as curl read them (502 when there is
+ * no transfer, x->c NULL, or it brought no status). */
 static void
 send_head(struct relay *x)
 {
+	long status = 0;
+	char *type = NULL;
+
 	if (x->head_sent)
 		return;
+	if (x->c) {
+		curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(x->c, CURLINFO_CONTENT_TYPE, &type);
+	}
 	FCGX_FPrintF(x->r->out, "Status: %ld\r\nContent-Type: %s\r\n"
-	    "X-Accel-Buffering: no\r\n\r\n", x->status ? x->status : 502L,
-	    "application/json");
+	    "X-Accel-Buffering: no\r\n\r\n", status ? status : 502L,
+	    type ? type : "application/json");
 	x->head_sent = 1;
-}
-
-static size_t
-on_header(char *data, size_t size, size_t n, void *arg)
-{
-	struct relay *x = arg;
-
-	/* "HTTP/1.1 200 OK": the status begins at the ninth byte */
-	if (size * n > 12 && strncmp(data, "HTTP/", 5) == 0)
-		x->status = strtol(data + 9, NULL, 10);
-	return size * n;
 }
 
 static size_t
@@ -91,7 +89,7 @@ serve(FCGX_Request *r, CURL *c, struct curl_slist *headers, const char *base, ch
 	const char *cl = FCGX_GetParam("CONTENT_LENGTH", r->envp);
 	const char *method = FCGX_GetParam("REQUEST_METHOD", r->envp);
 	long len = cl ? strtol(cl, NULL, 10) : 0;
-	struct relay x = {r, 0, 0};
+	struct relay x = {r, c, 0};
 	char url[2048];
 
 	if (method && strcmp(method, "GET") == 0) {
@@ -102,6 +100,7 @@ serve(FCGX_Request *r, CURL *c, struct curl_slist *headers, const char *base, ch
 	}
 	if (!uri || strncmp(uri, "/v1/", 4) != 0 || len < 0 || len > BODY_MAX ||
 	    FCGX_GetStr(body, (int)len, r->in) != (int)len) {
+		x.c = NULL;
 		send_head(&x);
 		return;
 	}
@@ -110,14 +109,11 @@ serve(FCGX_Request *r, CURL *c, struct curl_slist *headers, const char *base, ch
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, len);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (curl_easy_perform(c) != CURLE_OK && !x.head_sent)
-		x.status = 502;
+	curl_easy_perform(c);
 	send_head(&x);
 }
 

@@ -52,7 +52,8 @@ on_block(const struct vg_sse_event *ev, void *arg)
 	r->consumed += ev->raw_len;
 	if (usage_only || vg_buf_append(&r->out, ev->raw, ev->raw_len) == VG_OK)
 		return VG_OK;
-	/* Too much to gather: what is gathered, then this block. */
+	/* No memory to gather it (out is bounded as held is, so never its
+	 * size): what is gathered, then this block. */
 	if (write_out(r) != VG_OK ||
 	    (r->write_err = r->write(r->arg, ev->raw, ev->raw_len)) != VG_OK)
 		return r->write_err;
