@@ -83,6 +83,8 @@ struct run {
 	struct beat beat;
 	atomic_int cancel_requested;
 	atomic_int lease_lost;
+	atomic_int finishing;        /* finish() began: the runner's thread proves the
+	                              * lease itself, and the end it writes is its own */
 	atomic_llong files_done;
 	int64_t deadline_mono_us;    /* 0: none */
 	atomic_int timed_out;
@@ -270,8 +272,13 @@ severity_counts(const struct vg_engine_result *er)
 
 /* ---- the heartbeat thread --------------------------------------------- */
 
-/* One look at the scan: a heartbeat when one is due, else a read that
- * notices a cancellation request or another attempt. */
+/*
+ * One look at the scan: a heartbeat when one is due, else a read that
+ * notices a cancellation request or another attempt.  Once the runner's
+ * thread is finishing, the thread looks no more, and an answer it was
+ * waiting for counts for nothing: the scan may already show the end the
+ * runner wrote, which is no lost lease.
+ */
 static void
 beat_once(struct run *R, int64_t *last_beat)
 {
@@ -279,7 +286,7 @@ beat_once(struct run *R, int64_t *last_beat)
 	int64_t now = vg_time_mono_us();
 	enum vg_err err;
 
-	if (lease_gone(R))
+	if (lease_gone(R) || atomic_load(&R->finishing))
 		return;
 	if (now - *last_beat >= B->interval_us) {
 		bool cancel = false;
@@ -287,6 +294,8 @@ beat_once(struct run *R, int64_t *last_beat)
 		*last_beat = now;
 		err = vg_store_scan_heartbeat(B->store, &R->lease, atomic_load(&R->files_done),
 		    vg_time_now_us(), &cancel);
+		if (atomic_load(&R->finishing))
+			return;
 		if (err == VG_OK && cancel)
 			atomic_store(&R->cancel_requested, 1);
 		else if (err == VG_ERR_CONFLICT)
@@ -297,7 +306,8 @@ beat_once(struct run *R, int64_t *last_beat)
 	} else {
 		struct vg_scan sc;
 
-		if (vg_store_scan_get(B->store, R->scan.id, &sc) != VG_OK)
+		if (vg_store_scan_get(B->store, R->scan.id, &sc) != VG_OK ||
+		    atomic_load(&R->finishing))
 			return;
 		if (sc.attempt != R->lease.attempt ||
 		    (strcmp(sc.status, VG_SCAN_RUNNING) != 0 && strcmp(sc.status, VG_SCAN_CLAIMED) != 0))
@@ -1198,6 +1208,7 @@ finish(struct run *R)
 
 	if (lease_gone(R))
 		return VG_ERR_CONFLICT;
+	atomic_store(&R->finishing, 1);
 	R->store_down_us = 0;
 	/* Prove the lease before anything is uploaded under the scan's name. */
 	err = heartbeat(R, &cancel);
